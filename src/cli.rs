@@ -1,0 +1,126 @@
+//! Command-line flags exactly as the user typed them (clap). No syscalls and no file reads here:
+//! `plan` resolves these into a RunPlan or ServePlan.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::units::parse_duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "ringblast", version, about = "Thread-per-core io_uring HTTP/1.1 load generator")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Put load on a URL and report what happened.
+    Run(RunArgs),
+    /// Run the built-in HTTP/1.1 target until Ctrl-C.
+    Serve(ServeArgs),
+    /// Start the built-in target on a free loopback port, load it for a few seconds, report.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IoArg {
+    /// io_uring if this kernel and sandbox allow it, else epoll.
+    Auto,
+    Uring,
+    Epoll,
+}
+
+/// Flags shared by every command that runs workers.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Worker threads, one pinned per CPU [default: every online CPU].
+    #[arg(long, conflicts_with = "cpus")]
+    pub threads: Option<usize>,
+    /// Exactly which CPUs to pin workers to, e.g. 0,2-3.
+    #[arg(long)]
+    pub cpus: Option<String>,
+    /// Kernel interface.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub io: IoArg,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Target URL, e.g. http://127.0.0.1:8080/
+    pub url: String,
+    /// Open connections, split across the workers.
+    #[arg(short = 'c', long, default_value_t = 64)]
+    pub connections: u32,
+    /// How long to run (500ms, 10s, 2m) [default: 10s unless -n is given].
+    #[arg(short = 'd', long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Total requests to send, instead of a duration.
+    #[arg(short = 'n', long)]
+    pub requests: Option<u64>,
+    /// Requests pipelined on each connection per batch.
+    #[arg(short = 'p', long, default_value_t = 1)]
+    pub pipeline: u32,
+    #[command(flatten)]
+    pub workers: WorkerArgs,
+    /// HTTP method.
+    #[arg(short = 'm', long, default_value = "GET")]
+    pub method: String,
+    /// Extra header 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header")]
+    pub headers: Vec<String>,
+    /// Request body.
+    #[arg(short = 'b', long, conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// Read the request body from a file.
+    #[arg(long)]
+    pub body_file: Option<PathBuf>,
+    /// Per-request timeout: no complete response within it counts as a timeout error.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Connect timeout.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+    /// Also write the report as JSON to this file (schema: docs/report.schema.json).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// No live progress line.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    #[command(flatten)]
+    pub workers: WorkerArgs,
+    /// Status code of every response.
+    #[arg(long, default_value_t = 200)]
+    pub status: u16,
+    /// Response body size in bytes (e.g. 512, 4k).
+    #[arg(long, default_value = "13")]
+    pub body_size: String,
+    /// Delay before each response is sent (e.g. 5ms).
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub delay: Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// How long to load the built-in target.
+    #[arg(short = 'd', long, default_value = "3s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Open connections.
+    #[arg(short = 'c', long, default_value_t = 64)]
+    pub connections: u32,
+    /// Kernel interface.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub io: IoArg,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}

@@ -1,0 +1,157 @@
+//! Runs a load plan: picks the backend, raises limits, starts one pinned worker per CPU, collects
+//! their interval snapshots for the timeline and progress line, joins them and merges the totals.
+
+pub mod client;
+pub mod collect;
+pub mod worker;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::error::SetupError;
+use crate::io::IoChoice;
+use crate::plan::RunPlan;
+use crate::stats::Totals;
+use crate::sys::{UringSupport, probe_uring};
+use client::{Client, ClientConfig};
+use collect::{Collector, TimelineEntry};
+use worker::BackendKind;
+
+/// The merged outcome of a run, before rendering.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub backend: BackendKind,
+    pub backend_flags: String,
+    /// Why io_uring was not used, when `--io auto` fell back.
+    pub fallback: Option<String>,
+    pub threads: usize,
+    pub connections: u32,
+    pub pipeline: u32,
+    pub elapsed: Duration,
+    pub totals: Totals,
+    pub timeline: Vec<TimelineEntry>,
+    pub interrupted: bool,
+}
+
+/// Chooses the backend once for the whole run.
+pub fn choose_backend(choice: IoChoice) -> Result<(BackendKind, Option<String>), SetupError> {
+    match choice {
+        IoChoice::Epoll => Ok((BackendKind::Epoll, None)),
+        IoChoice::Uring => match probe_uring() {
+            UringSupport::Available => Ok((BackendKind::Uring, None)),
+            UringSupport::Unavailable(why) => Err(SetupError::UringUnavailable(why)),
+        },
+        IoChoice::Auto => match probe_uring() {
+            UringSupport::Available => Ok((BackendKind::Uring, None)),
+            UringSupport::Unavailable(why) => Ok((BackendKind::Epoll, Some(why))),
+        },
+    }
+}
+
+/// Makes sure the process may open `need` files, or says which limit to raise.
+pub fn ensure_open_files(need: u64) -> Result<(), SetupError> {
+    crate::sys::raise_nofile(need).map_err(|(soft, hard)| SetupError::OpenFiles { need, soft, hard })
+}
+
+/// Splits `total` into `parts` nearly equal shares (earlier parts get the remainder).
+pub fn split(total: u64, parts: usize) -> Vec<u64> {
+    let parts64 = parts as u64;
+    (0..parts64)
+        .map(|i| total / parts64 + u64::from(i < total % parts64))
+        .collect()
+}
+
+/// Runs the plan to its end (or until `stop` is set) and returns the merged result.
+/// `progress` is called on the main thread with each completed second.
+pub fn run(
+    plan: &RunPlan,
+    kind: BackendKind,
+    stop: Arc<AtomicBool>,
+    mut progress: impl FnMut(&TimelineEntry),
+) -> Result<RunResult, SetupError> {
+    let workers = plan.cpus.len();
+    ensure_open_files(u64::from(plan.connections) + 64)?;
+    let conns = split(u64::from(plan.connections), workers);
+    let quotas = plan.stop.requests.map(|n| split(n, workers));
+    let request: Arc<[u8]> = plan.request.serialize().into();
+    let (tx, rx) = mpsc::channel();
+    let start = Instant::now();
+    let mut handles = Vec::with_capacity(workers);
+    for (i, &cpu) in plan.cpus.iter().enumerate() {
+        let cfg = ClientConfig {
+            addr: plan.target.addr,
+            request: request.clone(),
+            head_request: plan.request.is_head(),
+            pipeline: plan.pipeline,
+            connections: conns[i] as u32,
+            quota: quotas.as_ref().map(|q| q[i]),
+            duration: plan.stop.duration,
+            timeout: plan.timeout,
+            connect_timeout: plan.connect_timeout,
+        };
+        let (stop, tx) = (stop.clone(), tx.clone());
+        let handle = std::thread::Builder::new()
+            .name(format!("ringblast-{cpu}"))
+            .spawn(move || {
+                worker::pin(cpu);
+                let n = cfg.connections as usize;
+                let mut client = Client::new(cfg, start, stop, tx);
+                worker::run(kind, n, None, &mut client)?;
+                client.outcome.ok_or_else(|| "worker ended without a result".to_string())
+            })
+            .map_err(|e| SetupError::Worker(format!("cannot start a thread: {e}")))?;
+        handles.push(handle);
+    }
+    drop(tx);
+    let mut collector = Collector::new(workers);
+    // The channel closes when every worker has dropped its sender, i.e. has finished.
+    for iv in rx {
+        if let Some(entry) = collector.add(iv) {
+            progress(&entry);
+        }
+    }
+    let elapsed = start.elapsed();
+    let mut totals = Totals::default();
+    let mut flags = String::new();
+    let mut failure = None;
+    for h in handles {
+        match h.join() {
+            Ok(Ok(outcome)) => {
+                totals.merge(&outcome.totals);
+                flags = outcome.backend_flags.to_string();
+            }
+            Ok(Err(e)) => failure = Some(e),
+            Err(_) => failure = Some("a worker thread panicked".to_string()),
+        }
+    }
+    if let Some(e) = failure {
+        return Err(SetupError::Worker(e));
+    }
+    let interrupted = stop.load(std::sync::atomic::Ordering::Relaxed);
+    Ok(RunResult {
+        backend: kind,
+        backend_flags: flags,
+        fallback: None,
+        threads: workers,
+        connections: plan.connections,
+        pipeline: plan.pipeline,
+        elapsed,
+        totals,
+        timeline: collector.finish(),
+        interrupted,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split;
+
+    #[test]
+    fn split_is_fair_and_complete() {
+        assert_eq!(split(10, 3), vec![4, 3, 3]);
+        assert_eq!(split(2, 4), vec![1, 1, 0, 0]);
+        assert_eq!(split(7, 1), vec![7]);
+    }
+}

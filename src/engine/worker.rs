@@ -1,0 +1,83 @@
+//! One pinned worker thread: builds its backend (io_uring or epoll) and turns the loop until its
+//! driver says stop. Generic over the driver, so the client and the built-in target share it.
+
+use std::time::Duration;
+
+use crate::io::{Backend, Driver, Ops};
+use crate::sys::epoll::Epoll;
+use crate::sys::ring::{RingConfig, Uring};
+
+/// Which backend the workers of a run use (decided once, before they start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Uring,
+    Epoll,
+}
+
+impl BackendKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Uring => "uring",
+            Self::Epoll => "epoll",
+        }
+    }
+}
+
+/// A driver that also keeps time: timers, deadlines, snapshots.
+pub trait Worker: Driver {
+    /// Called before every turn. Returns how long the backend may block, or None to stop.
+    fn tick(&mut self, ops: &mut Ops) -> Option<Duration>;
+    /// Called once after the loop ends, with what the backend counted.
+    fn finish(&mut self, buffer_exhaustions: u64, backend_flags: &'static str);
+}
+
+/// Ring sizes for a worker that will hold about `connections` sockets.
+pub fn ring_config(connections: usize) -> RingConfig {
+    let entries = (connections * 2).clamp(256, 16384).next_power_of_two() as u32;
+    RingConfig {
+        entries,
+        buffers: 1024,
+        buffer_size: 16 * 1024,
+    }
+}
+
+/// Pins the calling thread to `cpu` (best effort: a failure only costs locality).
+pub fn pin(cpu: usize) {
+    core_affinity::set_for_current(core_affinity::CoreId { id: cpu });
+}
+
+/// Builds the backend and runs `worker` until it stops. `listener` is adopted for accepting.
+pub fn run<W: Worker>(
+    kind: BackendKind,
+    connections: usize,
+    listener: Option<i32>,
+    worker: &mut W,
+) -> Result<(), String> {
+    match kind {
+        BackendKind::Uring => {
+            let mut ring = Uring::new(ring_config(connections)).map_err(|e| format!("io_uring setup: {e}"))?;
+            let flags = ring.flags;
+            drive(&mut ring, listener, worker)?;
+            let exhausted = ring.take_buffer_exhaustions();
+            worker.finish(exhausted, flags);
+        }
+        BackendKind::Epoll => {
+            let mut ep = Epoll::new(64 * 1024).map_err(|e| format!("epoll setup: {e}"))?;
+            drive(&mut ep, listener, worker)?;
+            worker.finish(0, "edge-triggered");
+        }
+    }
+    Ok(())
+}
+
+fn drive<B: Backend, W: Worker>(backend: &mut B, listener: Option<i32>, worker: &mut W) -> Result<(), String> {
+    if let Some(fd) = listener {
+        backend.listen(fd).map_err(|e| format!("listen: {e}"))?;
+    }
+    while let Some(wait) = worker.tick(backend.ops()) {
+        backend
+            .turn(worker, wait)
+            .map_err(|e| format!("{} wait failed: {e}", backend.name()))?;
+    }
+    Ok(())
+}

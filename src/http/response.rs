@@ -1,0 +1,317 @@
+//! Incremental HTTP/1.1 response parser: heads with httparse, bodies by length, chunked or close.
+//! One parser per connection; it copies only an incomplete head, never body bytes.
+
+use super::chunked::ChunkedDecoder;
+use super::{MAX_HEAD, has_token, is_chunked, parse_content_length};
+
+/// A response that has been read to its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Complete {
+    pub status: u16,
+    /// The server will close the connection after this response.
+    pub close: bool,
+}
+
+/// Why a response was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Malformed(pub &'static str);
+
+#[derive(Debug, Clone)]
+enum Body {
+    Length(u64),
+    Chunked(ChunkedDecoder),
+    UntilClose,
+}
+
+/// Parses a stream of responses, one at a time, from arbitrarily split input.
+#[derive(Debug, Default)]
+pub struct ResponseParser {
+    /// Bytes of a head that has not been completed yet.
+    carry: Vec<u8>,
+    /// The current response's body, once its head has been read.
+    body: Option<(Body, Complete)>,
+}
+
+/// The result of feeding bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// All input consumed; the response needs more bytes.
+    Partial,
+    /// A response ended after `.0` bytes of the input.
+    Done(usize, Complete),
+}
+
+impl ResponseParser {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True when part of a response has been read but not its end.
+    pub fn mid_response(&self) -> bool {
+        !self.carry.is_empty() || self.body.is_some()
+    }
+
+    /// Drops all partial state (after the connection closed).
+    pub fn reset(&mut self) {
+        self.carry.clear();
+        self.body = None;
+    }
+
+    /// Feeds input; `head_request` says the request was HEAD (the response has no body).
+    pub fn advance(&mut self, input: &[u8], head_request: bool) -> Result<Progress, Malformed> {
+        let mut used = 0;
+        loop {
+            if let Some((body, done)) = &mut self.body {
+                let rest = &input[used..];
+                match body {
+                    Body::Length(left) => {
+                        let take = (*left).min(rest.len() as u64);
+                        *left -= take;
+                        used += take as usize;
+                        if *left > 0 {
+                            return Ok(Progress::Partial);
+                        }
+                    }
+                    Body::Chunked(dec) => {
+                        let (n, finished) = dec.advance(rest).map_err(|e| Malformed(e.0))?;
+                        used += n;
+                        if !finished {
+                            return Ok(Progress::Partial);
+                        }
+                    }
+                    Body::UntilClose => return Ok(Progress::Partial),
+                }
+                let done = *done;
+                self.body = None;
+                return Ok(Progress::Done(used, done));
+            }
+            if used == input.len() {
+                return Ok(Progress::Partial);
+            }
+            match self.head(&input[used..], head_request)? {
+                None => return Ok(Progress::Partial),
+                Some((n, Some(done))) => return Ok(Progress::Done(used + n, done)),
+                // A body follows, or it was an interim 1xx head: keep going.
+                Some((n, None)) => used += n,
+            }
+        }
+    }
+
+    /// Called at end of stream: completes a close-delimited body, or says nothing was pending.
+    pub fn eof(&mut self) -> Option<Complete> {
+        match self.body.take() {
+            Some((Body::UntilClose, done)) => Some(done),
+            _ => None,
+        }
+    }
+
+    /// Parses a head from `input` (plus any carried bytes). Returns the bytes of `input`
+    /// used and, if the response is already complete (no body), its result.
+    #[allow(clippy::type_complexity)]
+    fn head(
+        &mut self,
+        input: &[u8],
+        head_request: bool,
+    ) -> Result<Option<(usize, Option<Complete>)>, Malformed> {
+        let carried = self.carry.len();
+        let parsed = if carried == 0 {
+            parse_head(input)?
+        } else {
+            // Only re-parse when the new bytes could finish the head.
+            let tail_start = carried.saturating_sub(3);
+            self.carry.extend_from_slice(input);
+            if !self.carry[tail_start..].contains(&b'\n') {
+                None
+            } else {
+                parse_head(&self.carry)?
+            }
+        };
+        let Some((head_len, head)) = parsed else {
+            if carried == 0 {
+                self.carry.extend_from_slice(input);
+            }
+            if self.carry.len() > MAX_HEAD {
+                return Err(Malformed("response head too large"));
+            }
+            return Ok(None);
+        };
+        self.carry.clear();
+        let used = head_len - carried;
+        if (100..200).contains(&head.status) {
+            if head.status == 101 {
+                return Err(Malformed("unexpected 101 Switching Protocols"));
+            }
+            return Ok(Some((used, None)));
+        }
+        let done = Complete {
+            status: head.status,
+            close: head.close,
+        };
+        let no_body = head_request || head.status == 204 || head.status == 304;
+        let body = if no_body {
+            return Ok(Some((used, Some(done))));
+        } else if head.chunked {
+            Body::Chunked(ChunkedDecoder::new())
+        } else if let Some(len) = head.length {
+            if len == 0 {
+                return Ok(Some((used, Some(done))));
+            }
+            Body::Length(len)
+        } else {
+            Body::UntilClose
+        };
+        let close = done.close || matches!(body, Body::UntilClose);
+        self.body = Some((body, Complete { close, ..done }));
+        Ok(Some((used, None)))
+    }
+}
+
+struct Head {
+    status: u16,
+    close: bool,
+    chunked: bool,
+    length: Option<u64>,
+}
+
+fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, Malformed> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut resp = httparse::Response::new(&mut headers);
+    let n = match resp.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => return Err(Malformed("more than 64 headers")),
+        Err(_) => return Err(Malformed("invalid status line or header")),
+    };
+    let status = resp.code.ok_or(Malformed("missing status code"))?;
+    let http10 = resp.version == Some(0);
+    let (mut keep_alive, mut close, mut chunked, mut length) = (false, false, false, None);
+    for h in resp.headers.iter() {
+        if h.name.eq_ignore_ascii_case("content-length") {
+            let v = parse_content_length(h.value).ok_or(Malformed("invalid Content-Length"))?;
+            if length.is_some_and(|l| l != v) {
+                return Err(Malformed("conflicting Content-Length headers"));
+            }
+            length = Some(v);
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = is_chunked(h.value);
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            close |= has_token(h.value, "close");
+            keep_alive |= has_token(h.value, "keep-alive");
+        }
+    }
+    let close = close || (http10 && !keep_alive);
+    Ok(Some((
+        n,
+        Head {
+            status,
+            close,
+            chunked,
+            length,
+        },
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `stream` split at `cut` and returns every completed response.
+    fn feed_split(stream: &[u8], cut: usize, head_request: bool) -> Vec<Complete> {
+        let mut p = ResponseParser::new();
+        let mut out = Vec::new();
+        for part in [&stream[..cut], &stream[cut..]] {
+            let mut rest = part;
+            while !rest.is_empty() {
+                match p.advance(rest, head_request).unwrap() {
+                    Progress::Partial => break,
+                    Progress::Done(n, c) => {
+                        out.push(c);
+                        rest = &rest[n..];
+                    }
+                }
+            }
+        }
+        if let Some(c) = p.eof() {
+            out.push(c);
+        }
+        out
+    }
+
+    fn ok(status: u16, close: bool) -> Complete {
+        Complete { status, close }
+    }
+
+    #[test]
+    fn content_length_every_split() {
+        let s = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX: y\r\n\r\nhelloHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+        for cut in 0..=s.len() {
+            assert_eq!(feed_split(s, cut, false), vec![ok(200, false), ok(404, false)], "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn chunked_with_extensions_and_trailers_every_split() {
+        let s = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nT: 1\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok";
+        for cut in 0..=s.len() {
+            assert_eq!(feed_split(s, cut, false), vec![ok(200, false), ok(201, false)], "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn no_body_statuses_and_head() {
+        let s = b"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx";
+        for cut in 0..=s.len() {
+            assert_eq!(feed_split(s, cut, false), vec![ok(204, false), ok(304, false), ok(200, false)], "cut {cut}");
+        }
+        let h = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n";
+        assert_eq!(feed_split(h, 7, true), vec![ok(200, false), ok(200, false)]);
+    }
+
+    #[test]
+    fn close_delimited_and_connection_close() {
+        let s = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nbody until close";
+        for cut in 0..=s.len() {
+            assert_eq!(feed_split(s, cut, false), vec![ok(200, true)], "cut {cut}");
+        }
+        let c = b"HTTP/1.1 503 Busy\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(feed_split(c, 3, false), vec![ok(503, true)]);
+        let old = b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(feed_split(old, 3, false), vec![ok(200, true)]);
+        let old_ka = b"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(feed_split(old_ka, 3, false), vec![ok(200, false)]);
+    }
+
+    #[test]
+    fn many_pipelined_in_one_read() {
+        let one = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+        let s: Vec<u8> = one.iter().copied().cycle().take(one.len() * 16).collect();
+        assert_eq!(feed_split(&s, s.len(), false).len(), 16);
+    }
+
+    #[test]
+    fn truncated_is_not_complete() {
+        let mut p = ResponseParser::new();
+        assert_eq!(p.advance(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc", false).unwrap(), Progress::Partial);
+        assert!(p.mid_response());
+        assert_eq!(p.eof(), None);
+    }
+
+    #[test]
+    fn malformed() {
+        for bad in [
+            &b"HTTX/1.1 200 OK\r\n\r\n"[..],
+            b"HTTP/1.1 2000 OK\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            b"HTTP/1.1 101 Switching Protocols\r\n\r\n",
+        ] {
+            let mut p = ResponseParser::new();
+            assert!(p.advance(bad, false).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+        let mut p = ResponseParser::new();
+        let big = vec![b'a'; MAX_HEAD + 10];
+        assert!(p.advance(b"HTTP/1.1 200 OK\r\nX: ", false).is_ok());
+        assert!(p.advance(&big, false).is_err());
+    }
+}

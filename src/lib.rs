@@ -1,0 +1,18 @@
+//! ringblast: a thread-per-core io_uring HTTP/1.1 load generator that measures exactly.
+//! The crate is layered CLI → plan → engine (per-core workers over a backend) → stats → reports.
+#![deny(unsafe_code)]
+
+pub mod app;
+pub mod cli;
+pub mod demo;
+pub mod engine;
+pub mod error;
+pub mod http;
+pub mod io;
+pub mod plan;
+pub mod report;
+pub mod serve;
+pub mod stats;
+pub mod sys;
+pub mod target;
+pub mod units;

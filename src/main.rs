@@ -1,0 +1,9 @@
+//! The `ringblast` binary: parse flags, hand over to the library, exit with its code.
+//! Everything else lives in the library (see src/app.rs).
+
+use clap::Parser;
+
+fn main() {
+    let cli = ringblast::cli::Cli::parse();
+    std::process::exit(ringblast::app::main_with(cli));
+}

@@ -1,0 +1,210 @@
+//! The built-in target's driver: accepts connections, parses pipelined requests and answers each
+//! with one pre-built response (optionally after a delay). Counts what it answered.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::engine::worker::Worker;
+use crate::http::request_parser::RequestParser;
+use crate::io::{Driver, Event, Ops, Token};
+
+/// How often the stop flag is checked.
+const CHECK_EVERY: Duration = Duration::from_millis(10);
+
+/// The bytes the target answers with.
+#[derive(Debug, Clone)]
+pub struct Responses {
+    pub full: Arc<[u8]>,
+    /// The same head without the body, for HEAD requests.
+    pub head_only: Arc<[u8]>,
+    pub delay: Duration,
+}
+
+impl Responses {
+    pub fn new(status: u16, body_size: usize, delay: Duration) -> Self {
+        let reason = match status {
+            200 => "OK",
+            201 => "Created",
+            204 => "No Content",
+            301 => "Moved Permanently",
+            304 => "Not Modified",
+            400 => "Bad Request",
+            404 => "Not Found",
+            429 => "Too Many Requests",
+            500 => "Internal Server Error",
+            503 => "Service Unavailable",
+            _ => "Status",
+        };
+        let no_body = status == 204 || status == 304;
+        let len_header = if no_body { String::new() } else { format!("Content-Length: {body_size}\r\n") };
+        let head = format!("HTTP/1.1 {status} {reason}\r\n{len_header}Content-Type: text/plain\r\n\r\n");
+        let mut full = head.clone().into_bytes();
+        if !no_body {
+            let pattern = b"Hello, world!";
+            full.extend(pattern.iter().cycle().take(body_size));
+        }
+        Self {
+            full: full.into(),
+            head_only: head.into_bytes().into(),
+            delay,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Conn {
+    open: bool,
+    parser: RequestParser,
+    /// Delayed answers: (due time, HEAD request, close after it).
+    due: VecDeque<(Instant, bool, bool)>,
+    closing: bool,
+}
+
+pub struct Server {
+    responses: Responses,
+    conns: Vec<Conn>,
+    free: Vec<Token>,
+    /// Tokens with delayed answers pending.
+    waiting: Vec<Token>,
+    pub answered: u64,
+    stop: Arc<AtomicBool>,
+    next_check: Instant,
+    done: bool,
+}
+
+impl Server {
+    pub fn new(responses: Responses, stop: Arc<AtomicBool>) -> Self {
+        Self {
+            responses,
+            conns: Vec::new(),
+            free: Vec::new(),
+            waiting: Vec::new(),
+            answered: 0,
+            stop,
+            next_check: Instant::now(),
+            done: false,
+        }
+    }
+
+    fn answer(&mut self, token: Token, head: bool, close: bool, ops: &mut Ops) {
+        let bytes = if head { &self.responses.head_only } else { &self.responses.full };
+        ops.out(token).extend_from_slice(bytes);
+        self.answered += 1;
+        if close {
+            ops.slots[token as usize].close_after_send = true;
+        }
+        ops.flush(token);
+    }
+
+    fn release(&mut self, token: Token) {
+        let conn = &mut self.conns[token as usize];
+        if conn.open {
+            *conn = Conn::default();
+            self.free.push(token);
+        }
+    }
+
+    fn on_data(&mut self, token: Token, bytes: &[u8], ops: &mut Ops) {
+        let mut rest = bytes;
+        let now = Instant::now();
+        while !rest.is_empty() && !self.conns[token as usize].closing {
+            match self.conns[token as usize].parser.advance(rest) {
+                Ok((n, req)) => {
+                    rest = &rest[n..];
+                    let Some(req) = req else { continue };
+                    if req.close {
+                        self.conns[token as usize].closing = true;
+                    }
+                    if self.responses.delay.is_zero() {
+                        self.answer(token, req.head, req.close, ops);
+                    } else {
+                        let conn = &mut self.conns[token as usize];
+                        if conn.due.is_empty() {
+                            self.waiting.push(token);
+                        }
+                        conn.due.push_back((now + self.responses.delay, req.head, req.close));
+                    }
+                }
+                Err(_) => {
+                    ops.close(token);
+                    self.release(token);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sends delayed answers that are due; returns the time until the next one.
+    fn send_due(&mut self, ops: &mut Ops) -> Option<Duration> {
+        let now = Instant::now();
+        let mut next: Option<Duration> = None;
+        let mut i = 0;
+        while i < self.waiting.len() {
+            let token = self.waiting[i];
+            while let Some(&(due, head, close)) = self.conns[token as usize].due.front() {
+                if due > now {
+                    let wait = due - now;
+                    next = Some(next.map_or(wait, |n| n.min(wait)));
+                    break;
+                }
+                self.conns[token as usize].due.pop_front();
+                self.answer(token, head, close, ops);
+            }
+            if self.conns[token as usize].due.is_empty() {
+                self.waiting.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        next
+    }
+}
+
+impl Driver for Server {
+    fn on_event(&mut self, event: Event<'_>, ops: &mut Ops) {
+        match event {
+            Event::Accepted { fd } => {
+                let token = self.free.pop().unwrap_or_else(|| {
+                    self.conns.push(Conn::default());
+                    (self.conns.len() - 1) as Token
+                });
+                ops.ensure_slots(self.conns.len());
+                self.conns[token as usize].open = true;
+                ops.adopt(token, fd);
+            }
+            Event::Data { token, bytes } => self.on_data(token, bytes, ops),
+            Event::Closed { token, .. } => {
+                self.waiting.retain(|&t| t != token);
+                self.release(token);
+            }
+            Event::Connected { .. } => {}
+        }
+    }
+}
+
+impl Worker for Server {
+    fn tick(&mut self, ops: &mut Ops) -> Option<Duration> {
+        if self.done {
+            return None;
+        }
+        let now = Instant::now();
+        if now >= self.next_check {
+            self.next_check = now + CHECK_EVERY;
+            if self.stop.load(Ordering::Relaxed) {
+                self.done = true;
+                return None;
+            }
+        }
+        let mut wait = self.next_check.saturating_duration_since(now);
+        if !self.waiting.is_empty()
+            && let Some(next) = self.send_due(ops)
+        {
+            wait = wait.min(next);
+        }
+        Some(wait.max(Duration::from_micros(1)))
+    }
+
+    fn finish(&mut self, _buffer_exhaustions: u64, _backend_flags: &'static str) {}
+}

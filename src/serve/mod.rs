@@ -1,0 +1,79 @@
+//! `ringblast serve`: the built-in HTTP/1.1 target on the same engine (one pinned worker per CPU,
+//! each with its own SO_REUSEPORT listener). It is the target of the demo, tests and benchmarks.
+
+pub mod handler;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::thread::JoinHandle;
+
+use crate::engine::worker::{self, BackendKind};
+use crate::error::SetupError;
+use crate::plan::ServePlan;
+use crate::sys::socket;
+use handler::{Responses, Server};
+
+/// A running target: its address and its worker threads.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub backend: BackendKind,
+    handles: Vec<JoinHandle<Result<u64, String>>>,
+}
+
+impl RunningServer {
+    /// Waits for the workers (after `stop` was set) and returns how many requests were answered.
+    pub fn join(self) -> Result<u64, SetupError> {
+        let mut answered = 0;
+        for h in self.handles {
+            match h.join() {
+                Ok(Ok(n)) => answered += n,
+                Ok(Err(e)) => return Err(SetupError::Worker(e)),
+                Err(_) => return Err(SetupError::Worker("a server thread panicked".into())),
+            }
+        }
+        Ok(answered)
+    }
+}
+
+/// Binds one listener per worker (port 0 picks a free port shared by all) and starts the workers.
+pub fn start(plan: &ServePlan, kind: BackendKind, stop: Arc<AtomicBool>) -> Result<RunningServer, SetupError> {
+    crate::engine::ensure_open_files(4096)?;
+    let listen_err = |source| SetupError::Listen {
+        addr: plan.listen.to_string(),
+        source,
+    };
+    let first = socket::listener(&plan.listen, true).map_err(listen_err)?;
+    let addr = socket::local_addr(first).map_err(listen_err)?;
+    let mut listeners = vec![first];
+    for _ in 1..plan.cpus.len() {
+        match socket::listener(&addr, true) {
+            Ok(fd) => listeners.push(fd),
+            Err(e) => {
+                listeners.into_iter().for_each(socket::close);
+                return Err(listen_err(e));
+            }
+        }
+    }
+    let responses = Responses::new(plan.status, plan.body_size, plan.delay);
+    let mut handles = Vec::new();
+    for (&cpu, fd) in plan.cpus.iter().zip(listeners) {
+        let (responses, stop) = (responses.clone(), stop.clone());
+        let handle = std::thread::Builder::new()
+            .name(format!("ringblast-serve-{cpu}"))
+            .spawn(move || {
+                worker::pin(cpu);
+                let mut server = Server::new(responses, stop);
+                let result = worker::run(kind, 1024, Some(fd), &mut server);
+                socket::close(fd);
+                result.map(|_| server.answered)
+            })
+            .map_err(|e| SetupError::Worker(format!("cannot start a thread: {e}")))?;
+        handles.push(handle);
+    }
+    Ok(RunningServer {
+        addr,
+        backend: kind,
+        handles,
+    })
+}

@@ -1,0 +1,297 @@
+//! Per-core measurement: latency histograms, counters by status and error kind, interval snapshots.
+//! Each worker owns one Recorder (no sharing); totals are merged once, after the workers stop.
+
+use hdrhistogram::Histogram;
+
+/// Highest latency the histograms track, in microseconds (one hour); larger values saturate.
+pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+
+/// How a request ended when it did not end in a complete response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The connection was refused (nobody listening).
+    ConnectRefused,
+    /// The connection was not established within `--connect-timeout`.
+    ConnectTimeout,
+    /// Any other failure to connect (unreachable, out of ports, out of files).
+    ConnectError,
+    /// The peer reset the connection.
+    Reset,
+    /// No complete response within `--timeout`.
+    Timeout,
+    /// The response could not be parsed as HTTP/1.1.
+    Malformed,
+    /// The connection closed before the response was complete.
+    Closed,
+    /// Any other socket error while sending or receiving.
+    Io,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 8] = [
+        Self::ConnectRefused,
+        Self::ConnectTimeout,
+        Self::ConnectError,
+        Self::Reset,
+        Self::Timeout,
+        Self::Malformed,
+        Self::Closed,
+        Self::Io,
+    ];
+
+    /// The stable name used in reports and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ConnectRefused => "connect_refused",
+            Self::ConnectTimeout => "connect_timeout",
+            Self::ConnectError => "connect_error",
+            Self::Reset => "reset",
+            Self::Timeout => "timeout",
+            Self::Malformed => "malformed",
+            Self::Closed => "closed",
+            Self::Io => "io",
+        }
+    }
+
+    /// Classifies a failed connect by errno.
+    pub fn from_connect_errno(errno: i32) -> Self {
+        match errno {
+            libc::ECONNREFUSED => Self::ConnectRefused,
+            libc::ETIMEDOUT | libc::ECANCELED => Self::ConnectTimeout,
+            _ => Self::ConnectError,
+        }
+    }
+
+    /// Classifies a failed send or receive by errno (0 means an orderly close).
+    pub fn from_io_errno(errno: i32) -> Self {
+        match errno {
+            0 => Self::Closed,
+            libc::ECONNRESET | libc::EPIPE | libc::ECONNABORTED => Self::Reset,
+            _ => Self::Io,
+        }
+    }
+}
+
+fn latency_histogram(sigfig: u8) -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, sigfig).expect("static histogram bounds are valid")
+}
+
+/// Counters that both the totals and each interval carry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Requests handed to the kernel (and failed connection attempts; see docs/architecture.md).
+    pub sent: u64,
+    pub responses: u64,
+    /// Responses with a 2xx or 3xx status.
+    pub ok: u64,
+    pub errors: u64,
+}
+
+/// Everything one worker measured over the whole run.
+#[derive(Debug, Clone)]
+pub struct Totals {
+    pub counts: Counts,
+    pub unfinished: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub latency: Histogram<u64>,
+    /// Responses by status code (index = code, 0..=999).
+    pub status: Vec<u64>,
+    /// Errors by kind, indexed like `ErrorKind::ALL`.
+    pub errors: [u64; 8],
+    /// Connections established.
+    pub connects: u64,
+    /// Times the receive buffer ring ran dry (io_uring only).
+    pub recv_buffer_exhausted: u64,
+}
+
+impl Default for Totals {
+    fn default() -> Self {
+        Self {
+            counts: Counts::default(),
+            unfinished: 0,
+            bytes_sent: 0,
+            bytes_received: 0,
+            latency: latency_histogram(3),
+            status: vec![0; 1000],
+            errors: [0; 8],
+            connects: 0,
+            recv_buffer_exhausted: 0,
+        }
+    }
+}
+
+impl Totals {
+    /// Adds another worker's totals into this one.
+    pub fn merge(&mut self, other: &Totals) {
+        self.counts.sent += other.counts.sent;
+        self.counts.responses += other.counts.responses;
+        self.counts.ok += other.counts.ok;
+        self.counts.errors += other.counts.errors;
+        self.unfinished += other.unfinished;
+        self.bytes_sent += other.bytes_sent;
+        self.bytes_received += other.bytes_received;
+        self.latency += &other.latency;
+        for (a, b) in self.status.iter_mut().zip(&other.status) {
+            *a += b;
+        }
+        for (a, b) in self.errors.iter_mut().zip(&other.errors) {
+            *a += b;
+        }
+        self.connects += other.connects;
+        self.recv_buffer_exhausted += other.recv_buffer_exhausted;
+    }
+
+    /// Errors of one kind.
+    pub fn error_count(&self, kind: ErrorKind) -> u64 {
+        self.errors[kind as usize]
+    }
+}
+
+/// One worker's measurements for one second of the run, sent to the collector once per second.
+#[derive(Debug, Clone)]
+pub struct Interval {
+    /// Which second of the run (0 = the first).
+    pub index: u32,
+    pub counts: Counts,
+    pub latency: Histogram<u64>,
+}
+
+/// The per-worker recorder: totals plus the interval that is being filled.
+#[derive(Debug)]
+pub struct Recorder {
+    pub totals: Totals,
+    current: Interval,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Recorder {
+    pub fn new() -> Self {
+        Self {
+            totals: Totals::default(),
+            current: Interval {
+                index: 0,
+                counts: Counts::default(),
+                latency: latency_histogram(2),
+            },
+        }
+    }
+
+    /// Counts `n` requests handed to the kernel carrying `bytes` bytes.
+    #[inline]
+    pub fn sent(&mut self, n: u64, bytes: u64) {
+        self.totals.counts.sent += n;
+        self.current.counts.sent += n;
+        self.totals.bytes_sent += bytes;
+    }
+
+    /// Takes back requests that were counted as sent but never reached the kernel.
+    pub fn unsend(&mut self, n: u64) {
+        self.totals.counts.sent -= n;
+        self.current.counts.sent = self.current.counts.sent.saturating_sub(n);
+    }
+
+    #[inline]
+    pub fn received(&mut self, bytes: u64) {
+        self.totals.bytes_received += bytes;
+    }
+
+    /// Records one complete response.
+    #[inline]
+    pub fn response(&mut self, status: u16, latency_us: u64) {
+        let ok = (200..400).contains(&status);
+        for c in [&mut self.totals.counts, &mut self.current.counts] {
+            c.responses += 1;
+            c.ok += u64::from(ok);
+        }
+        self.totals.status[usize::from(status).min(999)] += 1;
+        self.totals.latency.saturating_record(latency_us);
+        self.current.latency.saturating_record(latency_us);
+    }
+
+    /// Records `n` requests that ended in an error of one kind.
+    #[inline]
+    pub fn error(&mut self, kind: ErrorKind, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.totals.errors[kind as usize] += n;
+        self.totals.counts.errors += n;
+        self.current.counts.errors += n;
+    }
+
+    pub fn unfinished(&mut self, n: u64) {
+        self.totals.unfinished += n;
+    }
+
+    /// Closes the current interval and starts the one with the given index.
+    pub fn roll(&mut self, next_index: u32) -> Interval {
+        let fresh = Interval {
+            index: next_index,
+            counts: Counts::default(),
+            latency: latency_histogram(2),
+        };
+        std::mem::replace(&mut self.current, fresh)
+    }
+
+    /// Index of the interval being filled.
+    pub fn interval_index(&self) -> u32 {
+        self.current.index
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_adds_everything() {
+        let mut a = Recorder::new();
+        let mut b = Recorder::new();
+        a.sent(3, 300);
+        a.response(200, 100);
+        a.response(404, 300);
+        a.error(ErrorKind::Timeout, 1);
+        b.sent(2, 200);
+        b.response(200, 200);
+        b.unfinished(1);
+        b.error(ErrorKind::ConnectRefused, 0);
+        let mut t = a.totals.clone();
+        t.merge(&b.totals);
+        assert_eq!(t.counts, Counts { sent: 5, responses: 3, ok: 2, errors: 1 });
+        assert_eq!(t.unfinished, 1);
+        assert_eq!(t.status[200], 2);
+        assert_eq!(t.status[404], 1);
+        assert_eq!(t.latency.len(), 3);
+        assert_eq!(t.latency.max(), 300);
+        assert_eq!(t.error_count(ErrorKind::Timeout), 1);
+        assert_eq!(t.bytes_sent, 500);
+        assert_eq!(t.counts.sent, t.counts.responses + t.counts.errors + t.unfinished);
+    }
+
+    #[test]
+    fn intervals_roll() {
+        let mut r = Recorder::new();
+        r.response(200, 10);
+        let first = r.roll(1);
+        assert_eq!(first.index, 0);
+        assert_eq!(first.counts.responses, 1);
+        r.response(500, 20);
+        let second = r.roll(2);
+        assert_eq!((second.index, second.counts.responses, second.counts.ok), (1, 1, 0));
+        assert_eq!(r.totals.counts.responses, 2);
+    }
+
+    #[test]
+    fn errno_classes() {
+        assert_eq!(ErrorKind::from_connect_errno(libc::ECONNREFUSED), ErrorKind::ConnectRefused);
+        assert_eq!(ErrorKind::from_io_errno(0), ErrorKind::Closed);
+        assert_eq!(ErrorKind::from_io_errno(libc::ECONNRESET), ErrorKind::Reset);
+        assert_eq!(ErrorKind::ALL.iter().map(|k| *k as usize).collect::<Vec<_>>(), (0..8).collect::<Vec<_>>());
+    }
+}

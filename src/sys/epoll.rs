@@ -1,0 +1,315 @@
+//! The epoll backend, for kernels or sandboxes without io_uring: the same commands and events as
+//! the ring, made from non-blocking sockets, edge-triggered readiness, read() and send().
+
+use std::io;
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+use super::errno;
+use super::socket::{self, RawAddr};
+use crate::io::{Backend, Command, Driver, Event, Ops, Token};
+
+const LISTENER: u64 = u64::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Idle,
+    Connecting,
+    Open,
+}
+
+struct Conn {
+    fd: RawFd,
+    state: State,
+    sending: Vec<u8>,
+    send_offset: usize,
+}
+
+/// One worker's epoll instance and its sockets.
+pub struct Epoll {
+    epfd: RawFd,
+    ops: Ops,
+    conns: Vec<Conn>,
+    scratch: Vec<u8>,
+    events: Vec<libc::epoll_event>,
+    listener: RawFd,
+}
+
+fn key(token: Token, generation: u16) -> u64 {
+    (u64::from(token) << 16) | u64::from(generation)
+}
+
+impl Epoll {
+    pub fn new(read_buffer: usize) -> io::Result<Self> {
+        // SAFETY: epoll_create1 takes a flag and returns a new fd or -1.
+        let epfd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if epfd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Self {
+            epfd,
+            ops: Ops::default(),
+            conns: Vec::new(),
+            scratch: vec![0; read_buffer],
+            events: vec![libc::epoll_event { events: 0, u64: 0 }; 1024],
+            listener: -1,
+        })
+    }
+
+    fn register(&self, fd: RawFd, data: u64) -> Result<(), i32> {
+        let mut ev = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
+            u64: data,
+        };
+        // SAFETY: epoll_ctl reads the event struct we pass for the duration of the call.
+        if unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) } != 0 {
+            return Err(errno());
+        }
+        Ok(())
+    }
+
+    fn conn(&mut self, token: Token) -> &mut Conn {
+        let i = token as usize;
+        if self.conns.len() <= i {
+            self.conns.resize_with(i + 1, || Conn {
+                fd: -1,
+                state: State::Idle,
+                sending: Vec::new(),
+                send_offset: 0,
+            });
+        }
+        &mut self.conns[i]
+    }
+
+    /// Closes the socket (closing also removes it from the epoll set).
+    fn release(&mut self, token: Token) {
+        let conn = &mut self.conns[token as usize];
+        if conn.state != State::Idle {
+            socket::close(conn.fd);
+        }
+        conn.fd = -1;
+        conn.state = State::Idle;
+        conn.sending.clear();
+        conn.send_offset = 0;
+    }
+
+    fn retire(&mut self, token: Token) {
+        let slot = &mut self.ops.slots[token as usize];
+        slot.generation = slot.generation.wrapping_add(1);
+        slot.out.clear();
+        slot.close_after_send = false;
+    }
+
+    fn fail<D: Driver>(&mut self, token: Token, errno: i32, driver: &mut D) {
+        self.retire(token);
+        self.release(token);
+        driver.on_event(Event::Closed { token, errno }, &mut self.ops);
+    }
+
+    /// Writes as much as the socket takes; the rest waits for the next EPOLLOUT edge.
+    /// Returns false if the connection failed (the driver has been told).
+    fn write_out<D: Driver>(&mut self, token: Token, driver: &mut D) -> bool {
+        let i = token as usize;
+        loop {
+            let conn = &mut self.conns[i];
+            if conn.state != State::Open {
+                return true;
+            }
+            if conn.send_offset == conn.sending.len() {
+                let out = &mut self.ops.slots[i].out;
+                if out.is_empty() {
+                    if self.ops.slots[i].close_after_send {
+                        self.fail(token, 0, driver);
+                        return false;
+                    }
+                    return true;
+                }
+                conn.sending.clear();
+                conn.send_offset = 0;
+                std::mem::swap(&mut conn.sending, out);
+            }
+            match socket::write(conn.fd, &conn.sending[conn.send_offset..]) {
+                Ok(n) => conn.send_offset += n,
+                Err(libc::EAGAIN) => return true,
+                Err(libc::EINTR) => {}
+                Err(e) => {
+                    self.fail(token, e, driver);
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn read_in<D: Driver>(&mut self, token: Token, generation: u16, driver: &mut D) {
+        let i = token as usize;
+        loop {
+            if self.ops.generation(token) != generation || self.conns[i].state != State::Open {
+                return;
+            }
+            let fd = self.conns[i].fd;
+            match socket::read(fd, &mut self.scratch) {
+                Ok(0) => return self.fail(token, 0, driver),
+                Ok(n) => {
+                    let bytes = &self.scratch[..n];
+                    driver.on_event(Event::Data { token, bytes }, &mut self.ops);
+                    if n < self.scratch.len() {
+                        // Drained for now; a new edge comes with new data.
+                        return;
+                    }
+                }
+                Err(libc::EAGAIN) => return,
+                Err(libc::EINTR) => {}
+                Err(e) => return self.fail(token, e, driver),
+            }
+        }
+    }
+
+    fn apply<D: Driver>(&mut self, driver: &mut D) {
+        let mut commands = std::mem::take(&mut self.ops.commands);
+        for cmd in commands.drain(..) {
+            match cmd {
+                Command::Connect { token, addr } => {
+                    let generation = self.ops.generation(token);
+                    let fd = match socket::tcp_socket(&addr, true) {
+                        Ok(fd) => fd,
+                        Err(e) => {
+                            driver.on_event(Event::Connected { token, result: Err(e) }, &mut self.ops);
+                            continue;
+                        }
+                    };
+                    let result = socket::connect_nonblocking(fd, &RawAddr::new(&addr))
+                        .and_then(|now| self.register(fd, key(token, generation)).map(|_| now));
+                    let conn = self.conn(token);
+                    conn.fd = fd;
+                    match result {
+                        Ok(_) => conn.state = State::Connecting,
+                        Err(e) => {
+                            socket::close(fd);
+                            conn.fd = -1;
+                            conn.state = State::Idle;
+                            driver.on_event(Event::Connected { token, result: Err(e) }, &mut self.ops);
+                        }
+                    }
+                    // An immediate success is reported by the first EPOLLOUT edge, like the rest.
+                }
+                Command::Adopt { token, fd } => {
+                    let generation = self.ops.generation(token);
+                    socket::set_nonblocking(fd);
+                    socket::set_nodelay(fd);
+                    let conn = self.conn(token);
+                    conn.fd = fd;
+                    conn.state = State::Open;
+                    if let Err(e) = self.register(fd, key(token, generation)) {
+                        self.fail(token, e, driver);
+                    }
+                }
+                Command::Flush { token } => {
+                    self.ops.flush_taken(token);
+                    if (token as usize) < self.conns.len() {
+                        self.write_out(token, driver);
+                    }
+                }
+                Command::Close { token } => {
+                    if (token as usize) < self.conns.len() {
+                        self.release(token);
+                    }
+                }
+            }
+        }
+        commands.append(&mut self.ops.commands);
+        self.ops.commands = commands;
+    }
+
+    fn accept_all<D: Driver>(&mut self, driver: &mut D) {
+        loop {
+            match socket::accept(self.listener) {
+                Ok(fd) => driver.on_event(Event::Accepted { fd }, &mut self.ops),
+                Err(libc::EINTR) | Err(libc::ECONNABORTED) => {}
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+impl Drop for Epoll {
+    fn drop(&mut self) {
+        for conn in &self.conns {
+            if conn.state != State::Idle {
+                socket::close(conn.fd);
+            }
+        }
+        socket::close(self.epfd);
+    }
+}
+
+impl Backend for Epoll {
+    fn name(&self) -> &'static str {
+        "epoll"
+    }
+
+    fn ops(&mut self) -> &mut Ops {
+        &mut self.ops
+    }
+
+    fn listen(&mut self, fd: RawFd) -> io::Result<()> {
+        self.listener = fd;
+        let mut ev = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLET) as u32,
+            u64: LISTENER,
+        };
+        // SAFETY: epoll_ctl reads the event struct we pass for the duration of the call.
+        if unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    fn turn<D: Driver>(&mut self, driver: &mut D, timeout: Duration) -> io::Result<()> {
+        self.apply(driver);
+        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        let ms = if ms == 0 && !timeout.is_zero() { 1 } else { ms };
+        // SAFETY: the kernel writes at most events.len() entries into our live vector.
+        let n = unsafe { libc::epoll_wait(self.epfd, self.events.as_mut_ptr(), self.events.len() as i32, ms) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return if e.raw_os_error() == Some(libc::EINTR) { Ok(()) } else { Err(e) };
+        }
+        for k in 0..n as usize {
+            let ev = self.events[k];
+            let (flags, data) = (ev.events, ev.u64);
+            if data == LISTENER {
+                self.accept_all(driver);
+                continue;
+            }
+            let token = (data >> 16) as Token;
+            let generation = data as u16;
+            if self.ops.generation(token) != generation || (token as usize) >= self.conns.len() {
+                continue;
+            }
+            if self.conns[token as usize].state == State::Connecting {
+                if flags & (libc::EPOLLOUT | libc::EPOLLERR | libc::EPOLLHUP) as u32 == 0 {
+                    continue;
+                }
+                let err = socket::take_error(self.conns[token as usize].fd);
+                if err != 0 {
+                    self.retire(token);
+                    self.release(token);
+                    driver.on_event(Event::Connected { token, result: Err(err) }, &mut self.ops);
+                    continue;
+                }
+                self.conns[token as usize].state = State::Open;
+                driver.on_event(Event::Connected { token, result: Ok(()) }, &mut self.ops);
+                if self.ops.generation(token) != generation {
+                    continue;
+                }
+            }
+            if flags & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0 {
+                self.read_in(token, generation, driver);
+            }
+            if flags & libc::EPOLLOUT as u32 != 0 && self.ops.generation(token) == generation {
+                self.write_out(token, driver);
+            }
+        }
+        Ok(())
+    }
+}
