@@ -111,7 +111,8 @@ mod tests {
         assert!(c.add(a.roll(1)).is_none());
         let e = c.add(b.roll(1)).unwrap();
         assert_eq!((e.t, e.responses, e.errors), (1, 2, 2));
-        assert_eq!(e.max_us, 300);
+        // Interval histograms keep two significant digits: 300 reads back within 1 %.
+        assert!((300..=303).contains(&e.max_us), "{}", e.max_us);
         a.response(200, 5);
         c.add(a.roll(2));
         let all = c.finish();
