@@ -28,10 +28,23 @@ pub fn main_with(cli: Cli) -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("ringblast: {e}");
+            eprintln!("ringblast: {}", one_line(&e.to_string()));
             e.exit_code()
         }
     }
+}
+
+/// Escapes control characters so an error echoing user input stays on one line.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 /// Prints each completed second on stderr, when it is a terminal and not `-q`.
@@ -51,7 +64,9 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<i32, Set
     }
     let report = Report::new(result, &plan.url, &plan.request.method);
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text::render(&report).as_bytes()).and_then(|_| out.flush());
+    let _ = out
+        .write_all(text::render(&report).as_bytes())
+        .and_then(|_| out.flush());
     if let Some(path) = &plan.json
         && let Err(e) = report.write_json(path)
     {
@@ -60,7 +75,10 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<i32, Set
     }
     let t = &result.totals;
     if t.connects == 0 && t.counts.errors > 0 {
-        eprintln!("ringblast: no connection to {} could be made", plan.target.addr);
+        eprintln!(
+            "ringblast: no connection to {} could be made",
+            plan.target.addr
+        );
         return Ok(1);
     }
     Ok(0)

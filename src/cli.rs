@@ -9,7 +9,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::units::parse_duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "ringblast", version, about = "Thread-per-core io_uring HTTP/1.1 load generator")]
+#[command(
+    name = "ringblast",
+    version,
+    about = "Thread-per-core io_uring HTTP/1.1 load generator"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

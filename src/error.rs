@@ -12,10 +12,15 @@ pub enum SetupError {
         "need {need} open files but the hard limit is {hard} (soft {soft}); raise it with 'ulimit -n {need}' (or LimitNOFILE= for a service) and retry"
     )]
     OpenFiles { need: u64, soft: u64, hard: u64 },
-    #[error("io_uring was requested (--io uring) but cannot be used: {0}; use --io epoll or --io auto")]
+    #[error(
+        "io_uring was requested (--io uring) but cannot be used: {0}; use --io epoll or --io auto"
+    )]
     UringUnavailable(String),
     #[error("cannot listen on {addr}: {source}; pick another port with --listen")]
-    Listen { addr: String, source: std::io::Error },
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("worker setup failed: {0}")]
     Worker(String),
 }

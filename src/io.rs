@@ -12,7 +12,10 @@ pub type Token = u32;
 #[derive(Debug)]
 pub enum Event<'a> {
     /// A `connect` finished: `Ok` when established, else the errno.
-    Connected { token: Token, result: Result<(), i32> },
+    Connected {
+        token: Token,
+        result: Result<(), i32>,
+    },
     /// Bytes arrived on a connection; they are only valid during the call.
     Data { token: Token, bytes: &'a [u8] },
     /// The connection ended: errno 0 is an orderly close by the peer, anything else an error.

@@ -69,7 +69,9 @@ pub fn resolve_cpus(args: &WorkerArgs, online: &[usize]) -> Result<Vec<usize>, S
     if let Some(list) = &args.cpus {
         let cpus = parse_cpu_list(list).map_err(usage)?;
         if let Some(bad) = cpus.iter().find(|c| !online.contains(c)) {
-            return Err(usage(format!("--cpus: CPU {bad} is not online (online: {online:?})")));
+            return Err(usage(format!(
+                "--cpus: CPU {bad} is not online (online: {online:?})"
+            )));
         }
         return Ok(cpus);
     }
@@ -109,17 +111,22 @@ impl RunPlan {
             return Err(usage("-d/--duration must be greater than zero"));
         }
         if args.timeout.is_zero() || args.connect_timeout.is_zero() {
-            return Err(usage("--timeout and --connect-timeout must be greater than zero"));
+            return Err(usage(
+                "--timeout and --connect-timeout must be greater than zero",
+            ));
         }
         let method = args.method.to_ascii_uppercase();
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return Err(usage(format!("-m: '{}' is not an HTTP method", args.method)));
+            return Err(usage(format!(
+                "-m: '{}' is not an HTTP method",
+                args.method
+            )));
         }
         let mut headers = Vec::new();
         for h in &args.headers {
-            let (k, v) = h
-                .split_once(':')
-                .ok_or_else(|| usage(format!("-H '{h}': expected 'Name: value'")))?;
+            let (k, v) = h.split_once(':').ok_or_else(|| {
+                usage(format!("-H '{}': expected 'Name: value'", h.escape_debug()))
+            })?;
             let (k, v) = (k.trim(), v.trim());
             validate_header(k, v).map_err(usage)?;
             headers.push((k.to_string(), v.to_string()));
@@ -176,11 +183,19 @@ impl ServePlan {
         let listen = args
             .listen
             .to_socket_addrs()
-            .map_err(|e| usage(format!("--listen '{}': {e} (expected host:port)", args.listen)))?
+            .map_err(|e| {
+                usage(format!(
+                    "--listen '{}': {e} (expected host:port)",
+                    args.listen
+                ))
+            })?
             .next()
             .ok_or_else(|| usage(format!("--listen '{}' resolved to no address", args.listen)))?;
         if !(100..=999).contains(&args.status) || (100..200).contains(&args.status) {
-            return Err(usage(format!("--status {} is not a final status code (200-999)", args.status)));
+            return Err(usage(format!(
+                "--status {} is not a final status code (200-999)",
+                args.status
+            )));
         }
         let body_size = parse_size(&args.body_size).map_err(usage)?;
         if body_size > 64 * 1024 * 1024 {
@@ -205,7 +220,10 @@ mod tests {
     fn run_plan(argv: &[&str]) -> Result<RunPlan, SetupError> {
         let mut full = vec!["ringblast", "run"];
         full.extend_from_slice(argv);
-        match crate::cli::Cli::try_parse_from(full).map_err(|e| usage(e.to_string()))?.command {
+        match crate::cli::Cli::try_parse_from(full)
+            .map_err(|e| usage(e.to_string()))?
+            .command
+        {
             crate::cli::Command::Run(a) => RunPlan::from_args(&a),
             _ => unreachable!(),
         }
@@ -216,7 +234,13 @@ mod tests {
         let p = run_plan(&["http://127.0.0.1:9/x"]).unwrap();
         assert_eq!(p.connections, 64);
         assert_eq!(p.pipeline, 1);
-        assert_eq!(p.stop, StopRule { duration: Some(Duration::from_secs(10)), requests: None });
+        assert_eq!(
+            p.stop,
+            StopRule {
+                duration: Some(Duration::from_secs(10)),
+                requests: None
+            }
+        );
         assert_eq!(p.request.method, "GET");
         assert_eq!(p.target.addr.port(), 9);
         assert!(!p.cpus.is_empty());
@@ -225,16 +249,34 @@ mod tests {
     #[test]
     fn requests_replace_the_default_duration() {
         let p = run_plan(&["http://127.0.0.1:9/", "-n", "100"]).unwrap();
-        assert_eq!(p.stop, StopRule { duration: None, requests: Some(100) });
+        assert_eq!(
+            p.stop,
+            StopRule {
+                duration: None,
+                requests: Some(100)
+            }
+        );
         let p = run_plan(&["http://127.0.0.1:9/", "-n", "100", "-d", "2s"]).unwrap();
         assert_eq!(p.stop.duration, Some(Duration::from_secs(2)));
     }
 
     #[test]
     fn headers_and_body() {
-        let p = run_plan(&["http://127.0.0.1:9/", "-m", "post", "-H", "Content-Type: application/json", "-b", "{}"]).unwrap();
+        let p = run_plan(&[
+            "http://127.0.0.1:9/",
+            "-m",
+            "post",
+            "-H",
+            "Content-Type: application/json",
+            "-b",
+            "{}",
+        ])
+        .unwrap();
         assert_eq!(p.request.method, "POST");
-        assert_eq!(p.request.headers, vec![("Content-Type".to_string(), "application/json".to_string())]);
+        assert_eq!(
+            p.request.headers,
+            vec![("Content-Type".to_string(), "application/json".to_string())]
+        );
         assert_eq!(p.request.body, b"{}");
     }
 
@@ -260,10 +302,23 @@ mod tests {
     #[test]
     fn cpu_resolution() {
         let online = [0, 1, 2, 3];
-        let args = |threads, cpus: Option<&str>| WorkerArgs { threads, cpus: cpus.map(String::from), io: IoArg::Auto };
-        assert_eq!(resolve_cpus(&args(None, None), &online).unwrap(), vec![0, 1, 2, 3]);
-        assert_eq!(resolve_cpus(&args(Some(2), None), &online).unwrap(), vec![0, 1]);
-        assert_eq!(resolve_cpus(&args(None, Some("1,3")), &online).unwrap(), vec![1, 3]);
+        let args = |threads, cpus: Option<&str>| WorkerArgs {
+            threads,
+            cpus: cpus.map(String::from),
+            io: IoArg::Auto,
+        };
+        assert_eq!(
+            resolve_cpus(&args(None, None), &online).unwrap(),
+            vec![0, 1, 2, 3]
+        );
+        assert_eq!(
+            resolve_cpus(&args(Some(2), None), &online).unwrap(),
+            vec![0, 1]
+        );
+        assert_eq!(
+            resolve_cpus(&args(None, Some("1,3")), &online).unwrap(),
+            vec![1, 3]
+        );
         assert!(resolve_cpus(&args(Some(0), None), &online).is_err());
     }
 }

@@ -73,7 +73,8 @@ impl ErrorKind {
 }
 
 fn latency_histogram(sigfig: u8) -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_LATENCY_US, sigfig).expect("static histogram bounds are valid")
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, sigfig)
+        .expect("static histogram bounds are valid")
 }
 
 /// Counters that both the totals and each interval carry.
@@ -263,7 +264,15 @@ mod tests {
         b.error(ErrorKind::ConnectRefused, 0);
         let mut t = a.totals.clone();
         t.merge(&b.totals);
-        assert_eq!(t.counts, Counts { sent: 5, responses: 3, ok: 2, errors: 1 });
+        assert_eq!(
+            t.counts,
+            Counts {
+                sent: 5,
+                responses: 3,
+                ok: 2,
+                errors: 1
+            }
+        );
         assert_eq!(t.unfinished, 1);
         assert_eq!(t.status[200], 2);
         assert_eq!(t.status[404], 1);
@@ -271,7 +280,10 @@ mod tests {
         assert_eq!(t.latency.max(), 300);
         assert_eq!(t.error_count(ErrorKind::Timeout), 1);
         assert_eq!(t.bytes_sent, 500);
-        assert_eq!(t.counts.sent, t.counts.responses + t.counts.errors + t.unfinished);
+        assert_eq!(
+            t.counts.sent,
+            t.counts.responses + t.counts.errors + t.unfinished
+        );
     }
 
     #[test]
@@ -283,15 +295,27 @@ mod tests {
         assert_eq!(first.counts.responses, 1);
         r.response(500, 20);
         let second = r.roll(2);
-        assert_eq!((second.index, second.counts.responses, second.counts.ok), (1, 1, 0));
+        assert_eq!(
+            (second.index, second.counts.responses, second.counts.ok),
+            (1, 1, 0)
+        );
         assert_eq!(r.totals.counts.responses, 2);
     }
 
     #[test]
     fn errno_classes() {
-        assert_eq!(ErrorKind::from_connect_errno(libc::ECONNREFUSED), ErrorKind::ConnectRefused);
+        assert_eq!(
+            ErrorKind::from_connect_errno(libc::ECONNREFUSED),
+            ErrorKind::ConnectRefused
+        );
         assert_eq!(ErrorKind::from_io_errno(0), ErrorKind::Closed);
         assert_eq!(ErrorKind::from_io_errno(libc::ECONNRESET), ErrorKind::Reset);
-        assert_eq!(ErrorKind::ALL.iter().map(|k| *k as usize).collect::<Vec<_>>(), (0..8).collect::<Vec<_>>());
+        assert_eq!(
+            ErrorKind::ALL
+                .iter()
+                .map(|k| *k as usize)
+                .collect::<Vec<_>>(),
+            (0..8).collect::<Vec<_>>()
+        );
     }
 }

@@ -21,11 +21,15 @@ pub fn parse_url(url: &str) -> Result<(String, u16, String), String> {
     let rest = if let Some(r) = url.strip_prefix("http://") {
         r
     } else if url.starts_with("https://") {
-        return Err(format!("'{url}': https is not supported yet (TLS is planned); use http://"));
+        return Err(format!(
+            "'{url}': https is not supported yet (TLS is planned); use http://"
+        ));
     } else if url.contains("://") {
         return Err(format!("'{url}': only http:// URLs are supported"));
     } else {
-        return Err(format!("'{url}' is not a URL (expected http://host[:port]/path)"));
+        return Err(format!(
+            "'{url}' is not a URL (expected http://host[:port]/path)"
+        ));
     };
     let (authority, path) = match rest.find(['/', '?']) {
         Some(i) if rest.as_bytes()[i] == b'/' => (&rest[..i], rest[i..].to_string()),
@@ -34,7 +38,9 @@ pub fn parse_url(url: &str) -> Result<(String, u16, String), String> {
     };
     let path = path.split('#').next().unwrap_or("/").to_string();
     if authority.contains('@') {
-        return Err(format!("'{url}': credentials in URLs are not supported; use -H 'Authorization: ...'"));
+        return Err(format!(
+            "'{url}': credentials in URLs are not supported; use -H 'Authorization: ...'"
+        ));
     }
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (h, after) = v6
@@ -56,7 +62,9 @@ pub fn parse_url(url: &str) -> Result<(String, u16, String), String> {
         return Err(format!("'{url}' has no host"));
     }
     if path.bytes().any(|b| b <= b' ' || b == 0x7f) {
-        return Err(format!("'{url}': the path has spaces or control characters; percent-encode them"));
+        return Err(format!(
+            "'{url}': the path has spaces or control characters; percent-encode them"
+        ));
     }
     Ok((host, port, path))
 }
@@ -77,8 +85,16 @@ impl Target {
             .map_err(|e| format!("cannot resolve '{host}': {e}"))?
             .next()
             .ok_or_else(|| format!("'{host}' resolved to no address"))?;
-        let host_part = if host.contains(':') { format!("[{host}]") } else { host.clone() };
-        let authority = if port == 80 { host_part } else { format!("{host_part}:{port}") };
+        let host_part = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.clone()
+        };
+        let authority = if port == 80 {
+            host_part
+        } else {
+            format!("{host_part}:{port}")
+        };
         Ok(Self {
             host,
             port,
@@ -95,16 +111,41 @@ mod tests {
 
     #[test]
     fn parses_forms() {
-        assert_eq!(parse_url("http://127.0.0.1:8080/a/b?x=1").unwrap(), ("127.0.0.1".into(), 8080, "/a/b?x=1".into()));
-        assert_eq!(parse_url("http://localhost").unwrap(), ("localhost".into(), 80, "/".into()));
-        assert_eq!(parse_url("http://[::1]:9/x").unwrap(), ("::1".into(), 9, "/x".into()));
-        assert_eq!(parse_url("http://h?q=1").unwrap(), ("h".into(), 80, "/?q=1".into()));
-        assert_eq!(parse_url("http://h/p#frag").unwrap(), ("h".into(), 80, "/p".into()));
+        assert_eq!(
+            parse_url("http://127.0.0.1:8080/a/b?x=1").unwrap(),
+            ("127.0.0.1".into(), 8080, "/a/b?x=1".into())
+        );
+        assert_eq!(
+            parse_url("http://localhost").unwrap(),
+            ("localhost".into(), 80, "/".into())
+        );
+        assert_eq!(
+            parse_url("http://[::1]:9/x").unwrap(),
+            ("::1".into(), 9, "/x".into())
+        );
+        assert_eq!(
+            parse_url("http://h?q=1").unwrap(),
+            ("h".into(), 80, "/?q=1".into())
+        );
+        assert_eq!(
+            parse_url("http://h/p#frag").unwrap(),
+            ("h".into(), 80, "/p".into())
+        );
     }
 
     #[test]
     fn rejects_bad_urls() {
-        for bad in ["https://h/", "ftp://h", "h:80", "http://:80/", "http://h:0/", "http://h:99999/", "http://[::1/", "http://u@h/", "http://h/a b"] {
+        for bad in [
+            "https://h/",
+            "ftp://h",
+            "h:80",
+            "http://:80/",
+            "http://h:0/",
+            "http://h:99999/",
+            "http://[::1/",
+            "http://u@h/",
+            "http://h/a b",
+        ] {
             assert!(parse_url(bad).is_err(), "{bad}");
         }
     }

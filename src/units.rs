@@ -26,7 +26,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         }
     };
     let secs = value * scale;
-    if !secs.is_finite() || secs < 0.0 || secs > 1e9 {
+    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
         return Err(format!("'{text}' is out of range"));
     }
     Ok(Duration::from_secs_f64(secs))
@@ -52,7 +52,8 @@ pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, String> {
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let bad = || format!("'{text}' is not a CPU list (try 0,2-3)");
         if let Some((a, b)) = part.split_once('-') {
-            let (a, b): (usize, usize) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+            let (a, b): (usize, usize) =
+                (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
             if a > b {
                 return Err(bad());
             }
@@ -101,7 +102,7 @@ pub fn fmt_count(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

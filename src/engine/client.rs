@@ -40,10 +40,14 @@ pub struct ClientConfig {
 enum State {
     /// Not connected and not trying (quota used up, or the run is ending).
     Idle,
-    Connecting { since: u64 },
+    Connecting {
+        since: u64,
+    },
     Open,
     /// Waiting to reconnect after a failure.
-    Backoff { until: u64 },
+    Backoff {
+        until: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -84,7 +88,12 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(cfg: ClientConfig, start: Instant, stop: Arc<AtomicBool>, intervals: Sender<Interval>) -> Self {
+    pub fn new(
+        cfg: ClientConfig,
+        start: Instant,
+        stop: Arc<AtomicBool>,
+        intervals: Sender<Interval>,
+    ) -> Self {
         let batch = cfg.request.repeat(cfg.pipeline as usize);
         let conns = (0..cfg.connections)
             .map(|_| Conn {
@@ -120,7 +129,9 @@ impl Client {
 
     /// Requests this worker may still count as sent.
     fn quota_left(&self) -> u64 {
-        self.cfg.quota.map_or(u64::MAX, |q| q.saturating_sub(self.issued))
+        self.cfg
+            .quota
+            .map_or(u64::MAX, |q| q.saturating_sub(self.issued))
     }
 
     fn connect(&mut self, token: Token, ops: &mut Ops) {
@@ -142,7 +153,9 @@ impl Client {
         self.rec.error(kind, 1);
         let conn = &mut self.conns[token as usize];
         conn.backoff = (conn.backoff * 2).clamp(BACKOFF_MIN_US, BACKOFF_MAX_US);
-        conn.state = State::Backoff { until: self.now + conn.backoff };
+        conn.state = State::Backoff {
+            until: self.now + conn.backoff,
+        };
     }
 
     /// Stages the next batch on an open, idle connection.
@@ -151,7 +164,10 @@ impl Client {
         if self.stopping || conn.state != State::Open || !conn.in_flight.is_empty() {
             return;
         }
-        let left = self.cfg.quota.map_or(u64::MAX, |q| q.saturating_sub(self.issued));
+        let left = self
+            .cfg
+            .quota
+            .map_or(u64::MAX, |q| q.saturating_sub(self.issued));
         let k = u64::from(self.cfg.pipeline).min(left) as usize;
         if k == 0 {
             return;
@@ -176,7 +192,11 @@ impl Client {
         let mut lost = 0;
         let mut never_sent = 0;
         for &t in &conn.in_flight {
-            if t == UNSTAMPED { never_sent += 1 } else { lost += 1 }
+            if t == UNSTAMPED {
+                never_sent += 1
+            } else {
+                lost += 1
+            }
         }
         conn.in_flight.clear();
         conn.parser.reset();
@@ -257,7 +277,9 @@ impl Client {
     }
 
     fn all_done(&self) -> bool {
-        self.quota_left() == 0 && self.connecting == 0 && self.conns.iter().all(|c| c.in_flight.is_empty())
+        self.quota_left() == 0
+            && self.connecting == 0
+            && self.conns.iter().all(|c| c.in_flight.is_empty())
     }
 
     fn send_interval(&mut self, next_index: u32) {
@@ -271,7 +293,10 @@ impl Driver for Client {
     fn on_event(&mut self, event: Event<'_>, ops: &mut Ops) {
         match event {
             Event::Data { token, bytes } => self.on_data(token, bytes, ops),
-            Event::Connected { token, result: Ok(()) } => {
+            Event::Connected {
+                token,
+                result: Ok(()),
+            } => {
                 self.connecting -= 1;
                 self.rec.totals.connects += 1;
                 let conn = &mut self.conns[token as usize];
@@ -279,7 +304,10 @@ impl Driver for Client {
                 conn.backoff = 0;
                 self.issue(token, ops);
             }
-            Event::Connected { token, result: Err(errno) } => {
+            Event::Connected {
+                token,
+                result: Err(errno),
+            } => {
                 self.now = self.clock();
                 self.connect_failed(token, ErrorKind::from_connect_errno(errno));
             }
@@ -343,7 +371,11 @@ impl Worker for Client {
             let conn = &mut self.conns[i];
             let (mut stamped, mut unstamped) = (0, 0);
             for &t in &conn.in_flight {
-                if t == UNSTAMPED { unstamped += 1 } else { stamped += 1 }
+                if t == UNSTAMPED {
+                    unstamped += 1
+                } else {
+                    stamped += 1
+                }
             }
             conn.in_flight.clear();
             self.rec.unfinished(stamped);

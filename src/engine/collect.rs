@@ -81,7 +81,13 @@ impl Collector {
 }
 
 fn entry(index: u32, p: &Pending) -> TimelineEntry {
-    let q = |quantile| if p.latency.is_empty() { 0 } else { p.latency.value_at_quantile(quantile) };
+    let q = |quantile| {
+        if p.latency.is_empty() {
+            0
+        } else {
+            p.latency.value_at_quantile(quantile)
+        }
+    };
     TimelineEntry {
         t: index + 1,
         sent: p.counts.sent,
@@ -91,7 +97,11 @@ fn entry(index: u32, p: &Pending) -> TimelineEntry {
         p50_us: q(0.5),
         p90_us: q(0.9),
         p99_us: q(0.99),
-        max_us: if p.latency.is_empty() { 0 } else { p.latency.max() },
+        max_us: if p.latency.is_empty() {
+            0
+        } else {
+            p.latency.max()
+        },
     }
 }
 

@@ -52,7 +52,11 @@ pub fn choose_backend(choice: IoChoice) -> Result<(BackendKind, Option<String>),
 
 /// Makes sure the process may open `need` files, or says which limit to raise.
 pub fn ensure_open_files(need: u64) -> Result<(), SetupError> {
-    crate::sys::raise_nofile(need).map_err(|(soft, hard)| SetupError::OpenFiles { need, soft, hard })
+    crate::sys::raise_nofile(need).map_err(|(soft, hard)| SetupError::OpenFiles {
+        need,
+        soft,
+        hard,
+    })
 }
 
 /// Splits `total` into `parts` nearly equal shares (earlier parts get the remainder).
@@ -99,7 +103,9 @@ pub fn run(
                 let n = cfg.connections as usize;
                 let mut client = Client::new(cfg, start, stop, tx);
                 worker::run(kind, n, None, &mut client)?;
-                client.outcome.ok_or_else(|| "worker ended without a result".to_string())
+                client
+                    .outcome
+                    .ok_or_else(|| "worker ended without a result".to_string())
             })
             .map_err(|e| SetupError::Worker(format!("cannot start a thread: {e}")))?;
         handles.push(handle);

@@ -55,7 +55,8 @@ pub fn run<W: Worker>(
 ) -> Result<(), String> {
     match kind {
         BackendKind::Uring => {
-            let mut ring = Uring::new(ring_config(connections)).map_err(|e| format!("io_uring setup: {e}"))?;
+            let mut ring =
+                Uring::new(ring_config(connections)).map_err(|e| format!("io_uring setup: {e}"))?;
             let flags = ring.flags;
             drive(&mut ring, listener, worker)?;
             let exhausted = ring.take_buffer_exhaustions();
@@ -70,7 +71,11 @@ pub fn run<W: Worker>(
     Ok(())
 }
 
-fn drive<B: Backend, W: Worker>(backend: &mut B, listener: Option<i32>, worker: &mut W) -> Result<(), String> {
+fn drive<B: Backend, W: Worker>(
+    backend: &mut B,
+    listener: Option<i32>,
+    worker: &mut W,
+) -> Result<(), String> {
     if let Some(fd) = listener {
         backend.listen(fd).map_err(|e| format!("listen: {e}"))?;
     }

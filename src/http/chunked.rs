@@ -5,18 +5,28 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Reading hex digits of a chunk size.
-    Size { value: u64, digits: u8 },
+    Size {
+        value: u64,
+        digits: u8,
+    },
     /// After the size: whitespace or a `;ext=...` until the line ends.
     Extension,
     /// Saw CR at the end of the size line.
-    SizeLf { value: u64 },
+    SizeLf {
+        value: u64,
+    },
     /// Inside chunk data.
-    Data { remaining: u64 },
+    Data {
+        remaining: u64,
+    },
     /// After chunk data: expecting CR LF.
     DataCr,
     DataLf,
     /// Trailer section: `len` bytes into the current line; `cr` if the last byte was CR.
-    Trailer { len: usize, cr: bool },
+    Trailer {
+        len: usize,
+        cr: bool,
+    },
     Done,
 }
 
@@ -41,7 +51,10 @@ pub struct ChunkedError(pub &'static str);
 impl ChunkedDecoder {
     pub fn new() -> Self {
         Self {
-            state: State::Size { value: 0, digits: 0 },
+            state: State::Size {
+                value: 0,
+                digits: 0,
+            },
             pending_size: 0,
             trailer_bytes: 0,
         }
@@ -77,7 +90,11 @@ impl ChunkedDecoder {
                 }
                 State::Extension => {
                     match b {
-                        b'\r' => self.state = State::SizeLf { value: self.pending_size },
+                        b'\r' => {
+                            self.state = State::SizeLf {
+                                value: self.pending_size,
+                            }
+                        }
                         b'\n' => self.state = self.after_size_line(self.pending_size),
                         _ => {}
                     }
@@ -103,7 +120,10 @@ impl ChunkedDecoder {
                 State::DataCr => {
                     self.state = match b {
                         b'\r' => State::DataLf,
-                        b'\n' => State::Size { value: 0, digits: 0 },
+                        b'\n' => State::Size {
+                            value: 0,
+                            digits: 0,
+                        },
                         _ => return Err(ChunkedError("chunk data not followed by CRLF")),
                     };
                     i += 1;
@@ -112,7 +132,10 @@ impl ChunkedDecoder {
                     if b != b'\n' {
                         return Err(ChunkedError("chunk data not followed by CRLF"));
                     }
-                    self.state = State::Size { value: 0, digits: 0 };
+                    self.state = State::Size {
+                        value: 0,
+                        digits: 0,
+                    };
                     i += 1;
                 }
                 State::Trailer { len, cr } => {
@@ -127,10 +150,15 @@ impl ChunkedDecoder {
                             return Ok((i, true));
                         }
                         b'\n' => self.state = State::Trailer { len: 0, cr: false },
-                        b'\r' if len == 0 && !cr => self.state = State::Trailer { len: 0, cr: true },
+                        b'\r' if len == 0 && !cr => {
+                            self.state = State::Trailer { len: 0, cr: true }
+                        }
                         _ => {
                             let len = if cr { 1 } else { len };
-                            self.state = State::Trailer { len: len + 1, cr: false };
+                            self.state = State::Trailer {
+                                len: len + 1,
+                                cr: false,
+                            };
                         }
                     }
                 }
@@ -189,7 +217,11 @@ mod tests {
     fn rejects_garbage() {
         assert!(ChunkedDecoder::new().advance(b"zz\r\n").is_err());
         assert!(ChunkedDecoder::new().advance(b"3\r\nabcX").is_err());
-        assert!(ChunkedDecoder::new().advance(b"ffffffffffffffffff\r\n").is_err());
+        assert!(
+            ChunkedDecoder::new()
+                .advance(b"ffffffffffffffffff\r\n")
+                .is_err()
+        );
         assert!(ChunkedDecoder::new().advance(b"\r\n").is_err());
     }
 }

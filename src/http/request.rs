@@ -21,7 +21,11 @@ impl RequestSpec {
 
     /// The request as it goes on the wire.
     pub fn serialize(&self) -> Vec<u8> {
-        let has = |name: &str| self.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        let has = |name: &str| {
+            self.headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case(name))
+        };
         let mut out = Vec::with_capacity(128 + self.body.len());
         out.extend_from_slice(self.method.as_bytes());
         out.push(b' ');
@@ -31,13 +35,23 @@ impl RequestSpec {
             push_header(&mut out, "Host", &self.host);
         }
         if !has("user-agent") {
-            push_header(&mut out, "User-Agent", concat!("ringblast/", env!("CARGO_PKG_VERSION")));
+            push_header(
+                &mut out,
+                "User-Agent",
+                concat!("ringblast/", env!("CARGO_PKG_VERSION")),
+            );
         }
         for (k, v) in &self.headers {
             push_header(&mut out, k, v);
         }
-        let body_method = matches!(self.method.to_ascii_uppercase().as_str(), "POST" | "PUT" | "PATCH");
-        if !has("content-length") && !has("transfer-encoding") && (body_method || !self.body.is_empty()) {
+        let body_method = matches!(
+            self.method.to_ascii_uppercase().as_str(),
+            "POST" | "PUT" | "PATCH"
+        );
+        if !has("content-length")
+            && !has("transfer-encoding")
+            && (body_method || !self.body.is_empty())
+        {
             push_header(&mut out, "Content-Length", &self.body.len().to_string());
         }
         out.extend_from_slice(b"\r\n");
@@ -57,10 +71,16 @@ fn push_header(out: &mut Vec<u8>, name: &str, value: &str) {
 pub fn validate_header(name: &str, value: &str) -> Result<(), String> {
     let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
     if name.is_empty() || !name.chars().all(token) {
-        return Err(format!("header name '{name}' is not a valid HTTP token"));
+        return Err(format!(
+            "header name '{}' is not a valid HTTP token",
+            name.escape_debug()
+        ));
     }
     if value.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
-        return Err(format!("header '{name}' has a line break or NUL in its value"));
+        return Err(format!(
+            "header '{}' has a line break or NUL in its value",
+            name.escape_debug()
+        ));
     }
     Ok(())
 }

@@ -84,7 +84,8 @@ impl RequestParser {
             } else if h.name.eq_ignore_ascii_case("transfer-encoding") && is_chunked(h.value) {
                 body = Some(Body::Chunked(ChunkedDecoder::new()));
             } else if h.name.eq_ignore_ascii_case("connection") {
-                req.close = has_token(h.value, "close") || (req.close && !has_token(h.value, "keep-alive"));
+                req.close =
+                    has_token(h.value, "close") || (req.close && !has_token(h.value, "keep-alive"));
             }
         }
         self.carry.clear();
@@ -130,6 +131,10 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(RequestParser::new().advance(b"\x01\x02 nonsense\r\n\r\n").is_err());
+        assert!(
+            RequestParser::new()
+                .advance(b"\x01\x02 nonsense\r\n\r\n")
+                .is_err()
+        );
     }
 }

@@ -245,7 +245,11 @@ mod tests {
     fn content_length_every_split() {
         let s = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX: y\r\n\r\nhelloHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
         for cut in 0..=s.len() {
-            assert_eq!(feed_split(s, cut, false), vec![ok(200, false), ok(404, false)], "cut {cut}");
+            assert_eq!(
+                feed_split(s, cut, false),
+                vec![ok(200, false), ok(404, false)],
+                "cut {cut}"
+            );
         }
     }
 
@@ -253,7 +257,11 @@ mod tests {
     fn chunked_with_extensions_and_trailers_every_split() {
         let s = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nT: 1\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok";
         for cut in 0..=s.len() {
-            assert_eq!(feed_split(s, cut, false), vec![ok(200, false), ok(201, false)], "cut {cut}");
+            assert_eq!(
+                feed_split(s, cut, false),
+                vec![ok(200, false), ok(201, false)],
+                "cut {cut}"
+            );
         }
     }
 
@@ -261,7 +269,11 @@ mod tests {
     fn no_body_statuses_and_head() {
         let s = b"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx";
         for cut in 0..=s.len() {
-            assert_eq!(feed_split(s, cut, false), vec![ok(204, false), ok(304, false), ok(200, false)], "cut {cut}");
+            assert_eq!(
+                feed_split(s, cut, false),
+                vec![ok(204, false), ok(304, false), ok(200, false)],
+                "cut {cut}"
+            );
         }
         let h = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n";
         assert_eq!(feed_split(h, 7, true), vec![ok(200, false), ok(200, false)]);
@@ -291,7 +303,11 @@ mod tests {
     #[test]
     fn truncated_is_not_complete() {
         let mut p = ResponseParser::new();
-        assert_eq!(p.advance(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc", false).unwrap(), Progress::Partial);
+        assert_eq!(
+            p.advance(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc", false)
+                .unwrap(),
+            Progress::Partial
+        );
         assert!(p.mid_response());
         assert_eq!(p.eof(), None);
     }
@@ -307,7 +323,11 @@ mod tests {
             b"HTTP/1.1 101 Switching Protocols\r\n\r\n",
         ] {
             let mut p = ResponseParser::new();
-            assert!(p.advance(bad, false).is_err(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                p.advance(bad, false).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         let mut p = ResponseParser::new();
         let big = vec![b'a'; MAX_HEAD + 10];

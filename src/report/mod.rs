@@ -98,7 +98,10 @@ impl Report {
             .filter(|(_, n)| **n > 0)
             .map(|(code, n)| (code.to_string(), *n))
             .collect();
-        let errors = ErrorKind::ALL.iter().map(|k| (k.name(), t.error_count(*k))).collect();
+        let errors = ErrorKind::ALL
+            .iter()
+            .map(|k| (k.name(), t.error_count(*k)))
+            .collect();
         Self {
             ringblast_version: env!("CARGO_PKG_VERSION"),
             url: url.to_string(),

@@ -54,11 +54,19 @@ pub fn render(r: &Report) -> String {
         fmt_us(l.p999 as f64),
         fmt_us(l.max as f64)
     );
-    let statuses: Vec<String> = r.status.iter().map(|(c, n)| format!("{c}: {}", fmt_count(*n))).collect();
+    let statuses: Vec<String> = r
+        .status
+        .iter()
+        .map(|(c, n)| format!("{c}: {}", fmt_count(*n)))
+        .collect();
     let _ = writeln!(
         s,
         "  status    {}",
-        if statuses.is_empty() { "none".to_string() } else { statuses.join("  ") }
+        if statuses.is_empty() {
+            "none".to_string()
+        } else {
+            statuses.join("  ")
+        }
     );
     let errors: Vec<String> = r
         .errors
@@ -66,7 +74,15 @@ pub fn render(r: &Report) -> String {
         .filter(|(_, n)| **n > 0)
         .map(|(k, n)| format!("{k}: {}", fmt_count(*n)))
         .collect();
-    let _ = writeln!(s, "  errors    {}", if errors.is_empty() { "none".to_string() } else { errors.join("  ") });
+    let _ = writeln!(
+        s,
+        "  errors    {}",
+        if errors.is_empty() {
+            "none".to_string()
+        } else {
+            errors.join("  ")
+        }
+    );
     if r.diagnostics.recv_buffer_exhausted > 0 {
         let _ = writeln!(
             s,

@@ -38,8 +38,13 @@ impl Responses {
             _ => "Status",
         };
         let no_body = status == 204 || status == 304;
-        let len_header = if no_body { String::new() } else { format!("Content-Length: {body_size}\r\n") };
-        let head = format!("HTTP/1.1 {status} {reason}\r\n{len_header}Content-Type: text/plain\r\n\r\n");
+        let len_header = if no_body {
+            String::new()
+        } else {
+            format!("Content-Length: {body_size}\r\n")
+        };
+        let head =
+            format!("HTTP/1.1 {status} {reason}\r\n{len_header}Content-Type: text/plain\r\n\r\n");
         let mut full = head.clone().into_bytes();
         if !no_body {
             let pattern = b"Hello, world!";
@@ -89,7 +94,11 @@ impl Server {
     }
 
     fn answer(&mut self, token: Token, head: bool, close: bool, ops: &mut Ops) {
-        let bytes = if head { &self.responses.head_only } else { &self.responses.full };
+        let bytes = if head {
+            &self.responses.head_only
+        } else {
+            &self.responses.full
+        };
         ops.out(token).extend_from_slice(bytes);
         self.answered += 1;
         if close {
@@ -124,7 +133,8 @@ impl Server {
                         if conn.due.is_empty() {
                             self.waiting.push(token);
                         }
-                        conn.due.push_back((now + self.responses.delay, req.head, req.close));
+                        conn.due
+                            .push_back((now + self.responses.delay, req.head, req.close));
                     }
                 }
                 Err(_) => {

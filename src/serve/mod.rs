@@ -37,7 +37,11 @@ impl RunningServer {
 }
 
 /// Binds one listener per worker (port 0 picks a free port shared by all) and starts the workers.
-pub fn start(plan: &ServePlan, kind: BackendKind, stop: Arc<AtomicBool>) -> Result<RunningServer, SetupError> {
+pub fn start(
+    plan: &ServePlan,
+    kind: BackendKind,
+    stop: Arc<AtomicBool>,
+) -> Result<RunningServer, SetupError> {
     crate::engine::ensure_open_files(4096)?;
     let listen_err = |source| SetupError::Listen {
         addr: plan.listen.to_string(),

@@ -29,7 +29,10 @@ impl Mapping {
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        Ok(Self { ptr: ptr.cast(), len })
+        Ok(Self {
+            ptr: ptr.cast(),
+            len,
+        })
     }
 }
 
@@ -68,7 +71,6 @@ impl BufRing {
             count,
             size,
             tail: 0,
-
         };
         for bid in 0..count {
             this.recycle(bid);
@@ -82,7 +84,9 @@ impl BufRing {
         assert!(bid < self.count && len <= self.size);
         // SAFETY: the buffer lies inside the mapping; the kernel wrote it and gave it to us
         // (a completion named it) and will not touch it again until `recycle` returns it.
-        unsafe { std::slice::from_raw_parts(self.buffers.ptr.add(usize::from(bid) * self.size), len) }
+        unsafe {
+            std::slice::from_raw_parts(self.buffers.ptr.add(usize::from(bid) * self.size), len)
+        }
     }
 
     /// Returns buffer `bid` to the kernel (visible after `publish`).
@@ -105,7 +109,8 @@ impl BufRing {
         // SAFETY: the tail field lives in the first entry of the mapped ring; it is a u16
         // the kernel reads with acquire semantics, so a release store publishes the entries.
         unsafe {
-            let tail = BufRingEntry::tail(self.entries.ptr.cast::<BufRingEntry>()) as *const AtomicU16;
+            let tail =
+                BufRingEntry::tail(self.entries.ptr.cast::<BufRingEntry>()) as *const AtomicU16;
             (*tail).store(self.tail, Ordering::Release);
         }
     }

@@ -107,22 +107,22 @@ impl Epoll {
     }
 
     /// Writes as much as the socket takes; the rest waits for the next EPOLLOUT edge.
-    /// Returns false if the connection failed (the driver has been told).
-    fn write_out<D: Driver>(&mut self, token: Token, driver: &mut D) -> bool {
+    /// `take_staged` is true only for a Flush command: bytes the driver staged go out after it
+    /// stamped them, never from a readiness edge in the middle of a dispatch.
+    fn write_out<D: Driver>(&mut self, token: Token, take_staged: bool, driver: &mut D) {
         let i = token as usize;
         loop {
             let conn = &mut self.conns[i];
             if conn.state != State::Open {
-                return true;
+                return;
             }
             if conn.send_offset == conn.sending.len() {
                 let out = &mut self.ops.slots[i].out;
-                if out.is_empty() {
-                    if self.ops.slots[i].close_after_send {
+                if !take_staged || out.is_empty() {
+                    if out.is_empty() && self.ops.slots[i].close_after_send {
                         self.fail(token, 0, driver);
-                        return false;
                     }
-                    return true;
+                    return;
                 }
                 conn.sending.clear();
                 conn.send_offset = 0;
@@ -130,17 +130,16 @@ impl Epoll {
             }
             match socket::write(conn.fd, &conn.sending[conn.send_offset..]) {
                 Ok(n) => conn.send_offset += n,
-                Err(libc::EAGAIN) => return true,
+                Err(libc::EAGAIN) => return,
                 Err(libc::EINTR) => {}
-                Err(e) => {
-                    self.fail(token, e, driver);
-                    return false;
-                }
+                Err(e) => return self.fail(token, e, driver),
             }
         }
     }
 
-    fn read_in<D: Driver>(&mut self, token: Token, generation: u16, driver: &mut D) {
+    /// Reads until the socket is drained. `hangup` says the peer's FIN is already queued: then
+    /// a short read is not proof of a drained socket, and reading goes on to the end of stream.
+    fn read_in<D: Driver>(&mut self, token: Token, generation: u16, hangup: bool, driver: &mut D) {
         let i = token as usize;
         loop {
             if self.ops.generation(token) != generation || self.conns[i].state != State::Open {
@@ -152,7 +151,7 @@ impl Epoll {
                 Ok(n) => {
                     let bytes = &self.scratch[..n];
                     driver.on_event(Event::Data { token, bytes }, &mut self.ops);
-                    if n < self.scratch.len() {
+                    if n < self.scratch.len() && !hangup {
                         // Drained for now; a new edge comes with new data.
                         return;
                     }
@@ -173,7 +172,13 @@ impl Epoll {
                     let fd = match socket::tcp_socket(&addr, true) {
                         Ok(fd) => fd,
                         Err(e) => {
-                            driver.on_event(Event::Connected { token, result: Err(e) }, &mut self.ops);
+                            driver.on_event(
+                                Event::Connected {
+                                    token,
+                                    result: Err(e),
+                                },
+                                &mut self.ops,
+                            );
                             continue;
                         }
                     };
@@ -187,7 +192,13 @@ impl Epoll {
                             socket::close(fd);
                             conn.fd = -1;
                             conn.state = State::Idle;
-                            driver.on_event(Event::Connected { token, result: Err(e) }, &mut self.ops);
+                            driver.on_event(
+                                Event::Connected {
+                                    token,
+                                    result: Err(e),
+                                },
+                                &mut self.ops,
+                            );
                         }
                     }
                     // An immediate success is reported by the first EPOLLOUT edge, like the rest.
@@ -206,7 +217,7 @@ impl Epoll {
                 Command::Flush { token } => {
                     self.ops.flush_taken(token);
                     if (token as usize) < self.conns.len() {
-                        self.write_out(token, driver);
+                        self.write_out(token, true, driver);
                     }
                 }
                 Command::Close { token } => {
@@ -269,10 +280,21 @@ impl Backend for Epoll {
         let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
         let ms = if ms == 0 && !timeout.is_zero() { 1 } else { ms };
         // SAFETY: the kernel writes at most events.len() entries into our live vector.
-        let n = unsafe { libc::epoll_wait(self.epfd, self.events.as_mut_ptr(), self.events.len() as i32, ms) };
+        let n = unsafe {
+            libc::epoll_wait(
+                self.epfd,
+                self.events.as_mut_ptr(),
+                self.events.len() as i32,
+                ms,
+            )
+        };
         if n < 0 {
             let e = io::Error::last_os_error();
-            return if e.raw_os_error() == Some(libc::EINTR) { Ok(()) } else { Err(e) };
+            return if e.raw_os_error() == Some(libc::EINTR) {
+                Ok(())
+            } else {
+                Err(e)
+            };
         }
         for k in 0..n as usize {
             let ev = self.events[k];
@@ -294,20 +316,33 @@ impl Backend for Epoll {
                 if err != 0 {
                     self.retire(token);
                     self.release(token);
-                    driver.on_event(Event::Connected { token, result: Err(err) }, &mut self.ops);
+                    driver.on_event(
+                        Event::Connected {
+                            token,
+                            result: Err(err),
+                        },
+                        &mut self.ops,
+                    );
                     continue;
                 }
                 self.conns[token as usize].state = State::Open;
-                driver.on_event(Event::Connected { token, result: Ok(()) }, &mut self.ops);
+                driver.on_event(
+                    Event::Connected {
+                        token,
+                        result: Ok(()),
+                    },
+                    &mut self.ops,
+                );
                 if self.ops.generation(token) != generation {
                     continue;
                 }
             }
-            if flags & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0 {
-                self.read_in(token, generation, driver);
+            let hangup = flags & (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0;
+            if hangup || flags & libc::EPOLLIN as u32 != 0 {
+                self.read_in(token, generation, hangup, driver);
             }
             if flags & libc::EPOLLOUT as u32 != 0 && self.ops.generation(token) == generation {
-                self.write_out(token, driver);
+                self.write_out(token, false, driver);
             }
         }
         Ok(())

@@ -39,5 +39,7 @@ pub fn raise_nofile(need: u64) -> Result<(), (u64, u64)> {
 
 /// The last OS error number.
 pub(crate) fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }

@@ -89,9 +89,13 @@ pub struct Uring {
 impl Uring {
     pub fn new(config: RingConfig) -> io::Result<Self> {
         let cq = config.entries * 4;
-        let attempts: [(&'static str, fn(&mut io_uring::Builder, u32)); 3] = [
+        type Configure = fn(&mut io_uring::Builder, u32);
+        let attempts: [(&'static str, Configure); 3] = [
             ("single_issuer+defer_taskrun", |b, cq| {
-                b.setup_cqsize(cq).setup_single_issuer().setup_defer_taskrun().setup_coop_taskrun();
+                b.setup_cqsize(cq)
+                    .setup_single_issuer()
+                    .setup_defer_taskrun()
+                    .setup_coop_taskrun();
             }),
             ("coop_taskrun", |b, cq| {
                 b.setup_cqsize(cq).setup_coop_taskrun();
@@ -106,7 +110,8 @@ impl Uring {
             configure(&mut builder, cq);
             match builder.build(config.entries) {
                 Ok(ring) => {
-                    let bufs = BufRing::new(&ring, config.buffers, config.buffer_size, BUFFER_GROUP)?;
+                    let bufs =
+                        BufRing::new(&ring, config.buffers, config.buffer_size, BUFFER_GROUP)?;
                     return Ok(Self {
                         ring,
                         bufs,
@@ -214,10 +219,14 @@ impl Uring {
         conn.recv_armed = false;
         conn.send_in_flight = false;
         for ud in cancel {
-            let e = opcode::AsyncCancel::new(ud).build().user_data(user_data(token, 0, OP_CANCEL));
+            let e = opcode::AsyncCancel::new(ud)
+                .build()
+                .user_data(user_data(token, 0, OP_CANCEL));
             self.push(e);
         }
-        let e = opcode::Close::new(Fd(fd)).build().user_data(user_data(token, 0, OP_CLOSE));
+        let e = opcode::Close::new(Fd(fd))
+            .build()
+            .user_data(user_data(token, 0, OP_CLOSE));
         self.push(e);
     }
 
@@ -246,7 +255,13 @@ impl Uring {
                     let fd = match socket::tcp_socket(&addr, false) {
                         Ok(fd) => fd,
                         Err(errno) => {
-                            driver.on_event(Event::Connected { token, result: Err(errno) }, &mut self.ops);
+                            driver.on_event(
+                                Event::Connected {
+                                    token,
+                                    result: Err(errno),
+                                },
+                                &mut self.ops,
+                            );
                             continue;
                         }
                     };
@@ -258,7 +273,7 @@ impl Uring {
                         None => conn.addr = Some(RawAddr::new(&addr)),
                     }
                     let raw = conn.addr.as_ref().expect("address was just set");
-                    let e = opcode::Connect::new(Fd(fd), raw.as_ptr(), raw.len())
+                    let e = opcode::Connect::new(Fd(fd), raw.as_ptr(), raw.socklen())
                         .build()
                         .user_data(user_data(token, gen_, OP_CONNECT));
                     self.push(e);
@@ -291,7 +306,8 @@ impl Uring {
     /// Moves ready completions into `self.completions`.
     fn reap(&mut self) {
         for cqe in self.ring.completion() {
-            self.completions.push((cqe.user_data(), cqe.result(), cqe.flags()));
+            self.completions
+                .push((cqe.user_data(), cqe.result(), cqe.flags()));
         }
     }
 
@@ -312,11 +328,23 @@ impl Uring {
                         socket::close(conn.fd);
                         conn.fd = -1;
                         self.retire(token);
-                        driver.on_event(Event::Connected { token, result: Err(-res) }, &mut self.ops);
+                        driver.on_event(
+                            Event::Connected {
+                                token,
+                                result: Err(-res),
+                            },
+                            &mut self.ops,
+                        );
                     } else {
                         self.conns[token as usize].state = State::Open;
                         self.arm_recv(token);
-                        driver.on_event(Event::Connected { token, result: Ok(()) }, &mut self.ops);
+                        driver.on_event(
+                            Event::Connected {
+                                token,
+                                result: Ok(()),
+                            },
+                            &mut self.ops,
+                        );
                         self.start_send(token);
                     }
                 }
@@ -340,7 +368,14 @@ impl Uring {
         self.completions = batch;
     }
 
-    fn on_recv<D: Driver>(&mut self, token: Token, gen_: u16, res: i32, flags: u32, driver: &mut D) {
+    fn on_recv<D: Driver>(
+        &mut self,
+        token: Token,
+        gen_: u16,
+        res: i32,
+        flags: u32,
+        driver: &mut D,
+    ) {
         let bid = cqueue::buffer_select(flags);
         if gen_ != self.ops.generation(token) {
             if let Some(bid) = bid {
@@ -434,7 +469,11 @@ impl Backend for Uring {
         let args = SubmitArgs::new().timespec(&ts);
         match self.ring.submitter().submit_with_args(1, &args) {
             Ok(_) => {}
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ETIME | libc::EINTR | libc::EBUSY)) => {}
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ETIME | libc::EINTR | libc::EBUSY)
+                ) => {}
             Err(e) => return Err(e),
         }
         self.reap();

@@ -31,7 +31,7 @@ impl RawAddr {
         (&*self.storage as *const libc::sockaddr_storage).cast()
     }
 
-    pub fn len(&self) -> libc::socklen_t {
+    pub fn socklen(&self) -> libc::socklen_t {
         self.len
     }
 }
@@ -69,7 +69,11 @@ fn write_sockaddr(addr: &SocketAddr, storage: &mut libc::sockaddr_storage) -> li
 }
 
 fn family(addr: &SocketAddr) -> i32 {
-    if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 }
+    if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    }
 }
 
 /// A new TCP socket for `addr`'s family with TCP_NODELAY set; errno on failure.
@@ -108,7 +112,7 @@ fn set_int_opt(fd: RawFd, level: i32, name: i32, value: i32) -> bool {
 /// Starts a non-blocking connect: Ok(true) when already connected, Ok(false) when in progress.
 pub fn connect_nonblocking(fd: RawFd, addr: &RawAddr) -> Result<bool, i32> {
     // SAFETY: the address pointer and length come from a live RawAddr.
-    let rc = unsafe { libc::connect(fd, addr.as_ptr(), addr.len()) };
+    let rc = unsafe { libc::connect(fd, addr.as_ptr(), addr.socklen()) };
     if rc == 0 {
         return Ok(true);
     }
@@ -124,7 +128,13 @@ pub fn take_error(fd: RawFd) -> i32 {
     let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
     // SAFETY: getsockopt writes at most `len` bytes into a live stack value.
     let rc = unsafe {
-        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&mut value as *mut i32).cast(), &mut len)
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&mut value as *mut i32).cast(),
+            &mut len,
+        )
     };
     if rc != 0 { errno() } else { value }
 }
@@ -152,7 +162,12 @@ pub fn write(fd: RawFd, buf: &[u8]) -> Result<usize, i32> {
 pub fn accept(listener: RawFd) -> Result<RawFd, i32> {
     // SAFETY: null address pointers are allowed; the kernel then returns no peer address.
     let fd = unsafe {
-        libc::accept4(listener, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
+        libc::accept4(
+            listener,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+        )
     };
     if fd < 0 { Err(errno()) } else { Ok(fd) }
 }
@@ -175,7 +190,8 @@ pub fn listener(addr: &SocketAddr, nonblocking: bool) -> io::Result<RawFd> {
     set_int_opt(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT, 1);
     let raw = RawAddr::new(addr);
     // SAFETY: the address pointer and length come from a live RawAddr.
-    let ok = unsafe { libc::bind(fd, raw.as_ptr(), raw.len()) == 0 && libc::listen(fd, 4096) == 0 };
+    let ok =
+        unsafe { libc::bind(fd, raw.as_ptr(), raw.socklen()) == 0 && libc::listen(fd, 4096) == 0 };
     if !ok {
         let err = io::Error::last_os_error();
         close(fd);
@@ -190,19 +206,28 @@ pub fn local_addr(fd: RawFd) -> io::Result<SocketAddr> {
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     // SAFETY: getsockname writes at most `len` bytes into the live storage.
-    if unsafe { libc::getsockname(fd, (&mut storage as *mut libc::sockaddr_storage).cast(), &mut len) } != 0 {
+    if unsafe {
+        libc::getsockname(
+            fd,
+            (&mut storage as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )
+    } != 0
+    {
         return Err(io::Error::last_os_error());
     }
     match i32::from(storage.ss_family) {
         libc::AF_INET => {
             // SAFETY: the family says the storage holds a sockaddr_in.
-            let sin: libc::sockaddr_in = unsafe { std::ptr::read((&storage as *const libc::sockaddr_storage).cast()) };
+            let sin: libc::sockaddr_in =
+                unsafe { std::ptr::read((&storage as *const libc::sockaddr_storage).cast()) };
             let ip = std::net::Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
             Ok(SocketAddr::from((ip, u16::from_be(sin.sin_port))))
         }
         libc::AF_INET6 => {
             // SAFETY: the family says the storage holds a sockaddr_in6.
-            let sin6: libc::sockaddr_in6 = unsafe { std::ptr::read((&storage as *const libc::sockaddr_storage).cast()) };
+            let sin6: libc::sockaddr_in6 =
+                unsafe { std::ptr::read((&storage as *const libc::sockaddr_storage).cast()) };
             let ip = std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr);
             Ok(SocketAddr::from((ip, u16::from_be(sin6.sin6_port))))
         }

@@ -1,0 +1,296 @@
+//! Integration tests for the commands around the engine: `serve` (its own count, delay, HEAD),
+//! `demo`, the JSON report against its schema in docs/, and bad input on the command line.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{backends, run, run_bounded};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ringblast");
+
+/// `ringblast serve` on a free loopback port; killed (SIGKILL) if the test forgets it.
+struct Served {
+    child: Option<Child>,
+    url: String,
+}
+
+impl Served {
+    fn start(extra: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--threads", "1"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stderr.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in: {line}"))
+            .to_string();
+        Self {
+            child: Some(child),
+            url,
+        }
+    }
+
+    /// Sends SIGTERM and returns what serve printed about its count.
+    fn stop(mut self) -> u64 {
+        let child = self.child.take().unwrap();
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "serve exited with {:?}", out.status);
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count in: {text}"))
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+        }
+    }
+}
+
+#[test]
+fn serve_counts_exactly_what_it_answered() {
+    for io in backends() {
+        let served = Served::start(&["--io", io]);
+        let r = run(&[
+            &format!("{}/x", served.url),
+            "-c",
+            "16",
+            "-p",
+            "8",
+            "-n",
+            "5000",
+            "--io",
+            io,
+        ]);
+        r.assert_accounted();
+        assert_eq!(r.n("/requests/responses"), 5000);
+        assert_eq!(served.stop(), 5000, "{io}");
+    }
+}
+
+#[test]
+fn serve_delay_shows_in_latency_and_head_has_no_body() {
+    let served = Served::start(&["--delay", "50ms", "--body-size", "4k"]);
+    let r = run(&[&served.url, "-c", "4", "-n", "20"]);
+    r.assert_accounted();
+    assert!(
+        r.n("/latency_us/p50") >= 50_000,
+        "p50 {}",
+        r.n("/latency_us/p50")
+    );
+    assert!(r.n("/latency_us/p50") < 200_000);
+    let received = r.n("/bytes/received");
+    let h = run(&[
+        &served.url,
+        "-m",
+        "HEAD",
+        "-c",
+        "2",
+        "-n",
+        "20",
+        "--timeout",
+        "2s",
+    ]);
+    h.assert_accounted();
+    assert_eq!(h.n("/requests/responses"), 20);
+    assert!(
+        h.n("/bytes/received") < received / 10,
+        "HEAD responses carried bodies"
+    );
+    assert_eq!(served.stop(), 40);
+}
+
+#[test]
+fn demo_runs_and_reports() {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["demo", "-d", "1s", "-c", "8"]);
+    let out = run_bounded(cmd, Duration::from_secs(30));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("requests/s"), "{text}");
+    assert!(text.contains("status    200:"), "{text}");
+    assert!(text.contains("built-in target answered"), "{text}");
+}
+
+#[test]
+fn report_matches_its_schema() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/report.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let served = Served::start(&[]);
+    let r = run(&[&served.url, "-c", "4", "-d", "1200ms"]);
+    validate(&schema, &r.json, "$").unwrap();
+    // And a run that never connects (zero latencies, only errors) is just as valid.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = run(&[&format!("http://127.0.0.1:{port}/"), "-c", "2", "-n", "4"]);
+    validate(&schema, &dead.json, "$").unwrap();
+    // The validator itself must be able to fail.
+    let mut broken = r.json.clone();
+    broken["requests"]["sent"] = Value::String("many".into());
+    assert!(validate(&schema, &broken, "$").is_err());
+    broken = r.json.clone();
+    broken.as_object_mut().unwrap().remove("timeline");
+    assert!(validate(&schema, &broken, "$").is_err());
+    served.stop();
+}
+
+/// A validator for the JSON Schema subset docs/report.schema.json uses.
+fn validate(schema: &Value, v: &Value, at: &str) -> Result<(), String> {
+    if let Some(ty) = schema.get("type").and_then(Value::as_str) {
+        let ok = match ty {
+            "object" => v.is_object(),
+            "array" => v.is_array(),
+            "string" => v.is_string(),
+            "integer" => v.is_u64() || v.is_i64(),
+            "number" => v.is_number(),
+            "boolean" => v.is_boolean(),
+            other => return Err(format!("{at}: schema uses unsupported type {other}")),
+        };
+        if !ok {
+            return Err(format!("{at}: expected {ty}, got {v}"));
+        }
+    }
+    if let (Some(min), Some(x)) = (schema.get("minimum").and_then(Value::as_f64), v.as_f64())
+        && x < min
+    {
+        return Err(format!("{at}: {x} < minimum {min}"));
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array)
+        && !options.contains(v)
+    {
+        return Err(format!("{at}: {v} not in {options:?}"));
+    }
+    if let Some(obj) = v.as_object() {
+        let props = schema.get("properties").and_then(Value::as_object);
+        for req in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let key = req.as_str().unwrap();
+            if !obj.contains_key(key) {
+                return Err(format!("{at}: missing required '{key}'"));
+            }
+        }
+        for (k, val) in obj {
+            let path = format!("{at}.{k}");
+            if let Some(p) = schema
+                .get("propertyNames")
+                .and_then(|p| p.get("pattern"))
+                .and_then(Value::as_str)
+            {
+                // Only the status-code pattern is used: one to three digits.
+                assert_eq!(p, "^[0-9]{1,3}$");
+                if k.is_empty() || k.len() > 3 || !k.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(format!("{path}: name does not match {p}"));
+                }
+            }
+            match (
+                props.and_then(|p| p.get(k)),
+                schema.get("additionalProperties"),
+            ) {
+                (Some(sub), _) => validate(sub, val, &path)?,
+                (None, Some(Value::Bool(false))) => {
+                    return Err(format!("{path}: not allowed by the schema"));
+                }
+                (None, Some(sub @ Value::Object(_))) => validate(sub, val, &path)?,
+                (None, _) => {}
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
+        for (i, item) in arr.iter().enumerate() {
+            validate(items, item, &format!("{at}[{i}]"))?;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn bad_input_gives_one_line_and_exit_2() {
+    let cases: &[&[&str]] = &[
+        &["run", "not-a-url"],
+        &["run", "https://127.0.0.1/"],
+        &["run", "http://127.0.0.1:1/", "-c", "0"],
+        &["run", "http://127.0.0.1:1/", "-d", "10parsecs"],
+        &["run", "http://127.0.0.1:1/", "-H", "no colon"],
+        &["run", "http://127.0.0.1:1/", "-H", "X-Bad\r\nInjected: 1"],
+        &[
+            "run",
+            "http://127.0.0.1:1/",
+            "--body-file",
+            "/nonexistent/body",
+        ],
+        &["run", "http://127.0.0.1:1/", "--cpus", "5000"],
+        &["run", "http://127.0.0.1:1/", "-p", "0"],
+        &["serve", "--listen", "not an address"],
+        &["serve", "--status", "99"],
+        &["serve", "--body-size", "lots"],
+        &["frobnicate"],
+    ];
+    for args in cases {
+        let started = Instant::now();
+        let mut cmd = Command::new(BIN);
+        cmd.args(*args);
+        let out = run_bounded(cmd, Duration::from_secs(10));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.trim().is_empty(), "{args:?}: no message");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        if args[0] != "frobnicate" && !args.contains(&"-d") {
+            assert_eq!(
+                stderr.trim().lines().count(),
+                1,
+                "{args:?}: not one line: {stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn listening_on_a_busy_port_is_a_clear_error() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let mut cmd = Command::new(BIN);
+    // Without SO_REUSEPORT on the holder, the bind fails with EADDRINUSE.
+    cmd.args(["serve", "--listen", &addr]);
+    let out = run_bounded(cmd, Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot listen"), "{stderr}");
+}

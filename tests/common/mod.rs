@@ -1,0 +1,305 @@
+//! Test fixtures: a loopback HTTP server that counts what it receives and answers, with
+//! misbehaviours on demand, and a runner for the real `ringblast` binary.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How the test server answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `Content-Length` responses.
+    Plain,
+    /// Chunked responses with an extension and a trailer.
+    Chunked,
+    /// Each response written a few bytes at a time.
+    Trickle,
+    /// `Connection: close` on every Nth response, then close.
+    CloseEvery(u64),
+    /// Every Nth response is cut off halfway and the connection closed.
+    AbortEvery(u64),
+    /// A broken status line.
+    Malformed,
+    /// Reads requests, never answers.
+    Silent,
+    /// Body delimited by closing the connection (no length, no chunking).
+    CloseDelimited,
+}
+
+/// Counts shared with the test.
+#[derive(Debug, Default)]
+pub struct Counts {
+    /// Complete requests read.
+    pub received: AtomicU64,
+    /// Complete responses written (for the abort mode, the cut-off ones are not counted).
+    pub answered: AtomicU64,
+    pub connections: AtomicU64,
+    /// The first request's bytes, as received.
+    pub first_request: Mutex<Vec<u8>>,
+}
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub counts: Arc<Counts>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl TestServer {
+    pub fn start(mode: Mode) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let counts = Arc::new(Counts::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (c, s) = (counts.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !s.load(Ordering::Relaxed) && Instant::now() < deadline {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        c.connections.fetch_add(1, Ordering::Relaxed);
+                        let (c, s) = (c.clone(), s.clone());
+                        std::thread::spawn(move || serve_conn(stream, mode, &c, &s));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        Self { addr, counts, stop }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn received(&self) -> u64 {
+        self.counts.received.load(Ordering::Relaxed)
+    }
+
+    pub fn answered(&self) -> u64 {
+        self.counts.answered.load(Ordering::Relaxed)
+    }
+}
+
+/// Finds the end of one request in `buf`: head plus Content-Length body.
+fn request_len(buf: &[u8]) -> Option<usize> {
+    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let body = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+    (buf.len() >= head_end + body).then_some(head_end + body)
+}
+
+fn serve_conn(mut stream: TcpStream, mode: Mode, counts: &Counts, stop: &AtomicBool) {
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let mut served: u64 = 0;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        while let Some(n) = request_len(&buf) {
+            let req: Vec<u8> = buf.drain(..n).collect();
+            if counts.received.fetch_add(1, Ordering::Relaxed) == 0 {
+                *counts.first_request.lock().unwrap() = req;
+            }
+            served += 1;
+            let body = b"hello";
+            let ok = match mode {
+                Mode::Plain => stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").is_ok(),
+                Mode::Chunked => stream
+                    .write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nhel\r\n2\r\nlo\r\n0\r\nX-Trailer: t\r\n\r\n")
+                    .is_ok(),
+                Mode::Trickle => {
+                    let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+                    resp.chunks(3).all(|c| {
+                        let r = stream.write_all(c).is_ok();
+                        std::thread::sleep(Duration::from_micros(200));
+                        r
+                    })
+                }
+                Mode::CloseEvery(n) if served.is_multiple_of(n) => {
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello");
+                    counts.answered.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                Mode::CloseEvery(_) => stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").is_ok(),
+                Mode::AbortEvery(n) if served.is_multiple_of(n) => {
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nhel");
+                    return;
+                }
+                Mode::AbortEvery(_) => stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").is_ok(),
+                Mode::Malformed => stream.write_all(b"HTTX/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").is_ok(),
+                Mode::Silent => continue,
+                Mode::CloseDelimited => {
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\n\r\n");
+                    let _ = stream.write_all(body);
+                    counts.answered.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            };
+            if !ok {
+                return;
+            }
+            counts.answered.fetch_add(1, Ordering::Relaxed);
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// The backends these tests can exercise here; io_uring only where the kernel allows it.
+pub fn backends() -> Vec<&'static str> {
+    match ringblast::sys::probe_uring() {
+        ringblast::sys::UringSupport::Available => vec!["epoll", "uring"],
+        ringblast::sys::UringSupport::Unavailable(why) => {
+            eprintln!("SKIP io_uring variants: {why}");
+            vec!["epoll"]
+        }
+    }
+}
+
+/// A finished run of the binary.
+pub struct Run {
+    pub output: Output,
+    pub json: serde_json::Value,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+
+    pub fn n(&self, pointer: &str) -> u64 {
+        self.json
+            .pointer(pointer)
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or_else(|| panic!("no {pointer} in report"))
+    }
+
+    /// sent == responses + errors + unfinished, and the error kinds add up.
+    pub fn assert_accounted(&self) {
+        let (sent, resp, err, unf) = (
+            self.n("/requests/sent"),
+            self.n("/requests/responses"),
+            self.n("/requests/errors"),
+            self.n("/requests/unfinished"),
+        );
+        assert_eq!(
+            sent,
+            resp + err + unf,
+            "sent {sent} != responses {resp} + errors {err} + unfinished {unf}"
+        );
+        let kinds: u64 = self.json["errors"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(kinds, err, "error kinds do not add up");
+        let statuses: u64 = self.json["status"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(statuses, resp, "status counts do not add up");
+    }
+
+    /// What the server answered lies between the responses seen and those plus the unfinished.
+    pub fn assert_server_answered(&self, answered: u64) {
+        let resp = self.n("/requests/responses");
+        let unf = self.n("/requests/unfinished");
+        assert!(
+            (resp..=resp + unf).contains(&answered),
+            "server answered {answered}, ringblast saw {resp} responses and {unf} unfinished"
+        );
+    }
+}
+
+/// Runs `ringblast run` with `args` (plus `--json`), bounded by a hard timeout.
+pub fn run(args: &[&str]) -> Run {
+    let dir = std::env::temp_dir().join(format!(
+        "ringblast-test-{}-{}",
+        std::process::id(),
+        unique()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json_path = dir.join("report.json");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ringblast"));
+    cmd.arg("run")
+        .args(args)
+        .arg("--json")
+        .arg(&json_path)
+        .arg("-q");
+    let start = Instant::now();
+    let output = run_bounded(cmd, Duration::from_secs(60));
+    let elapsed = start.elapsed();
+    let json = std::fs::read_to_string(&json_path)
+        .map(|s| serde_json::from_str(&s).expect("report is valid JSON"))
+        .unwrap_or(serde_json::Value::Null);
+    let _ = std::fs::remove_dir_all(&dir);
+    Run {
+        output,
+        json,
+        elapsed,
+    }
+}
+
+/// Runs a command, killing it if it outlives `limit`.
+pub fn run_bounded(mut cmd: Command, limit: Duration) -> Output {
+    use std::process::Stdio;
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let id = child.id();
+    let done = Arc::new(AtomicBool::new(false));
+    let d = done.clone();
+    std::thread::spawn(move || {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            if d.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", &id.to_string()])
+            .status();
+    });
+    let out = child.wait_with_output().unwrap();
+    done.store(true, Ordering::Relaxed);
+    out
+}
+
+fn unique() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}

@@ -1,0 +1,260 @@
+//! Integration tests: the real binary over loopback against a counting server, on every backend
+//! the machine offers. Each checks the accounting, the server's own counts, and the run's length.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Mode, TestServer, backends, run};
+
+#[test]
+fn exact_count_with_pipelining() {
+    for io in backends() {
+        let server = TestServer::start(Mode::Plain);
+        let r = run(&[
+            &server.url("/"),
+            "-c",
+            "8",
+            "-p",
+            "4",
+            "-n",
+            "2000",
+            "--io",
+            io,
+        ]);
+        assert_eq!(
+            r.code(),
+            0,
+            "{io}: {}",
+            String::from_utf8_lossy(&r.output.stderr)
+        );
+        r.assert_accounted();
+        assert_eq!(r.json["backend"], io);
+        assert_eq!(r.n("/requests/sent"), 2000, "{io}");
+        assert_eq!(r.n("/requests/responses"), 2000, "{io}");
+        assert_eq!(r.n("/status/200"), 2000, "{io}");
+        assert_eq!(server.received(), 2000, "{io}: server received");
+        assert_eq!(server.answered(), 2000, "{io}: server answered");
+        assert_eq!(r.n("/diagnostics/connects"), 8, "{io}");
+    }
+}
+
+#[test]
+fn duration_run_ends_on_time_and_accounts() {
+    for io in backends() {
+        let server = TestServer::start(Mode::Plain);
+        let r = run(&[&server.url("/"), "-c", "8", "-d", "1s", "--io", io]);
+        assert_eq!(r.code(), 0, "{io}");
+        r.assert_accounted();
+        // Let the server finish writing what was in flight at the deadline.
+        std::thread::sleep(Duration::from_millis(100));
+        r.assert_server_answered(server.answered());
+        assert!(r.n("/requests/responses") > 100, "{io}: too few responses");
+        assert!(
+            r.elapsed < Duration::from_secs(3),
+            "{io}: run took {:?}",
+            r.elapsed
+        );
+        let d = r.json["duration_s"].as_f64().unwrap();
+        assert!((0.95..1.5).contains(&d), "{io}: duration_s {d}");
+        let tl = r.json["timeline"].as_array().unwrap();
+        assert!(!tl.is_empty());
+        let sum: u64 = tl.iter().map(|e| e["responses"].as_u64().unwrap()).sum();
+        assert_eq!(
+            sum,
+            r.n("/requests/responses"),
+            "{io}: timeline does not add up"
+        );
+    }
+}
+
+#[test]
+fn chunked_and_trickled_responses() {
+    for io in backends() {
+        for mode in [Mode::Chunked, Mode::Trickle] {
+            let server = TestServer::start(mode);
+            let r = run(&[
+                &server.url("/"),
+                "-c",
+                "4",
+                "-p",
+                "2",
+                "-n",
+                "200",
+                "--io",
+                io,
+            ]);
+            assert_eq!(r.code(), 0);
+            r.assert_accounted();
+            assert_eq!(r.n("/requests/responses"), 200, "{io} {mode:?}");
+            assert_eq!(r.n("/requests/errors"), 0, "{io} {mode:?}");
+            assert_eq!(server.answered(), 200, "{io} {mode:?}");
+        }
+    }
+}
+
+#[test]
+fn connection_close_reconnects_and_counts_losses() {
+    for io in backends() {
+        // Unpipelined: a close after a complete response loses nothing.
+        let server = TestServer::start(Mode::CloseEvery(3));
+        let r = run(&[&server.url("/"), "-c", "4", "-n", "300", "--io", io]);
+        r.assert_accounted();
+        assert_eq!(r.n("/requests/responses"), 300, "{io}");
+        assert_eq!(r.n("/requests/errors"), 0, "{io}");
+        assert!(r.n("/diagnostics/connects") >= 100, "{io}: reconnects");
+        assert_eq!(server.answered(), 300, "{io}");
+
+        // Pipelined: requests behind the closing response are lost, and counted as closed.
+        let server = TestServer::start(Mode::CloseEvery(3));
+        let r = run(&[
+            &server.url("/"),
+            "-c",
+            "4",
+            "-p",
+            "4",
+            "-n",
+            "400",
+            "--io",
+            io,
+        ]);
+        r.assert_accounted();
+        assert!(r.n("/errors/closed") > 0, "{io}: no closed errors");
+        assert_eq!(server.answered(), r.n("/requests/responses"), "{io}");
+    }
+}
+
+#[test]
+fn abrupt_close_mid_response_is_an_error_not_a_response() {
+    for io in backends() {
+        let server = TestServer::start(Mode::AbortEvery(5));
+        let r = run(&[&server.url("/"), "-c", "4", "-n", "400", "--io", io]);
+        assert_eq!(r.code(), 0);
+        r.assert_accounted();
+        let cut = r.n("/errors/closed") + r.n("/errors/reset");
+        assert!(cut > 0, "{io}: the cut-off responses were not counted");
+        assert_eq!(server.answered(), r.n("/requests/responses"), "{io}");
+        assert_eq!(r.n("/requests/unfinished"), 0);
+    }
+}
+
+#[test]
+fn close_delimited_bodies_complete_at_eof() {
+    for io in backends() {
+        let server = TestServer::start(Mode::CloseDelimited);
+        let r = run(&[&server.url("/"), "-c", "2", "-n", "50", "--io", io]);
+        r.assert_accounted();
+        assert_eq!(r.n("/requests/responses"), 50, "{io}");
+        assert_eq!(r.n("/requests/errors"), 0, "{io}");
+    }
+}
+
+#[test]
+fn malformed_status_line_is_counted() {
+    for io in backends() {
+        let server = TestServer::start(Mode::Malformed);
+        let r = run(&[&server.url("/"), "-c", "2", "-n", "40", "--io", io]);
+        assert_eq!(
+            r.code(),
+            0,
+            "the run completed, whatever the server answered"
+        );
+        r.assert_accounted();
+        assert_eq!(r.n("/requests/responses"), 0);
+        assert_eq!(r.n("/errors/malformed"), 40, "{io}");
+        assert_eq!(server.received(), 40, "{io}");
+    }
+}
+
+#[test]
+fn silent_server_times_out() {
+    for io in backends() {
+        let server = TestServer::start(Mode::Silent);
+        let r = run(&[
+            &server.url("/"),
+            "-c",
+            "2",
+            "-d",
+            "1s",
+            "--timeout",
+            "200ms",
+            "--io",
+            io,
+        ]);
+        assert_eq!(r.code(), 0);
+        r.assert_accounted();
+        assert!(r.n("/errors/timeout") >= 4, "{io}: {}", r.json["errors"]);
+        assert_eq!(r.n("/requests/responses"), 0);
+        assert!(
+            r.elapsed < Duration::from_secs(3),
+            "{io}: took {:?}",
+            r.elapsed
+        );
+    }
+}
+
+#[test]
+fn refused_port_exits_1_with_connect_errors() {
+    // Find a port nobody listens on: bind, learn the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for io in backends() {
+        let url = format!("http://127.0.0.1:{port}/");
+        let r = run(&[&url, "-c", "4", "-d", "500ms", "--io", io]);
+        assert_eq!(r.code(), 1, "{io}: no connection could be made");
+        r.assert_accounted();
+        assert!(r.n("/errors/connect_refused") > 0);
+        assert_eq!(r.n("/errors/connect_refused"), r.n("/requests/sent"));
+        assert!(
+            r.elapsed < Duration::from_secs(3),
+            "{io}: took {:?}",
+            r.elapsed
+        );
+        let stderr = String::from_utf8_lossy(&r.output.stderr);
+        assert!(stderr.contains("no connection"), "{stderr}");
+    }
+}
+
+#[test]
+fn post_body_and_headers_reach_the_server() {
+    for io in backends() {
+        let server = TestServer::start(Mode::Plain);
+        let r = run(&[
+            &server.url("/submit?x=1"),
+            "-m",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-H",
+            "X-Run: abc",
+            "-b",
+            r#"{"a":1}"#,
+            "-c",
+            "1",
+            "-n",
+            "3",
+            "--io",
+            io,
+        ]);
+        r.assert_accounted();
+        assert_eq!(r.n("/requests/responses"), 3);
+        let first = String::from_utf8(server.counts.first_request.lock().unwrap().clone()).unwrap();
+        assert!(
+            first.starts_with("POST /submit?x=1 HTTP/1.1\r\n"),
+            "{first}"
+        );
+        assert!(
+            first.contains(&format!("Host: {}\r\n", server.addr)),
+            "{first}"
+        );
+        assert!(first.contains("Content-Type: application/json\r\n"));
+        assert!(first.contains("X-Run: abc\r\n"));
+        assert!(
+            first.ends_with("Content-Length: 7\r\n\r\n{\"a\":1}"),
+            "{first}"
+        );
+    }
+}
