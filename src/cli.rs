@@ -111,6 +111,9 @@ pub struct ServeArgs {
     /// Delay before each response is sent (e.g. 5ms).
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     pub delay: Duration,
+    /// Add an `X-Response: <counter>` header so every response head differs (for benchmarks).
+    #[arg(long)]
+    pub unique_heads: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -24,6 +24,7 @@ pub fn run(
         status: 200,
         body_size: 13,
         delay: Duration::ZERO,
+        unique_heads: false,
         io: args.io.into(),
     };
     let server_stop = Arc::new(AtomicBool::new(false));

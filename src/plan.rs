@@ -44,6 +44,8 @@ pub struct ServePlan {
     pub status: u16,
     pub body_size: usize,
     pub delay: Duration,
+    /// Add a per-response counter header, so no two response heads are the same.
+    pub unique_heads: bool,
     pub io: IoChoice,
 }
 
@@ -207,6 +209,7 @@ impl ServePlan {
             status: args.status,
             body_size,
             delay: args.delay,
+            unique_heads: args.unique_heads,
             io: args.workers.io.into(),
         })
     }

@@ -1,6 +1,8 @@
 //! Incremental HTTP/1.1 request parser for the built-in target: heads with httparse, bodies by
 //! Content-Length or chunked. It reports each complete request; it never builds a response.
 
+use std::mem::MaybeUninit;
+
 use super::chunked::ChunkedDecoder;
 use super::{MAX_HEAD, has_token, is_chunked, parse_content_length};
 
@@ -55,9 +57,9 @@ impl RequestParser {
             self.carry.extend_from_slice(input);
             &self.carry
         };
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut parsed = httparse::Request::new(&mut headers);
-        let n = match parsed.parse(buf) {
+        let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; 64];
+        let mut parsed = httparse::Request::new(&mut []);
+        let n = match parsed.parse_with_uninit_headers(buf, &mut headers) {
             Ok(httparse::Status::Complete(n)) => n,
             Ok(httparse::Status::Partial) => {
                 if carried == 0 {

@@ -1,6 +1,8 @@
 //! Incremental HTTP/1.1 response parser: heads with httparse, bodies by length, chunked or close.
 //! One parser per connection; it copies only an incomplete head, never body bytes.
 
+use std::mem::MaybeUninit;
+
 use super::chunked::ChunkedDecoder;
 use super::{MAX_HEAD, has_token, is_chunked, parse_content_length};
 
@@ -23,11 +25,18 @@ enum Body {
     UntilClose,
 }
 
+/// Heads up to this size are remembered for the fast path in `head`.
+const CACHED_HEAD_MAX: usize = 512;
+
 /// Parses a stream of responses, one at a time, from arbitrarily split input.
 #[derive(Debug, Default)]
 pub struct ResponseParser {
     /// Bytes of a head that has not been completed yet.
     carry: Vec<u8>,
+    /// The last head parsed whole from one input, and what it said. Parsing is a pure function
+    /// of the head's bytes, so input that starts with exactly these bytes needs no parse.
+    last_head: Vec<u8>,
+    last: Option<Head>,
     /// The current response's body, once its head has been read.
     body: Option<(Body, Complete)>,
 }
@@ -115,7 +124,22 @@ impl ResponseParser {
     ) -> Result<Option<(usize, Option<Complete>)>, Malformed> {
         let carried = self.carry.len();
         let parsed = if carried == 0 {
-            parse_head(input)?
+            match self.last {
+                Some(head) if input.starts_with(&self.last_head) => {
+                    Some((self.last_head.len(), head))
+                }
+                _ => {
+                    let parsed = parse_head(input)?;
+                    if let Some((n, head)) = parsed
+                        && n <= CACHED_HEAD_MAX
+                    {
+                        self.last_head.clear();
+                        self.last_head.extend_from_slice(&input[..n]);
+                        self.last = Some(head);
+                    }
+                    parsed
+                }
+            }
         } else {
             // Only re-parse when the new bytes could finish the head.
             let tail_start = carried.saturating_sub(3);
@@ -166,6 +190,7 @@ impl ResponseParser {
     }
 }
 
+#[derive(Debug, Clone, Copy)]
 struct Head {
     status: u16,
     close: bool,
@@ -174,9 +199,14 @@ struct Head {
 }
 
 fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, Malformed> {
-    let mut headers = [httparse::EMPTY_HEADER; 64];
-    let mut resp = httparse::Response::new(&mut headers);
-    let n = match resp.parse(buf) {
+    // Uninitialised slots: zeroing 64 headers per response cost more than parsing them.
+    let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; 64];
+    let mut resp = httparse::Response::new(&mut []);
+    let n = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut resp,
+        buf,
+        &mut headers,
+    ) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => return Err(Malformed("more than 64 headers")),
@@ -186,17 +216,22 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, Malformed> {
     let http10 = resp.version == Some(0);
     let (mut keep_alive, mut close, mut chunked, mut length) = (false, false, false, None);
     for h in resp.headers.iter() {
-        if h.name.eq_ignore_ascii_case("content-length") {
-            let v = parse_content_length(h.value).ok_or(Malformed("invalid Content-Length"))?;
-            if length.is_some_and(|l| l != v) {
-                return Err(Malformed("conflicting Content-Length headers"));
+        let name = h.name.as_bytes();
+        // Compare lengths first: most headers are none of the three that matter.
+        match name.len() {
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                let v = parse_content_length(h.value).ok_or(Malformed("invalid Content-Length"))?;
+                if length.is_some_and(|l| l != v) {
+                    return Err(Malformed("conflicting Content-Length headers"));
+                }
+                length = Some(v);
             }
-            length = Some(v);
-        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = is_chunked(h.value);
-        } else if h.name.eq_ignore_ascii_case("connection") {
-            close |= has_token(h.value, "close");
-            keep_alive |= has_token(h.value, "keep-alive");
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => chunked = is_chunked(h.value),
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                close |= has_token(h.value, "close");
+                keep_alive |= has_token(h.value, "keep-alive");
+            }
+            _ => {}
         }
     }
     let close = close || (http10 && !keep_alive);
@@ -298,6 +333,40 @@ mod tests {
         let one = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
         let s: Vec<u8> = one.iter().copied().cycle().take(one.len() * 16).collect();
         assert_eq!(feed_split(&s, s.len(), false).len(), 16);
+    }
+
+    #[test]
+    fn remembered_head_is_only_reused_for_identical_bytes() {
+        let mut p = ResponseParser::new();
+        let a = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+        let b = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nhey";
+        let c = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi";
+        assert_eq!(
+            p.advance(a, false).unwrap(),
+            Progress::Done(a.len(), ok(200, false))
+        );
+        assert_eq!(
+            p.advance(a, false).unwrap(),
+            Progress::Done(a.len(), ok(200, false))
+        );
+        assert_eq!(
+            p.advance(b, false).unwrap(),
+            Progress::Done(b.len(), ok(200, false))
+        );
+        assert_eq!(
+            p.advance(c, false).unwrap(),
+            Progress::Done(c.len(), ok(200, true))
+        );
+        assert_eq!(
+            p.advance(a, false).unwrap(),
+            Progress::Done(a.len(), ok(200, false))
+        );
+        // A cached 200 head, then a HEAD request: the body rule still applies.
+        let h = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n";
+        assert_eq!(
+            p.advance(h, true).unwrap(),
+            Progress::Done(h.len(), ok(200, false))
+        );
     }
 
     #[test]

@@ -20,10 +20,12 @@ pub struct Responses {
     /// The same head without the body, for HEAD requests.
     pub head_only: Arc<[u8]>,
     pub delay: Duration,
+    /// Where a 16-hex-digit response counter sits in both, when every head must differ.
+    pub counter_at: Option<usize>,
 }
 
 impl Responses {
-    pub fn new(status: u16, body_size: usize, delay: Duration) -> Self {
+    pub fn new(status: u16, body_size: usize, delay: Duration, unique_heads: bool) -> Self {
         let reason = match status {
             200 => "OK",
             201 => "Created",
@@ -43,8 +45,14 @@ impl Responses {
         } else {
             format!("Content-Length: {body_size}\r\n")
         };
-        let head =
-            format!("HTTP/1.1 {status} {reason}\r\n{len_header}Content-Type: text/plain\r\n\r\n");
+        let status_line = format!("HTTP/1.1 {status} {reason}\r\n");
+        let counter = if unique_heads {
+            "X-Response: 0000000000000000\r\n"
+        } else {
+            ""
+        };
+        let counter_at = unique_heads.then(|| status_line.len() + "X-Response: ".len());
+        let head = format!("{status_line}{counter}{len_header}Content-Type: text/plain\r\n\r\n");
         let mut full = head.clone().into_bytes();
         if !no_body {
             let pattern = b"Hello, world!";
@@ -54,6 +62,7 @@ impl Responses {
             full: full.into(),
             head_only: head.into_bytes().into(),
             delay,
+            counter_at,
         }
     }
 }
@@ -99,7 +108,16 @@ impl Server {
         } else {
             &self.responses.full
         };
-        ops.out(token).extend_from_slice(bytes);
+        let out = ops.out(token);
+        let start = out.len();
+        out.extend_from_slice(bytes);
+        if let Some(at) = self.responses.counter_at {
+            // Patched in place at fixed width: the head changes, its length does not.
+            let field = &mut out[start + at..start + at + 16];
+            for (i, b) in field.iter_mut().enumerate() {
+                *b = b"0123456789abcdef"[((self.answered >> (60 - 4 * i)) & 0xf) as usize];
+            }
+        }
         self.answered += 1;
         if close {
             ops.slots[token as usize].close_after_send = true;

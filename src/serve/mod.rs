@@ -59,7 +59,7 @@ pub fn start(
             }
         }
     }
-    let responses = Responses::new(plan.status, plan.body_size, plan.delay);
+    let responses = Responses::new(plan.status, plan.body_size, plan.delay, plan.unique_heads);
     let mut handles = Vec::new();
     for (&cpu, fd) in plan.cpus.iter().zip(listeners) {
         let (responses, stop) = (responses.clone(), stop.clone());
