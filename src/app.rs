@@ -1,5 +1,5 @@
 //! The commands behind `main`: wire signals, build plans, run, render reports, choose exit codes
-//! (0 completed, 1 runtime failure, 2 usage or configuration error, as the README documents).
+//! (0 completed, 1 runtime failure, 2 usage or configuration error, 3 an assertion failed).
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -62,7 +62,7 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<i32, Set
     if progress && std::io::stderr().is_terminal() {
         eprint!("\r\x1b[K");
     }
-    let report = Report::new(result, &plan.url, &plan.request.method);
+    let report = Report::new(result, &plan.url, &plan.request.method, &plan.assertions);
     let mut out = std::io::stdout().lock();
     let _ = out
         .write_all(text::render(&report).as_bytes())
@@ -80,6 +80,9 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<i32, Set
             plan.target.addr
         );
         return Ok(1);
+    }
+    if !report.assertions_passed() {
+        return Ok(3);
     }
     Ok(0)
 }

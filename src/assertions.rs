@@ -87,10 +87,17 @@ pub fn parse(text: &str) -> Result<Assertion, String> {
         .find(['<', '>', '=', '!'])
         .ok_or_else(|| bad("no comparison (use <, <=, >, >=, == or !=)"))?;
     let (lhs, rest) = compact.split_at(op_at);
-    let (op, value) = [("<=", Op::Le), (">=", Op::Ge), ("==", Op::Eq), ("!=", Op::Ne), ("<", Op::Lt), (">", Op::Gt)]
-        .iter()
-        .find_map(|(sym, op)| rest.strip_prefix(sym).map(|v| (*op, v)))
-        .ok_or_else(|| bad("unknown comparison"))?;
+    let (op, value) = [
+        ("<=", Op::Le),
+        (">=", Op::Ge),
+        ("==", Op::Eq),
+        ("!=", Op::Ne),
+        ("<", Op::Lt),
+        (">", Op::Gt),
+    ]
+    .iter()
+    .find_map(|(sym, op)| rest.strip_prefix(sym).map(|v| (*op, v)))
+    .ok_or_else(|| bad("unknown comparison"))?;
     let (name, window) = match lhs.split_once('[') {
         Some((name, w)) => {
             let w = w.strip_suffix(']').ok_or_else(|| bad("unclosed '['"))?;
@@ -119,7 +126,11 @@ pub fn parse(text: &str) -> Result<Assertion, String> {
             }
             Metric::Percentile(q)
         }
-        other => return Err(bad(&format!("unknown metric '{other}' (use pNN, mean, max, rps, success, errors)"))),
+        other => {
+            return Err(bad(&format!(
+                "unknown metric '{other}' (use pNN, mean, max, rps, success, errors)"
+            )));
+        }
     };
     if value.is_empty() {
         return Err(bad("no value after the comparison"));
@@ -137,7 +148,8 @@ pub fn parse(text: &str) -> Result<Assertion, String> {
         if pct && metric != Metric::Success {
             return Err(bad("only success is a percentage"));
         }
-        num.parse::<f64>().map_err(|_| bad(&format!("'{value}' is not a number")))?
+        num.parse::<f64>()
+            .map_err(|_| bad(&format!("'{value}' is not a number")))?
     };
     Ok(Assertion {
         text: text.to_string(),
@@ -152,7 +164,7 @@ pub fn parse(text: &str) -> Result<Assertion, String> {
 pub fn measure(metric: Metric, v: &View) -> f64 {
     let h = v.latency;
     match metric {
-        Metric::Percentile(q) if h.is_empty() => f64::NAN,
+        Metric::Percentile(_) if h.is_empty() => f64::NAN,
         Metric::Percentile(q) => h.value_at_quantile(q / 100.0) as f64,
         Metric::Mean if h.is_empty() => f64::NAN,
         Metric::Mean => h.mean(),
@@ -161,7 +173,11 @@ pub fn measure(metric: Metric, v: &View) -> f64 {
         Metric::Rps => v.responses as f64 / v.seconds.max(1e-9),
         Metric::Success => {
             let ended = v.responses + v.errors;
-            if ended == 0 { f64::NAN } else { v.ok as f64 * 100.0 / ended as f64 }
+            if ended == 0 {
+                f64::NAN
+            } else {
+                v.ok as f64 * 100.0 / ended as f64
+            }
         }
         Metric::Errors => v.errors as f64,
     }
@@ -172,7 +188,11 @@ pub fn measure(metric: Metric, v: &View) -> f64 {
 pub fn check(a: &Assertion, whole: &View, seconds: &[View]) -> Outcome {
     let outcome = |value: f64| Outcome {
         expr: a.text.clone(),
-        value: if value.is_finite() { (value * 100.0).round() / 100.0 } else { -1.0 },
+        value: if value.is_finite() {
+            (value * 100.0).round() / 100.0
+        } else {
+            -1.0
+        },
         ok: value.is_finite() && a.op.holds(value, a.threshold),
     };
     let Some(w) = a.window.map(|w| w as usize) else {
@@ -194,7 +214,13 @@ pub fn check(a: &Assertion, whole: &View, seconds: &[View]) -> Outcome {
             errors += s.errors;
             secs += s.seconds;
         }
-        let view = View { latency: &h, responses, ok, errors, seconds: secs };
+        let view = View {
+            latency: &h,
+            responses,
+            ok,
+            errors,
+            seconds: secs,
+        };
         let value = measure(a.metric, &view);
         if !value.is_finite() {
             continue;
@@ -227,7 +253,10 @@ mod tests {
     #[test]
     fn parses_the_forms_of_the_issue() {
         let a = parse("p99<500ms").unwrap();
-        assert_eq!((a.metric, a.op, a.threshold, a.window), (Metric::Percentile(99.0), Op::Lt, 500_000.0, None));
+        assert_eq!(
+            (a.metric, a.op, a.threshold, a.window),
+            (Metric::Percentile(99.0), Op::Lt, 500_000.0, None)
+        );
         assert_eq!(parse("p50<=200ms").unwrap().op, Op::Le);
         let s = parse("success>=99%").unwrap();
         assert_eq!((s.metric, s.threshold), (Metric::Success, 99.0));
@@ -240,7 +269,18 @@ mod tests {
 
     #[test]
     fn rejects_bad_forms() {
-        for bad in ["p99", "p99<500", "p101<1s", "latency<1s", "rps>=10%", "p99[0s]<1s", "p99[1.5s]<1s", "p99[30s<1s", "success>=", "p99<=abc"] {
+        for bad in [
+            "p99",
+            "p99<500",
+            "p101<1s",
+            "latency<1s",
+            "rps>=10%",
+            "p99[0s]<1s",
+            "p99[1.5s]<1s",
+            "p99[30s<1s",
+            "success>=",
+            "p99<=abc",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }
@@ -248,7 +288,13 @@ mod tests {
     #[test]
     fn whole_run_checks_pass_and_fail() {
         let h = hist(&[100, 200, 300, 400, 100_000]);
-        let v = View { latency: &h, responses: 5, ok: 4, errors: 1, seconds: 1.0 };
+        let v = View {
+            latency: &h,
+            responses: 5,
+            ok: 4,
+            errors: 1,
+            seconds: 1.0,
+        };
         let none: [View; 0] = [];
         assert!(check(&parse("p50<1ms").unwrap(), &v, &none).ok);
         assert!(!check(&parse("max<50ms").unwrap(), &v, &none).ok);
@@ -258,8 +304,17 @@ mod tests {
         assert!(check(&parse("rps>=5").unwrap(), &v, &none).ok);
         assert!(!check(&parse("errors==0").unwrap(), &v, &none).ok);
         let empty = hist(&[]);
-        let e = View { latency: &empty, responses: 0, ok: 0, errors: 0, seconds: 1.0 };
-        assert!(!check(&parse("p99<1s").unwrap(), &e, &none).ok, "no data is not a pass");
+        let e = View {
+            latency: &empty,
+            responses: 0,
+            ok: 0,
+            errors: 0,
+            seconds: 1.0,
+        };
+        assert!(
+            !check(&parse("p99<1s").unwrap(), &e, &none).ok,
+            "no data is not a pass"
+        );
     }
 
     #[test]
@@ -267,13 +322,36 @@ mod tests {
         // 9 fast seconds and one slow one: the whole-run p99 hides it, every-3s-window does not.
         let fast = hist(&vec![1_000; 100]);
         let slow = hist(&vec![900_000; 100]);
-        let mut secs: Vec<View> = (0..9).map(|_| View { latency: &fast, responses: 100, ok: 100, errors: 0, seconds: 1.0 }).collect();
-        secs.insert(5, View { latency: &slow, responses: 100, ok: 100, errors: 0, seconds: 1.0 });
+        let mut secs: Vec<View> = (0..9)
+            .map(|_| View {
+                latency: &fast,
+                responses: 100,
+                ok: 100,
+                errors: 0,
+                seconds: 1.0,
+            })
+            .collect();
+        secs.insert(
+            5,
+            View {
+                latency: &slow,
+                responses: 100,
+                ok: 100,
+                errors: 0,
+                seconds: 1.0,
+            },
+        );
         let mut all = hist(&vec![1_000; 900]);
         for _ in 0..20 {
             all.record(900_000).unwrap();
         }
-        let whole = View { latency: &all, responses: 920, ok: 920, errors: 0, seconds: 10.0 };
+        let whole = View {
+            latency: &all,
+            responses: 920,
+            ok: 920,
+            errors: 0,
+            seconds: 10.0,
+        };
         assert!(check(&parse("p95<500ms").unwrap(), &whole, &secs).ok);
         let windowed = check(&parse("p95[3s]<500ms").unwrap(), &whole, &secs);
         assert!(!windowed.ok);

@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Put load on a URL and report what happened.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run the built-in HTTP/1.1 target until Ctrl-C.
     Serve(ServeArgs),
     /// Start the built-in target on a free loopback port, load it for a few seconds, report.
@@ -67,6 +67,30 @@ pub struct RunArgs {
     /// Requests pipelined on each connection per batch.
     #[arg(short = 'p', long, default_value_t = 1)]
     pub pipeline: u32,
+    /// Open loop: requests per second on a fixed schedule (wrk2-style), or a ramp A:B over -d.
+    /// Latency is then measured from each request's intended send time.
+    #[arg(short = 'R', long, conflicts_with_all = ["users", "stages"])]
+    pub rate: Option<String>,
+    /// Load in stages, each ramping from the last value: 30s:1000,1m:20000,30s:0 (rates) or
+    /// 1m:100u,4m:1000u,30s:0u (users). Replaces -d.
+    #[arg(long, conflicts_with = "duration")]
+    pub stages: Option<String>,
+    /// Closed loop with users (Locust's -u): each owns a connection and waits --think between requests.
+    #[arg(short = 'u', long)]
+    pub users: Option<u64>,
+    /// Users started per second (Locust's -r) [default: all at once].
+    #[arg(short = 'r', long)]
+    pub spawn_rate: Option<f64>,
+    /// Users' wait between requests: 1s (constant) or 500ms..1500ms (uniform) [default: none].
+    #[arg(long)]
+    pub think: Option<String>,
+    /// Load that runs before measurement starts; nothing from it is recorded.
+    #[arg(long, value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
+    /// A condition checked at the end, e.g. 'p99<500ms', 'success>=99%', 'p99[30s]<1s' (repeatable).
+    /// Any failure exits with code 3.
+    #[arg(long = "assert")]
+    pub asserts: Vec<String>,
     #[command(flatten)]
     pub workers: WorkerArgs,
     /// HTTP method.

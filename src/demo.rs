@@ -35,6 +35,13 @@ pub fn run(
         duration: Some(args.duration),
         requests: None,
         pipeline: 1,
+        rate: None,
+        stages: None,
+        users: None,
+        spawn_rate: None,
+        think: None,
+        warmup: None,
+        asserts: Vec::new(),
         workers: WorkerArgs {
             threads: None,
             cpus: None,

@@ -3,12 +3,14 @@
 #![deny(unsafe_code)]
 
 pub mod app;
+pub mod assertions;
 pub mod cli;
 pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod http;
 pub mod io;
+pub mod load;
 pub mod plan;
 pub mod report;
 pub mod serve;

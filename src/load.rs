@@ -55,7 +55,11 @@ impl Shape {
                 (t, *v)
             })
             .collect();
-        Self { kind, start: 0.0, points }
+        Self {
+            kind,
+            start: 0.0,
+            points,
+        }
     }
 
     /// Prepends `warmup` seconds at the starting value; the measured shape follows unchanged.
@@ -180,9 +184,11 @@ pub fn due_time(shape: &Shape, share: Share, j: u64) -> Option<f64> {
 
 /// How many of this worker's requests are due at time `t` (seconds).
 pub fn due_count(shape: &Shape, share: Share, t: f64) -> u64 {
-    // Request g is due once cumulative(t) >= g, so requests 0..=floor(cumulative) are due.
+    // Request g is due once cumulative(t) >= g, so requests 0..=floor(cumulative) are due; the
+    // run holds only those due strictly before the end: g < cumulative(end).
     let c = shape.cumulative(t.min(shape.end()));
-    share.count_below(c.floor() as u64 + 1)
+    let total = shape.cumulative(shape.end()).ceil() as u64;
+    share.count_below((c.floor() as u64 + 1).min(total))
 }
 
 #[cfg(test)]
@@ -208,7 +214,10 @@ mod tests {
         let up = Shape::ramp(Kind::Rate, 0.0, 100.0, Duration::from_secs(10));
         assert!(close(up.value_at(5.0), 50.0));
         assert!(close(up.cumulative(10.0), 500.0));
-        assert!(close(up.time_of(125.0).unwrap(), 5.0), "area under 0..5 is 125");
+        assert!(
+            close(up.time_of(125.0).unwrap(), 5.0),
+            "area under 0..5 is 125"
+        );
         let down = Shape::ramp(Kind::Rate, 100.0, 0.0, Duration::from_secs(10));
         assert!(close(down.cumulative(10.0), 500.0));
         assert!(close(down.time_of(375.0).unwrap(), 5.0));
@@ -220,7 +229,14 @@ mod tests {
 
     #[test]
     fn stages_like_k6() {
-        let s = Shape::stages(Kind::Rate, &[(Duration::from_secs(30), 1000.0), (Duration::from_secs(60), 20000.0), (Duration::from_secs(30), 0.0)]);
+        let s = Shape::stages(
+            Kind::Rate,
+            &[
+                (Duration::from_secs(30), 1000.0),
+                (Duration::from_secs(60), 20000.0),
+                (Duration::from_secs(30), 0.0),
+            ],
+        );
         assert_eq!(s.end(), 120.0);
         assert!(close(s.value_at(15.0), 500.0));
         assert!(close(s.value_at(60.0), 10500.0));
@@ -232,7 +248,8 @@ mod tests {
 
     #[test]
     fn warmup_holds_the_start_value() {
-        let s = Shape::ramp(Kind::Rate, 100.0, 200.0, Duration::from_secs(10)).with_warmup(Duration::from_secs(5));
+        let s = Shape::ramp(Kind::Rate, 100.0, 200.0, Duration::from_secs(10))
+            .with_warmup(Duration::from_secs(5));
         assert_eq!(s.end(), 15.0);
         assert_eq!(s.value_at(3.0), 100.0);
         assert!(close(s.value_at(10.0), 150.0));
@@ -242,13 +259,31 @@ mod tests {
     #[test]
     fn shares_interleave_into_the_global_schedule() {
         let s = Shape::constant(Kind::Rate, 1000.0, Duration::from_secs(1));
-        let shares = [Share { worker: 0, workers: 3 }, Share { worker: 1, workers: 3 }, Share { worker: 2, workers: 3 }];
+        let shares = [
+            Share {
+                worker: 0,
+                workers: 3,
+            },
+            Share {
+                worker: 1,
+                workers: 3,
+            },
+            Share {
+                worker: 2,
+                workers: 3,
+            },
+        ];
+        let shape = &s;
         let mut all: Vec<f64> = shares
             .iter()
-            .flat_map(|&sh| (0..).map_while(move |j| due_time(&s, sh, j)))
+            .flat_map(|&sh| (0..).map_while(move |j| due_time(shape, sh, j)))
             .collect();
         all.sort_by(f64::total_cmp);
-        assert_eq!(all.len(), 1001, "requests 0..=1000 are due within the shape");
+        assert_eq!(
+            all.len(),
+            1001,
+            "time_of reaches g = 1000 exactly at the end"
+        );
         for (g, t) in all.iter().enumerate() {
             assert!(close(*t, g as f64 / 1000.0), "request {g} at {t}");
         }
@@ -256,15 +291,35 @@ mod tests {
         let counts: Vec<u64> = shares.iter().map(|&sh| due_count(&s, sh, 0.5)).collect();
         assert_eq!(counts.iter().sum::<u64>(), 501);
         assert!(counts.iter().all(|&c| (166..=168).contains(&c)));
-        assert_eq!(Share { worker: 2, workers: 3 }.count_below(2), 0);
-        assert_eq!(Share { worker: 2, workers: 3 }.count_below(3), 1);
+        // By the end exactly 1000 are due: the one at t = 1.0 s is outside the run.
+        let at_end: u64 = shares.iter().map(|&sh| due_count(&s, sh, 5.0)).sum();
+        assert_eq!(at_end, 1000);
+        assert_eq!(
+            Share {
+                worker: 2,
+                workers: 3
+            }
+            .count_below(2),
+            0
+        );
+        assert_eq!(
+            Share {
+                worker: 2,
+                workers: 3
+            }
+            .count_below(3),
+            1
+        );
     }
 
     #[test]
     fn catch_up_after_a_stall_is_a_burst_of_due_requests() {
         // A worker that stalls for 200 ms at 1000/s finds 200 more requests due when it wakes.
         let s = Shape::constant(Kind::Rate, 1000.0, Duration::from_secs(2));
-        let one = Share { worker: 0, workers: 1 };
+        let one = Share {
+            worker: 0,
+            workers: 1,
+        };
         let before = due_count(&s, one, 0.300);
         let after = due_count(&s, one, 0.500);
         assert_eq!(after - before, 200);

@@ -5,12 +5,18 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::assertions::{self, Assertion};
 use crate::cli::{IoArg, RunArgs, ServeArgs, WorkerArgs};
+use crate::engine::client::Think;
 use crate::error::SetupError;
 use crate::http::request::{RequestSpec, validate_header};
 use crate::io::IoChoice;
+use crate::load::{Kind, Shape};
 use crate::target::Target;
-use crate::units::{parse_cpu_list, parse_size};
+use crate::units::{parse_cpu_list, parse_duration, parse_size};
+
+/// How long a run limited only by `-n` may last (it ends when the requests are done).
+const UNBOUNDED: Duration = Duration::from_secs(1_000_000_000);
 
 /// When a run stops: whichever limit comes first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,10 +31,16 @@ pub struct RunPlan {
     pub url: String,
     pub target: Target,
     pub request: RequestSpec,
+    /// Connections (closed loop and open loop), or the most users at once (users).
     pub connections: u32,
     pub pipeline: u32,
     pub cpus: Vec<usize>,
     pub stop: StopRule,
+    /// The load over time, warm-up included at its start.
+    pub shape: Shape,
+    pub warmup: Duration,
+    pub think: Think,
+    pub assertions: Vec<Assertion>,
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub io: IoChoice,
@@ -139,17 +151,6 @@ impl RunPlan {
                 .map_err(|e| usage(format!("--body-file {}: {e}", path.display())))?,
             (None, None) => Vec::new(),
         };
-        let mut cpus = resolve_cpus(&args.workers, &online_cpus())?;
-        if (args.connections as usize) < cpus.len() {
-            if args.workers.threads.is_some() || args.workers.cpus.is_some() {
-                return Err(usage(format!(
-                    "-c {} is fewer than the {} workers; every worker needs a connection",
-                    args.connections,
-                    cpus.len()
-                )));
-            }
-            cpus.truncate(args.connections as usize);
-        }
         let stop = StopRule {
             duration: match (args.duration, args.requests) {
                 (None, None) => Some(Duration::from_secs(10)),
@@ -157,6 +158,50 @@ impl RunPlan {
             },
             requests: args.requests,
         };
+        let warmup = args.warmup.unwrap_or(Duration::ZERO);
+        let shape = resolve_shape(args, stop)?.with_warmup(warmup);
+        let think = match &args.think {
+            None => Think::None,
+            Some(_) if shape.kind != Kind::Users => {
+                return Err(usage("--think applies to --users (or user --stages)"));
+            }
+            Some(t) => parse_think(t)?,
+        };
+        if shape.kind == Kind::Users && args.pipeline > 1 {
+            return Err(usage(
+                "users send one request at a time; drop -p with --users",
+            ));
+        }
+        let connections = match shape.kind {
+            Kind::Users => {
+                let peak = shape.peak().ceil();
+                if !(1.0..=1e7).contains(&peak) {
+                    return Err(usage("the user count must be between 1 and 10,000,000"));
+                }
+                peak as u32
+            }
+            _ => args.connections,
+        };
+        let assertions = args
+            .asserts
+            .iter()
+            .map(|a| assertions::parse(a))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(usage)?;
+        let mut cpus = resolve_cpus(&args.workers, &online_cpus())?;
+        if shape.kind == Kind::Users && (connections as usize) < cpus.len() {
+            cpus.truncate(connections as usize);
+        }
+        if (connections as usize) < cpus.len() {
+            if args.workers.threads.is_some() || args.workers.cpus.is_some() {
+                return Err(usage(format!(
+                    "-c {} is fewer than the {} workers; every worker needs a connection",
+                    connections,
+                    cpus.len()
+                )));
+            }
+            cpus.truncate(connections as usize);
+        }
         Ok(Self {
             url: args.url.clone(),
             request: RequestSpec {
@@ -167,10 +212,14 @@ impl RunPlan {
                 body,
             },
             target,
-            connections: args.connections,
+            connections,
             pipeline: args.pipeline,
             cpus,
             stop,
+            shape,
+            warmup,
+            think,
+            assertions,
             timeout: args.timeout,
             connect_timeout: args.connect_timeout,
             io: args.workers.io.into(),
@@ -178,6 +227,130 @@ impl RunPlan {
             progress: !args.quiet,
         })
     }
+}
+
+/// Parses a rate: a positive number of requests per second.
+fn parse_rate(text: &str) -> Result<f64, SetupError> {
+    match text.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && (0.0..=1e9).contains(&r) => Ok(r),
+        _ => Err(usage(format!(
+            "'{text}' is not a rate (requests per second, e.g. 20000)"
+        ))),
+    }
+}
+
+/// `1s` (constant) or `500ms..1500ms` (uniform).
+fn parse_think(text: &str) -> Result<Think, SetupError> {
+    let bad = |e: String| usage(format!("--think: {e}"));
+    match text.split_once("..") {
+        Some((lo, hi)) => {
+            let (lo, hi) = (
+                parse_duration(lo).map_err(bad)?,
+                parse_duration(hi).map_err(bad)?,
+            );
+            if lo > hi {
+                return Err(usage(format!(
+                    "--think {text}: the lower bound is above the upper"
+                )));
+            }
+            Ok(Think::Uniform(lo, hi))
+        }
+        None => Ok(Think::Constant(parse_duration(text).map_err(bad)?)),
+    }
+}
+
+/// Turns -R, --stages, --users/--spawn-rate or -c into the one load shape.
+fn resolve_shape(args: &RunArgs, stop: StopRule) -> Result<Shape, SetupError> {
+    let duration = stop.duration.unwrap_or(UNBOUNDED);
+    if let Some(text) = &args.stages {
+        let mut stages = Vec::new();
+        let mut kinds = Vec::new();
+        for part in text.split(',').map(str::trim) {
+            let (d, v) = part.split_once(':').ok_or_else(|| {
+                usage(format!(
+                    "--stages '{part}': expected DURATION:VALUE, e.g. 30s:1000 or 1m:100u"
+                ))
+            })?;
+            let d = parse_duration(d).map_err(|e| usage(format!("--stages: {e}")))?;
+            let (v, kind) = match v.strip_suffix('u') {
+                Some(users) => (users, Kind::Users),
+                None => (v, Kind::Rate),
+            };
+            stages.push((d, parse_rate(v)?));
+            kinds.push(kind);
+        }
+        let kind = kinds[0];
+        if kinds.iter().any(|k| *k != kind) {
+            return Err(usage("--stages mixes rates and users (u); use one kind"));
+        }
+        if kind == Kind::Users && args.spawn_rate.is_some() {
+            return Err(usage(
+                "--spawn-rate does not combine with user --stages (the stages are the ramp)",
+            ));
+        }
+        if stages.iter().all(|(d, _)| d.is_zero()) {
+            return Err(usage("--stages must last longer than zero"));
+        }
+        return Ok(Shape::stages(kind, &stages));
+    }
+    if let Some(rate) = &args.rate {
+        if args.spawn_rate.is_some() {
+            return Err(usage("--spawn-rate applies to --users"));
+        }
+        return match rate.split_once(':') {
+            Some((a, b)) => {
+                if stop.duration.is_none() {
+                    return Err(usage("-R A:B ramps over -d; give a duration"));
+                }
+                Ok(Shape::ramp(
+                    Kind::Rate,
+                    parse_rate(a)?,
+                    parse_rate(b)?,
+                    duration,
+                ))
+            }
+            None => {
+                let r = parse_rate(rate)?;
+                if r <= 0.0 {
+                    return Err(usage("-R must be above zero"));
+                }
+                Ok(Shape::constant(Kind::Rate, r, duration))
+            }
+        };
+    }
+    if let Some(users) = args.users {
+        if users == 0 {
+            return Err(usage("--users must be at least 1"));
+        }
+        let users = users as f64;
+        return Ok(match args.spawn_rate {
+            Some(r) if !(r > 0.0 && r.is_finite()) => {
+                return Err(usage("--spawn-rate must be above zero"));
+            }
+            Some(r) => {
+                let ramp = users / r;
+                let total = duration.as_secs_f64();
+                if ramp >= total {
+                    Shape::ramp(Kind::Users, 0.0, r * total, duration)
+                } else {
+                    Shape {
+                        kind: Kind::Users,
+                        start: 0.0,
+                        points: vec![(ramp, users), (total, users)],
+                    }
+                }
+            }
+            None => Shape::constant(Kind::Users, users, duration),
+        });
+    }
+    if args.spawn_rate.is_some() {
+        return Err(usage("--spawn-rate applies to --users"));
+    }
+    Ok(Shape::constant(
+        Kind::Connections,
+        f64::from(args.connections),
+        duration,
+    ))
 }
 
 impl ServePlan {
@@ -247,6 +420,103 @@ mod tests {
         assert_eq!(p.request.method, "GET");
         assert_eq!(p.target.addr.port(), 9);
         assert!(!p.cpus.is_empty());
+        assert_eq!(
+            p.shape,
+            Shape::constant(Kind::Connections, 64.0, Duration::from_secs(10))
+        );
+    }
+
+    #[test]
+    fn load_models_resolve_into_one_shape() {
+        let p = run_plan(&["http://127.0.0.1:9/", "-R", "2000", "-d", "5s"]).unwrap();
+        assert_eq!(
+            p.shape,
+            Shape::constant(Kind::Rate, 2000.0, Duration::from_secs(5))
+        );
+        let p = run_plan(&[
+            "http://127.0.0.1:9/",
+            "-R",
+            "1000:20000",
+            "-d",
+            "10s",
+            "--warmup",
+            "2s",
+        ])
+        .unwrap();
+        assert_eq!(p.shape.kind, Kind::Rate);
+        assert_eq!(p.shape.end(), 12.0);
+        assert_eq!(p.shape.value_at(1.0), 1000.0);
+        assert_eq!(p.shape.value_at(12.0), 20000.0);
+        let p = run_plan(&["http://127.0.0.1:9/", "--stages", "30s:1000,1m:20000,30s:0"]).unwrap();
+        assert_eq!(p.shape.end(), 120.0);
+        let p = run_plan(&[
+            "http://127.0.0.1:9/",
+            "--stages",
+            "1m:100u,4m:1000u,30s:0u",
+            "--think",
+            "500ms..1500ms",
+        ])
+        .unwrap();
+        assert_eq!((p.shape.kind, p.connections), (Kind::Users, 1000));
+        assert_eq!(
+            p.think,
+            Think::Uniform(Duration::from_millis(500), Duration::from_millis(1500))
+        );
+        let p = run_plan(&[
+            "http://127.0.0.1:9/",
+            "--users",
+            "1000",
+            "--spawn-rate",
+            "100",
+            "-d",
+            "60s",
+        ])
+        .unwrap();
+        assert_eq!(p.shape.value_at(5.0), 500.0);
+        assert_eq!(p.shape.value_at(30.0), 1000.0);
+        assert_eq!(p.connections, 1000);
+        let p = run_plan(&[
+            "http://127.0.0.1:9/",
+            "--users",
+            "1000",
+            "--spawn-rate",
+            "10",
+            "-d",
+            "10s",
+        ])
+        .unwrap();
+        assert_eq!(p.shape.peak(), 100.0, "the ramp is cut off by the duration");
+        assert_eq!(p.assertions.len(), 0);
+        let p = run_plan(&[
+            "http://127.0.0.1:9/",
+            "--assert",
+            "p99<500ms",
+            "--assert",
+            "success>=99%",
+        ])
+        .unwrap();
+        assert_eq!(p.assertions.len(), 2);
+    }
+
+    #[test]
+    fn load_model_conflicts_are_usage_errors() {
+        for argv in [
+            &["http://127.0.0.1:9/", "-R", "100", "--users", "10"][..],
+            &["http://127.0.0.1:9/", "--stages", "1s:10,1s:5u"],
+            &["http://127.0.0.1:9/", "--stages", "1s:10", "-d", "5s"],
+            &["http://127.0.0.1:9/", "--think", "1s"],
+            &["http://127.0.0.1:9/", "--users", "10", "-p", "4"],
+            &["http://127.0.0.1:9/", "--spawn-rate", "10"],
+            &["http://127.0.0.1:9/", "-R", "abc"],
+            &["http://127.0.0.1:9/", "-R", "0"],
+            &["http://127.0.0.1:9/", "-R", "1:100", "-n", "10"],
+            &["http://127.0.0.1:9/", "--users", "10", "--think", "2s..1s"],
+            &["http://127.0.0.1:9/", "--assert", "p99<fast"],
+            &["http://127.0.0.1:9/", "--stages", "30s"],
+        ] {
+            let err = run_plan(argv).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{argv:?}: {err}");
+        }
     }
 
     #[test]

@@ -95,7 +95,13 @@ pub struct Totals {
     pub unfinished: u64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// The headline latency: from the intended send time under an open-loop rate (corrected for
+    /// coordinated omission), else from the actual send.
     pub latency: Histogram<u64>,
+    /// Always from the moment the request was handed to the kernel.
+    pub latency_uncorrected: Histogram<u64>,
+    /// How late sends went out against their intended time (open loop and users only).
+    pub schedule_lag: Histogram<u64>,
     /// Responses by status code (index = code, 0..=999).
     pub status: Vec<u64>,
     /// Errors by kind, indexed like `ErrorKind::ALL`.
@@ -114,6 +120,8 @@ impl Default for Totals {
             bytes_sent: 0,
             bytes_received: 0,
             latency: latency_histogram(3),
+            latency_uncorrected: latency_histogram(3),
+            schedule_lag: latency_histogram(3),
             status: vec![0; 1000],
             errors: [0; 8],
             connects: 0,
@@ -133,6 +141,8 @@ impl Totals {
         self.bytes_sent += other.bytes_sent;
         self.bytes_received += other.bytes_received;
         self.latency += &other.latency;
+        self.latency_uncorrected += &other.latency_uncorrected;
+        self.schedule_lag += &other.schedule_lag;
         for (a, b) in self.status.iter_mut().zip(&other.status) {
             *a += b;
         }
@@ -156,6 +166,7 @@ pub struct Interval {
     pub index: u32,
     pub counts: Counts,
     pub latency: Histogram<u64>,
+    pub latency_uncorrected: Histogram<u64>,
 }
 
 /// The per-worker recorder: totals plus the interval that is being filled.
@@ -179,6 +190,7 @@ impl Recorder {
                 index: 0,
                 counts: Counts::default(),
                 latency: latency_histogram(2),
+                latency_uncorrected: latency_histogram(2),
             },
         }
     }
@@ -202,9 +214,9 @@ impl Recorder {
         self.totals.bytes_received += bytes;
     }
 
-    /// Records one complete response.
+    /// Records one complete response, with its corrected and uncorrected latency.
     #[inline]
-    pub fn response(&mut self, status: u16, latency_us: u64) {
+    pub fn response(&mut self, status: u16, latency_us: u64, uncorrected_us: u64) {
         let ok = (200..400).contains(&status);
         for c in [&mut self.totals.counts, &mut self.current.counts] {
             c.responses += 1;
@@ -213,6 +225,18 @@ impl Recorder {
         self.totals.status[usize::from(status).min(999)] += 1;
         self.totals.latency.saturating_record(latency_us);
         self.current.latency.saturating_record(latency_us);
+        self.totals
+            .latency_uncorrected
+            .saturating_record(uncorrected_us);
+        self.current
+            .latency_uncorrected
+            .saturating_record(uncorrected_us);
+    }
+
+    /// Records how late a send went out against its intended time.
+    #[inline]
+    pub fn lag(&mut self, lag_us: u64) {
+        self.totals.schedule_lag.saturating_record(lag_us);
     }
 
     /// Records `n` requests that ended in an error of one kind.
@@ -236,8 +260,14 @@ impl Recorder {
             index: next_index,
             counts: Counts::default(),
             latency: latency_histogram(2),
+            latency_uncorrected: latency_histogram(2),
         };
         std::mem::replace(&mut self.current, fresh)
+    }
+
+    /// True when nothing has been counted in the interval being filled.
+    pub fn interval_is_empty(&self) -> bool {
+        self.current.counts == Counts::default()
     }
 
     /// Index of the interval being filled.
@@ -255,11 +285,11 @@ mod tests {
         let mut a = Recorder::new();
         let mut b = Recorder::new();
         a.sent(3, 300);
-        a.response(200, 100);
-        a.response(404, 300);
+        a.response(200, 100, 100);
+        a.response(404, 300, 300);
         a.error(ErrorKind::Timeout, 1);
         b.sent(2, 200);
-        b.response(200, 200);
+        b.response(200, 200, 200);
         b.unfinished(1);
         b.error(ErrorKind::ConnectRefused, 0);
         let mut t = a.totals.clone();
@@ -289,11 +319,11 @@ mod tests {
     #[test]
     fn intervals_roll() {
         let mut r = Recorder::new();
-        r.response(200, 10);
+        r.response(200, 10, 10);
         let first = r.roll(1);
         assert_eq!(first.index, 0);
         assert_eq!(first.counts.responses, 1);
-        r.response(500, 20);
+        r.response(500, 20, 20);
         let second = r.roll(2);
         assert_eq!(
             (second.index, second.counts.responses, second.counts.ok),

@@ -149,6 +149,39 @@ fn report_matches_its_schema() {
     let served = Served::start(&[]);
     let r = run(&[&served.url, "-c", "4", "-d", "1200ms"]);
     validate(&schema, &r.json, "$").unwrap();
+    // Every load model, with assertions and a warm-up, fits the same schema.
+    let open = run(&[
+        &served.url,
+        "-R",
+        "500",
+        "-c",
+        "4",
+        "-d",
+        "1200ms",
+        "--warmup",
+        "300ms",
+        "--assert",
+        "p99[1s]<1s",
+        "--assert",
+        "rps>=1000000",
+    ]);
+    assert_eq!(open.code(), 3, "a failed assertion exits 3");
+    validate(&schema, &open.json, "$").unwrap();
+    assert_eq!(open.json["assertions"].as_array().unwrap().len(), 2);
+    assert!(open.json["timeline"][0]["target_rps"].as_f64().unwrap() > 0.0);
+    let users = run(&[
+        &served.url,
+        "-u",
+        "4",
+        "-r",
+        "100",
+        "--think",
+        "10ms",
+        "-d",
+        "1200ms",
+    ]);
+    validate(&schema, &users.json, "$").unwrap();
+    assert_eq!(users.json["timeline"][0]["users"], 4);
     // And a run that never connects (zero latencies, only errors) is just as valid.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -169,18 +202,28 @@ fn report_matches_its_schema() {
 
 /// A validator for the JSON Schema subset docs/report.schema.json uses.
 fn validate(schema: &Value, v: &Value, at: &str) -> Result<(), String> {
-    if let Some(ty) = schema.get("type").and_then(Value::as_str) {
-        let ok = match ty {
-            "object" => v.is_object(),
-            "array" => v.is_array(),
-            "string" => v.is_string(),
-            "integer" => v.is_u64() || v.is_i64(),
-            "number" => v.is_number(),
-            "boolean" => v.is_boolean(),
-            other => return Err(format!("{at}: schema uses unsupported type {other}")),
+    if let Some(types) = schema.get("type") {
+        // "type" is one name or a list of names (e.g. ["number", "null"]).
+        let names: Vec<&str> = match types {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            other => return Err(format!("{at}: bad type {other}")),
         };
+        let mut ok = false;
+        for ty in &names {
+            ok |= match *ty {
+                "object" => v.is_object(),
+                "array" => v.is_array(),
+                "string" => v.is_string(),
+                "integer" => v.is_u64() || v.is_i64(),
+                "number" => v.is_number(),
+                "boolean" => v.is_boolean(),
+                "null" => v.is_null(),
+                other => return Err(format!("{at}: schema uses unsupported type {other}")),
+            };
+        }
         if !ok {
-            return Err(format!("{at}: expected {ty}, got {v}"));
+            return Err(format!("{at}: expected {names:?}, got {v}"));
         }
     }
     if let (Some(min), Some(x)) = (schema.get("minimum").and_then(Value::as_f64), v.as_f64())

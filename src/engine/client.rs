@@ -1,7 +1,9 @@
 //! The load-generating driver of one worker: opens its share of connections, sends pre-serialized
-//! (pipelined) requests, parses responses, and accounts for every request exactly once.
+//! requests as the load shape says (closed loop, open-loop rate, or users), parses responses, and
+//! accounts for every request exactly once.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,6 +13,7 @@ use std::time::{Duration, Instant};
 use super::worker::Worker;
 use crate::http::response::{Progress, ResponseParser};
 use crate::io::{Driver, Event, Ops, Token};
+use crate::load::{Kind, Shape, Share, due_count, due_time};
 use crate::stats::{ErrorKind, Interval, Recorder, Totals};
 
 /// Marks a request staged in this turn but not yet handed to the kernel.
@@ -20,6 +23,15 @@ const SCAN_EVERY_US: u64 = 10_000;
 const BACKOFF_MIN_US: u64 = 1_000;
 const BACKOFF_MAX_US: u64 = 200_000;
 
+/// Wait between a user's requests (Locust's `wait_time`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Think {
+    None,
+    Constant(Duration),
+    /// Uniformly random between the two, like Locust's `between`.
+    Uniform(Duration, Duration),
+}
+
 /// What one worker needs to generate load.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -28,17 +40,26 @@ pub struct ClientConfig {
     pub request: Arc<[u8]>,
     pub head_request: bool,
     pub pipeline: u32,
+    /// Connections this worker opens (closed loop and open loop), or the most users it runs.
     pub connections: u32,
+    /// The load over time (including any warm-up at its start).
+    pub shape: Arc<Shape>,
+    /// Which part of the global request or user sequence this worker owns.
+    pub share: Share,
+    pub think: Think,
+    /// Measurement starts this long after the start; everything before is not recorded.
+    pub warmup: Duration,
     /// This worker's share of `-n`, if any.
     pub quota: Option<u64>,
-    pub duration: Option<Duration>,
     pub timeout: Duration,
     pub connect_timeout: Duration,
+    /// Seed for think-time randomness.
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    /// Not connected and not trying (quota used up, or the run is ending).
+    /// Not connected and not trying (quota used up, user inactive, or the run is ending).
     Idle,
     Connecting {
         since: u64,
@@ -50,13 +71,26 @@ enum State {
     },
 }
 
+/// A request handed to (or about to be handed to) the kernel.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    /// When it should have been sent (the schedule); equals `sent` in closed loop.
+    intended: u64,
+    /// When it was handed to the kernel, or UNSTAMPED.
+    sent: u64,
+    /// False for requests sent during the warm-up: their outcomes are not recorded.
+    counted: bool,
+}
+
 #[derive(Debug)]
 struct Conn {
     state: State,
-    /// Send times (µs since start) of requests awaiting a response, oldest first.
-    in_flight: VecDeque<u64>,
+    /// Requests awaiting a response, oldest first.
+    in_flight: VecDeque<Pending>,
     parser: ResponseParser,
     backoff: u64,
+    /// Users mode: the user is active (within the shape's current user count).
+    active: bool,
 }
 
 /// What a worker hands back when it stops.
@@ -64,6 +98,11 @@ struct Conn {
 pub struct ClientOutcome {
     pub totals: Totals,
     pub backend_flags: &'static str,
+    /// Times a due request found no idle connection (open loop): too few connections.
+    pub starved: u64,
+    /// CPU-seconds this worker's thread used, and the wall time it ran.
+    pub cpu_seconds: f64,
+    pub wall_seconds: f64,
 }
 
 pub struct Client {
@@ -74,9 +113,21 @@ pub struct Client {
     rec: Recorder,
     start: Instant,
     now: u64,
-    /// Requests counted as sent (including failed connection attempts).
+    end: u64,
+    measure_from: u64,
+    measuring: bool,
+    /// Requests counted against the quota (including failed connection attempts).
     issued: u64,
     connecting: u64,
+    /// Open loop: requests of this worker's share taken off the schedule so far.
+    scheduled: u64,
+    /// Open loop: open connections with nothing in flight.
+    idle: Vec<Token>,
+    /// Users: when each thinking user sends next.
+    wakeups: BinaryHeap<Reverse<(u64, Token)>>,
+    active_users: u64,
+    starved: u64,
+    rng: u64,
     unstamped: Vec<Token>,
     next_scan: u64,
     next_interval: u64,
@@ -101,25 +152,38 @@ impl Client {
                 in_flight: VecDeque::with_capacity(cfg.pipeline as usize),
                 parser: ResponseParser::new(),
                 backoff: 0,
+                active: false,
             })
             .collect();
+        let end = (cfg.shape.end() * 1e6) as u64;
+        let measure_from = cfg.warmup.as_micros() as u64;
+        let rng = cfg.seed | 1;
         Self {
-            cfg,
             batch,
             conns,
             rec: Recorder::new(),
             start,
             now: 0,
+            end,
+            measure_from,
+            measuring: measure_from == 0,
             issued: 0,
             connecting: 0,
+            scheduled: 0,
+            idle: Vec::new(),
+            wakeups: BinaryHeap::new(),
+            active_users: 0,
+            starved: 0,
+            rng,
             unstamped: Vec::new(),
             next_scan: 0,
-            next_interval: 1_000_000,
+            next_interval: measure_from + 1_000_000,
             started: false,
             stopping: false,
             stop,
             intervals,
             outcome: None,
+            cfg,
         }
     }
 
@@ -127,7 +191,11 @@ impl Client {
         self.start.elapsed().as_micros() as u64
     }
 
-    /// Requests this worker may still count as sent.
+    fn kind(&self) -> Kind {
+        self.cfg.shape.kind
+    }
+
+    /// Requests this worker may still count against `-n`.
     fn quota_left(&self) -> u64 {
         self.cfg
             .quota
@@ -135,8 +203,9 @@ impl Client {
     }
 
     fn connect(&mut self, token: Token, ops: &mut Ops) {
+        let wanted = self.kind() != Kind::Users || self.conns[token as usize].active;
         // Each attempt reserves one request of the quota: a failure is accounted as one.
-        if self.stopping || self.quota_left() <= self.connecting {
+        if self.stopping || !wanted || self.quota_left() <= self.connecting {
             self.conns[token as usize].state = State::Idle;
             return;
         }
@@ -149,8 +218,10 @@ impl Client {
     fn connect_failed(&mut self, token: Token, kind: ErrorKind) {
         self.connecting -= 1;
         self.issued += 1;
-        self.rec.sent(1, 0);
-        self.rec.error(kind, 1);
+        if self.measuring {
+            self.rec.sent(1, 0);
+            self.rec.error(kind, 1);
+        }
         let conn = &mut self.conns[token as usize];
         conn.backoff = (conn.backoff * 2).clamp(BACKOFF_MIN_US, BACKOFF_MAX_US);
         conn.state = State::Backoff {
@@ -158,51 +229,84 @@ impl Client {
         };
     }
 
-    /// Stages the next batch on an open, idle connection.
-    fn issue(&mut self, token: Token, ops: &mut Ops) {
-        let conn = &mut self.conns[token as usize];
-        if self.stopping || conn.state != State::Open || !conn.in_flight.is_empty() {
-            return;
-        }
-        let left = self
-            .cfg
-            .quota
-            .map_or(u64::MAX, |q| q.saturating_sub(self.issued));
-        let k = u64::from(self.cfg.pipeline).min(left) as usize;
-        if k == 0 {
-            return;
-        }
-        let bytes = if k == self.cfg.pipeline as usize {
-            &self.batch[..]
-        } else {
-            &self.batch[..k * self.cfg.request.len()]
-        };
+    /// Stages `k` requests (at most one batch) on an open connection with nothing in flight.
+    /// `intended` is when the batch should have gone out (UNSTAMPED: when it does).
+    fn send_batch(&mut self, token: Token, k: usize, intended: u64, ops: &mut Ops) {
+        let bytes = &self.batch[..k * self.cfg.request.len()];
         ops.out(token).extend_from_slice(bytes);
         ops.flush(token);
-        conn.in_flight.extend(std::iter::repeat_n(UNSTAMPED, k));
+        let pending = Pending {
+            intended,
+            sent: UNSTAMPED,
+            counted: self.measuring,
+        };
+        self.conns[token as usize]
+            .in_flight
+            .extend(std::iter::repeat_n(pending, k));
         self.issued += k as u64;
-        self.rec.sent(k as u64, bytes.len() as u64);
+        if self.measuring {
+            self.rec.sent(k as u64, bytes.len() as u64);
+        }
         self.unstamped.push(token);
     }
 
-    /// Ends every request in flight on a connection with `kind` and resets its parser.
-    /// Requests never handed to the kernel are taken back instead.
-    fn fail_in_flight(&mut self, token: Token, kind: ErrorKind) {
-        let conn = &mut self.conns[token as usize];
-        let mut lost = 0;
-        let mut never_sent = 0;
-        for &t in &conn.in_flight {
-            if t == UNSTAMPED {
-                never_sent += 1
-            } else {
-                lost += 1
+    /// The connection has nothing in flight: what happens next depends on the load model.
+    fn on_idle(&mut self, token: Token, ops: &mut Ops) {
+        let conn = &self.conns[token as usize];
+        if self.stopping || conn.state != State::Open || !conn.in_flight.is_empty() {
+            return;
+        }
+        match self.kind() {
+            Kind::Connections => {
+                let k = u64::from(self.cfg.pipeline).min(self.quota_left()) as usize;
+                if k > 0 {
+                    self.send_batch(token, k, UNSTAMPED, ops);
+                }
+            }
+            Kind::Rate => self.idle.push(token),
+            Kind::Users => {
+                if !self.conns[token as usize].active {
+                    ops.close(token);
+                    self.conns[token as usize].state = State::Idle;
+                } else {
+                    let at = self.now + self.think_us();
+                    self.wakeups.push(Reverse((at, token)));
+                }
             }
         }
-        conn.in_flight.clear();
+    }
+
+    /// The next think time in microseconds (xorshift: cheap, and independent per worker).
+    fn think_us(&mut self) -> u64 {
+        match self.cfg.think {
+            Think::None => 0,
+            Think::Constant(d) => d.as_micros() as u64,
+            Think::Uniform(lo, hi) => {
+                self.rng ^= self.rng << 13;
+                self.rng ^= self.rng >> 7;
+                self.rng ^= self.rng << 17;
+                let (lo, hi) = (lo.as_micros() as u64, hi.as_micros() as u64);
+                lo + self.rng % (hi - lo + 1)
+            }
+        }
+    }
+
+    /// Records `n` requests of a connection's in-flight list that ended with `kind`, dropping
+    /// those sent in the warm-up and taking back those never handed to the kernel.
+    fn fail_in_flight(&mut self, token: Token, kind: ErrorKind) {
+        let conn = &mut self.conns[token as usize];
+        let (mut lost, mut never_sent) = (0, 0);
+        for p in conn.in_flight.drain(..) {
+            if p.sent == UNSTAMPED {
+                self.issued -= 1;
+                never_sent += u64::from(p.counted);
+            } else {
+                lost += u64::from(p.counted);
+            }
+        }
         conn.parser.reset();
         self.rec.error(kind, lost);
         self.rec.unsend(never_sent);
-        self.issued -= never_sent;
     }
 
     /// We close the connection ourselves (timeout, bad response) and reconnect.
@@ -212,8 +316,25 @@ impl Client {
         self.connect(token, ops);
     }
 
+    fn record_response(&mut self, p: Pending, status: u16, now: u64) {
+        if p.counted {
+            let intended = if p.intended == UNSTAMPED {
+                p.sent
+            } else {
+                p.intended
+            };
+            self.rec.response(
+                status,
+                now.saturating_sub(intended),
+                now.saturating_sub(p.sent),
+            );
+        }
+    }
+
     fn on_data(&mut self, token: Token, bytes: &[u8], ops: &mut Ops) {
-        self.rec.received(bytes.len() as u64);
+        if self.measuring {
+            self.rec.received(bytes.len() as u64);
+        }
         let now = self.clock();
         self.now = now;
         let mut rest = bytes;
@@ -223,11 +344,11 @@ impl Client {
                 Ok(Progress::Partial) => break,
                 Ok(Progress::Done(n, done)) => {
                     rest = &rest[n..];
-                    let Some(sent_at) = conn.in_flight.pop_front() else {
+                    let Some(p) = conn.in_flight.pop_front() else {
                         // A response nobody asked for: the stream cannot be trusted.
                         return self.abort(token, ErrorKind::Malformed, ops);
                     };
-                    self.rec.response(done.status, now.saturating_sub(sent_at));
+                    self.record_response(p, done.status, now);
                     if done.close {
                         // The server closes after this response: whatever else was in flight is lost.
                         return self.abort(token, ErrorKind::Closed, ops);
@@ -236,17 +357,19 @@ impl Client {
                 Err(_) => return self.abort(token, ErrorKind::Malformed, ops),
             }
         }
-        self.issue(token, ops);
+        if self.conns[token as usize].in_flight.is_empty() {
+            self.on_idle(token, ops);
+        }
     }
 
     fn on_closed(&mut self, token: Token, errno: i32) {
         let conn = &mut self.conns[token as usize];
         if errno == 0
             && let Some(done) = conn.parser.eof()
-            && let Some(sent_at) = conn.in_flight.pop_front()
+            && let Some(p) = conn.in_flight.pop_front()
         {
             let now = self.clock();
-            self.rec.response(done.status, now.saturating_sub(sent_at));
+            self.record_response(p, done.status, now);
         }
         self.fail_in_flight(token, ErrorKind::from_io_errno(errno));
     }
@@ -264,9 +387,9 @@ impl Client {
                 }
                 State::Backoff { until } if self.now >= until => self.connect(token, ops),
                 State::Open => {
-                    if let Some(&first) = self.conns[i].in_flight.front()
-                        && first != UNSTAMPED
-                        && self.now.saturating_sub(first) >= timeout
+                    if let Some(first) = self.conns[i].in_flight.front()
+                        && first.sent != UNSTAMPED
+                        && self.now.saturating_sub(first.sent) >= timeout
                     {
                         self.abort(token, ErrorKind::Timeout, ops);
                     }
@@ -276,10 +399,103 @@ impl Client {
         }
     }
 
+    /// Open loop: hands due requests to idle connections; returns when the next one is due.
+    fn schedule_rate(&mut self, ops: &mut Ops) -> Option<u64> {
+        let shape = self.cfg.shape.clone();
+        let due = due_count(&shape, self.cfg.share, self.now as f64 / 1e6)
+            .min(self.scheduled.saturating_add(self.quota_left()));
+        let mut starved = false;
+        while self.scheduled < due {
+            let Some(token) = self.idle.pop() else {
+                starved = true;
+                break;
+            };
+            let conn = &self.conns[token as usize];
+            if conn.state != State::Open || !conn.in_flight.is_empty() {
+                continue;
+            }
+            let k = u64::from(self.cfg.pipeline).min(due - self.scheduled) as usize;
+            // A batch's intended time is that of its first request: no response is gifted time.
+            let intended = due_time(&shape, self.cfg.share, self.scheduled)
+                .map_or(self.now, |t| (t * 1e6) as u64);
+            self.send_batch(token, k, intended, ops);
+            self.scheduled += k as u64;
+        }
+        self.starved += u64::from(starved && self.measuring);
+        if starved {
+            // Overdue requests wait for a connection to come free (a completion wakes us), not
+            // for a timer: waking for them now would only spin.
+            return None;
+        }
+        due_time(&shape, self.cfg.share, self.scheduled).map(|t| (t * 1e6) as u64)
+    }
+
+    /// Users: activates or retires users to match the shape, and wakes users done thinking.
+    fn schedule_users(&mut self, ops: &mut Ops) -> Option<u64> {
+        let target = self.cfg.shape.value_at(self.now as f64 / 1e6).floor() as u64;
+        let want = self
+            .cfg
+            .share
+            .count_below(target)
+            .min(self.conns.len() as u64);
+        while self.active_users < want {
+            let token = self.active_users as Token;
+            self.conns[token as usize].active = true;
+            self.active_users += 1;
+            if self.conns[token as usize].state == State::Idle {
+                self.connect(token, ops);
+            }
+        }
+        while self.active_users > want {
+            self.active_users -= 1;
+            let token = self.active_users as Token;
+            let conn = &mut self.conns[token as usize];
+            conn.active = false;
+            // A user with a request in flight leaves when its response arrives.
+            if conn.in_flight.is_empty() && conn.state != State::Idle {
+                if matches!(conn.state, State::Connecting { .. }) {
+                    self.connecting -= 1;
+                }
+                ops.close(token);
+                self.conns[token as usize].state = State::Idle;
+            }
+        }
+        while let Some(&Reverse((at, token))) = self.wakeups.peek() {
+            if at > self.now {
+                return Some(at);
+            }
+            self.wakeups.pop();
+            let conn = &self.conns[token as usize];
+            if !conn.active {
+                if conn.state == State::Open && conn.in_flight.is_empty() {
+                    ops.close(token);
+                    self.conns[token as usize].state = State::Idle;
+                }
+                continue;
+            }
+            if conn.state == State::Open && conn.in_flight.is_empty() && self.quota_left() > 0 {
+                self.send_batch(token, 1, at, ops);
+            }
+        }
+        None
+    }
+
     fn all_done(&self) -> bool {
         self.quota_left() == 0
             && self.connecting == 0
             && self.conns.iter().all(|c| c.in_flight.is_empty())
+    }
+
+    /// The warm-up ended: forget everything measured so far; requests in flight stay uncounted.
+    fn start_measuring(&mut self) {
+        self.measuring = true;
+        self.rec = Recorder::new();
+        for conn in &mut self.conns {
+            for p in &mut conn.in_flight {
+                p.counted = false;
+            }
+        }
+        self.starved = 0;
     }
 
     fn send_interval(&mut self, next_index: u32) {
@@ -298,11 +514,24 @@ impl Driver for Client {
                 result: Ok(()),
             } => {
                 self.connecting -= 1;
-                self.rec.totals.connects += 1;
+                if self.measuring {
+                    self.rec.totals.connects += 1;
+                }
                 let conn = &mut self.conns[token as usize];
                 conn.state = State::Open;
                 conn.backoff = 0;
-                self.issue(token, ops);
+                let active = conn.active;
+                if self.kind() == Kind::Users {
+                    // A new user starts with a request, then thinks (Locust's order).
+                    if active && self.quota_left() > 0 && !self.stopping {
+                        self.send_batch(token, 1, UNSTAMPED, ops);
+                    } else if !active {
+                        ops.close(token);
+                        self.conns[token as usize].state = State::Idle;
+                    }
+                } else {
+                    self.on_idle(token, ops);
+                }
             }
             Event::Connected {
                 token,
@@ -330,19 +559,23 @@ impl Worker for Client {
         if !self.started {
             self.started = true;
             ops.ensure_slots(self.conns.len());
-            for t in 0..self.conns.len() as Token {
-                self.connect(t, ops);
+            if self.kind() != Kind::Users {
+                for t in 0..self.conns.len() as Token {
+                    self.connect(t, ops);
+                }
             }
         }
-        while self.now >= self.next_interval {
-            let next = (self.next_interval / 1_000_000) as u32;
+        if !self.measuring && self.now >= self.measure_from {
+            self.start_measuring();
+        }
+        while self.measuring && self.now >= self.next_interval {
+            let next = ((self.next_interval - self.measure_from) / 1_000_000) as u32;
             self.send_interval(next);
             self.next_interval += 1_000_000;
         }
-        let deadline = self.cfg.duration.map(|d| d.as_micros() as u64);
         if self.now >= self.next_scan {
             self.next_scan = self.now + SCAN_EVERY_US;
-            if self.stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| self.now >= d) {
+            if self.stop.load(Ordering::Relaxed) || self.now >= self.end {
                 self.stopping = true;
             } else {
                 self.scan(ops);
@@ -351,46 +584,60 @@ impl Worker for Client {
         if self.stopping || self.all_done() {
             return None;
         }
+        let next_due = match self.kind() {
+            Kind::Rate => self.schedule_rate(ops),
+            Kind::Users => self.schedule_users(ops),
+            Kind::Connections => None,
+        };
         // Everything staged since the last turn goes to the kernel now: stamp it.
         let now = self.clock();
         for token in self.unstamped.drain(..) {
-            for t in self.conns[token as usize].in_flight.iter_mut().rev() {
-                if *t != UNSTAMPED {
+            for p in self.conns[token as usize].in_flight.iter_mut().rev() {
+                if p.sent != UNSTAMPED {
                     break;
                 }
-                *t = now;
+                p.sent = now;
+                if p.intended != UNSTAMPED && p.counted {
+                    self.rec.lag(now.saturating_sub(p.intended));
+                }
             }
         }
-        let until_scan = self.next_scan.saturating_sub(now);
-        let until_end = deadline.map_or(u64::MAX, |d| d.saturating_sub(now));
-        Some(Duration::from_micros(until_scan.min(until_end).max(1)))
+        let mut wake = self.next_scan.min(self.end);
+        if let Some(due) = next_due {
+            wake = wake.min(due);
+        }
+        Some(Duration::from_micros(wake.saturating_sub(now).max(1)))
     }
 
     fn finish(&mut self, buffer_exhaustions: u64, backend_flags: &'static str) {
-        for i in 0..self.conns.len() {
-            let conn = &mut self.conns[i];
-            let (mut stamped, mut unstamped) = (0, 0);
-            for &t in &conn.in_flight {
-                if t == UNSTAMPED {
-                    unstamped += 1
+        for conn in &mut self.conns {
+            for p in conn.in_flight.drain(..) {
+                if !p.counted {
+                    continue;
+                }
+                if p.sent == UNSTAMPED {
+                    self.rec.unsend(1);
                 } else {
-                    stamped += 1
+                    self.rec.unfinished(1);
                 }
             }
-            conn.in_flight.clear();
-            self.rec.unfinished(stamped);
-            self.rec.unsend(unstamped);
-        }
-        if self.connecting > 0 {
-            // Connection attempts still in progress carried no request yet.
-            self.connecting = 0;
         }
         self.rec.totals.recv_buffer_exhausted += buffer_exhaustions;
-        let index = self.rec.interval_index();
-        self.send_interval(index + 1);
+        // The last, partial second is reported unless the run ended right at its start with
+        // nothing in it (so timelines do not end in an empty second).
+        let started = self.measure_from + u64::from(self.rec.interval_index()) * 1_000_000;
+        let has_time = self.clock().saturating_sub(started) >= 1_000;
+        if self.measuring && (has_time || !self.rec.interval_is_empty()) {
+            let index = self.rec.interval_index();
+            self.send_interval(index + 1);
+        }
+        let wall = self.start.elapsed().as_secs_f64();
         self.outcome = Some(ClientOutcome {
             totals: self.rec.totals.clone(),
             backend_flags,
+            starved: self.starved,
+            cpu_seconds: crate::sys::thread_cpu_seconds(),
+            wall_seconds: wall,
         });
     }
 }

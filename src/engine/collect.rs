@@ -2,31 +2,51 @@
 //! the live progress line from them. Runs on the main thread, never on a worker.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::load::{Kind, Shape};
 use crate::stats::{Counts, Interval};
 
 /// One second of the run, all workers merged.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TimelineEntry {
-    /// Seconds since the start at the end of this interval.
+    /// Seconds since measurement started, at the end of this interval.
     pub t: u32,
+    /// Open loop: the requests per second the shape asked for in this second.
+    pub target_rps: Option<f64>,
+    /// Users: how many users the shape asked for at the end of this second.
+    pub users: Option<u64>,
+    /// Complete responses in this second.
+    pub rps: f64,
     pub sent: u64,
     pub responses: u64,
     pub ok: u64,
     pub errors: u64,
+    /// Latency percentiles (corrected under -R), microseconds.
     pub p50_us: u64,
     pub p90_us: u64,
     pub p99_us: u64,
     pub max_us: u64,
+    /// Latency from the actual send, microseconds.
+    pub p50_uncorrected_us: u64,
+    pub p99_uncorrected_us: u64,
+}
+
+/// One merged second, kept whole when windowed assertions need it.
+#[derive(Debug, Clone)]
+pub struct Second {
+    pub counts: Counts,
+    pub latency: Histogram<u64>,
 }
 
 #[derive(Debug)]
 struct Pending {
     counts: Counts,
     latency: Histogram<u64>,
+    uncorrected: Histogram<u64>,
     reports: usize,
 }
 
@@ -34,14 +54,21 @@ struct Pending {
 #[derive(Debug)]
 pub struct Collector {
     workers: usize,
+    shape: Arc<Shape>,
+    warmup: f64,
+    keep_seconds: bool,
     pending: BTreeMap<u32, Pending>,
-    done: Vec<TimelineEntry>,
+    done: Vec<(TimelineEntry, Option<Second>)>,
 }
 
 impl Collector {
-    pub fn new(workers: usize) -> Self {
+    /// `keep_seconds` retains every second's merged histogram (for windowed assertions).
+    pub fn new(workers: usize, shape: Arc<Shape>, warmup: f64, keep_seconds: bool) -> Self {
         Self {
             workers,
+            shape,
+            warmup,
+            keep_seconds,
             pending: BTreeMap::new(),
             done: Vec::new(),
         }
@@ -52,6 +79,7 @@ impl Collector {
         let p = self.pending.entry(iv.index).or_insert_with(|| Pending {
             counts: Counts::default(),
             latency: Histogram::new_from(&iv.latency),
+            uncorrected: Histogram::new_from(&iv.latency_uncorrected),
             reports: 0,
         });
         p.counts.sent += iv.counts.sent;
@@ -59,49 +87,73 @@ impl Collector {
         p.counts.ok += iv.counts.ok;
         p.counts.errors += iv.counts.errors;
         p.latency += &iv.latency;
+        p.uncorrected += &iv.latency_uncorrected;
         p.reports += 1;
         if p.reports < self.workers {
             return None;
         }
         let p = self.pending.remove(&iv.index).expect("entry exists");
-        let entry = entry(iv.index, &p);
-        self.done.push(entry.clone());
+        let entry = self.entry(iv.index, &p);
+        self.done.push((entry.clone(), self.keep(p)));
         Some(entry)
     }
 
-    /// All seconds, in order, including any that not every worker reported (a worker that
-    /// finished early sends nothing more).
-    pub fn finish(mut self) -> Vec<TimelineEntry> {
-        for (index, p) in std::mem::take(&mut self.pending) {
-            self.done.push(entry(index, &p));
-        }
-        self.done.sort_by_key(|e| e.t);
-        self.done
+    fn keep(&self, p: Pending) -> Option<Second> {
+        self.keep_seconds.then_some(Second {
+            counts: p.counts,
+            latency: p.latency,
+        })
     }
-}
 
-fn entry(index: u32, p: &Pending) -> TimelineEntry {
-    let q = |quantile| {
-        if p.latency.is_empty() {
-            0
-        } else {
-            p.latency.value_at_quantile(quantile)
+    /// All seconds, in order, including any that not every worker reported (a worker that
+    /// finished early sends nothing more), with the kept histograms if asked for.
+    pub fn finish(mut self) -> (Vec<TimelineEntry>, Vec<Second>) {
+        for (index, p) in std::mem::take(&mut self.pending) {
+            let entry = self.entry(index, &p);
+            let kept = self.keep(p);
+            self.done.push((entry, kept));
         }
-    };
-    TimelineEntry {
-        t: index + 1,
-        sent: p.counts.sent,
-        responses: p.counts.responses,
-        ok: p.counts.ok,
-        errors: p.counts.errors,
-        p50_us: q(0.5),
-        p90_us: q(0.9),
-        p99_us: q(0.99),
-        max_us: if p.latency.is_empty() {
-            0
-        } else {
-            p.latency.max()
-        },
+        self.done.sort_by_key(|(e, _)| e.t);
+        let seconds = self.done.iter().filter_map(|(_, s)| s.clone()).collect();
+        (self.done.into_iter().map(|(e, _)| e).collect(), seconds)
+    }
+
+    fn entry(&self, index: u32, p: &Pending) -> TimelineEntry {
+        let q = |h: &Histogram<u64>, quantile| {
+            if h.is_empty() {
+                0
+            } else {
+                h.value_at_quantile(quantile)
+            }
+        };
+        let (a, b) = (
+            self.warmup + f64::from(index),
+            self.warmup + f64::from(index) + 1.0,
+        );
+        let target_rps = (self.shape.kind == Kind::Rate)
+            .then(|| ((self.shape.cumulative(b) - self.shape.cumulative(a)) * 10.0).round() / 10.0);
+        let users = (self.shape.kind == Kind::Users)
+            .then(|| self.shape.value_at(b.min(self.shape.end())).floor() as u64);
+        TimelineEntry {
+            t: index + 1,
+            target_rps,
+            users,
+            rps: p.counts.responses as f64,
+            sent: p.counts.sent,
+            responses: p.counts.responses,
+            ok: p.counts.ok,
+            errors: p.counts.errors,
+            p50_us: q(&p.latency, 0.5),
+            p90_us: q(&p.latency, 0.9),
+            p99_us: q(&p.latency, 0.99),
+            max_us: if p.latency.is_empty() {
+                0
+            } else {
+                p.latency.max()
+            },
+            p50_uncorrected_us: q(&p.uncorrected, 0.5),
+            p99_uncorrected_us: q(&p.uncorrected, 0.99),
+        }
     }
 }
 
@@ -109,24 +161,31 @@ fn entry(index: u32, p: &Pending) -> TimelineEntry {
 mod tests {
     use super::*;
     use crate::stats::Recorder;
+    use std::time::Duration;
 
     #[test]
     fn merges_when_every_worker_reported() {
+        let shape = Arc::new(Shape::constant(Kind::Rate, 10.0, Duration::from_secs(2)));
         let mut a = Recorder::new();
         let mut b = Recorder::new();
-        a.response(200, 100);
-        b.response(200, 300);
+        a.response(200, 100, 50);
+        b.response(200, 300, 60);
         b.error(crate::stats::ErrorKind::Timeout, 2);
-        let mut c = Collector::new(2);
+        let mut c = Collector::new(2, shape, 0.0, true);
         assert!(c.add(a.roll(1)).is_none());
         let e = c.add(b.roll(1)).unwrap();
         assert_eq!((e.t, e.responses, e.errors), (1, 2, 2));
+        assert_eq!(e.target_rps, Some(10.0));
+        assert_eq!(e.users, None);
         // Interval histograms keep two significant digits: 300 reads back within 1 %.
         assert!((300..=303).contains(&e.max_us), "{}", e.max_us);
-        a.response(200, 5);
+        assert!(e.p99_uncorrected_us <= 61);
+        a.response(200, 5, 5);
         c.add(a.roll(2));
-        let all = c.finish();
+        let (all, seconds) = c.finish();
         assert_eq!(all.len(), 2);
         assert_eq!(all[1].responses, 1);
+        assert_eq!(seconds.len(), 2);
+        assert_eq!(seconds[0].counts.errors, 2);
     }
 }

@@ -12,11 +12,12 @@ use std::time::{Duration, Instant};
 
 use crate::error::SetupError;
 use crate::io::IoChoice;
+use crate::load::{Kind, Shape, Share};
 use crate::plan::RunPlan;
 use crate::stats::Totals;
 use crate::sys::{UringSupport, probe_uring};
 use client::{Client, ClientConfig};
-use collect::{Collector, TimelineEntry};
+use collect::{Collector, Second, TimelineEntry};
 use worker::BackendKind;
 
 /// The merged outcome of a run, before rendering.
@@ -30,8 +31,18 @@ pub struct RunResult {
     pub connections: u32,
     pub pipeline: u32,
     pub elapsed: Duration,
+    /// Measured time: the run's wall time less the warm-up.
+    pub measured: Duration,
     pub totals: Totals,
+    /// Times a due request found no idle connection (open loop).
+    pub starved: u64,
+    /// The busiest worker's CPU use as a share of its wall time (0–1).
+    pub busiest_worker: f64,
     pub timeline: Vec<TimelineEntry>,
+    /// Every second's merged latency and counts, kept only for windowed assertions.
+    pub seconds: Vec<Second>,
+    pub shape: Arc<Shape>,
+    pub warmup: Duration,
     pub interrupted: bool,
 }
 
@@ -77,7 +88,20 @@ pub fn run(
 ) -> Result<RunResult, SetupError> {
     let workers = plan.cpus.len();
     ensure_open_files(u64::from(plan.connections) + 64)?;
-    let conns = split(u64::from(plan.connections), workers);
+    let shape = Arc::new(plan.shape.clone());
+    // Users are numbered globally and dealt round-robin (see load::Share); so are requests.
+    let conns: Vec<u64> = match plan.shape.kind {
+        Kind::Users => (0..workers as u64)
+            .map(|w| {
+                Share {
+                    worker: w,
+                    workers: workers as u64,
+                }
+                .count_below(u64::from(plan.connections))
+            })
+            .collect(),
+        _ => split(u64::from(plan.connections), workers),
+    };
     let quotas = plan.stop.requests.map(|n| split(n, workers));
     let request: Arc<[u8]> = plan.request.serialize().into();
     let (tx, rx) = mpsc::channel();
@@ -90,10 +114,17 @@ pub fn run(
             head_request: plan.request.is_head(),
             pipeline: plan.pipeline,
             connections: conns[i] as u32,
+            shape: shape.clone(),
+            share: Share {
+                worker: i as u64,
+                workers: workers as u64,
+            },
+            think: plan.think,
+            warmup: plan.warmup,
             quota: quotas.as_ref().map(|q| q[i]),
-            duration: plan.stop.duration,
             timeout: plan.timeout,
             connect_timeout: plan.connect_timeout,
+            seed: 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9),
         };
         let (stop, tx) = (stop.clone(), tx.clone());
         let handle = std::thread::Builder::new()
@@ -111,7 +142,8 @@ pub fn run(
         handles.push(handle);
     }
     drop(tx);
-    let mut collector = Collector::new(workers);
+    let windowed = plan.assertions.iter().any(|a| a.window.is_some());
+    let mut collector = Collector::new(workers, shape.clone(), plan.warmup.as_secs_f64(), windowed);
     // The channel closes when every worker has dropped its sender, i.e. has finished.
     for iv in rx {
         if let Some(entry) = collector.add(iv) {
@@ -122,11 +154,14 @@ pub fn run(
     let mut totals = Totals::default();
     let mut flags = String::new();
     let mut failure = None;
+    let (mut starved, mut busiest) = (0, 0.0f64);
     for h in handles {
         match h.join() {
             Ok(Ok(outcome)) => {
                 totals.merge(&outcome.totals);
                 flags = outcome.backend_flags.to_string();
+                starved += outcome.starved;
+                busiest = busiest.max(outcome.cpu_seconds / outcome.wall_seconds.max(1e-9));
             }
             Ok(Err(e)) => failure = Some(e),
             Err(_) => failure = Some("a worker thread panicked".to_string()),
@@ -136,6 +171,7 @@ pub fn run(
         return Err(SetupError::Worker(e));
     }
     let interrupted = stop.load(std::sync::atomic::Ordering::Relaxed);
+    let (timeline, seconds) = collector.finish();
     Ok(RunResult {
         backend: kind,
         backend_flags: flags,
@@ -144,8 +180,14 @@ pub fn run(
         connections: plan.connections,
         pipeline: plan.pipeline,
         elapsed,
+        measured: elapsed.saturating_sub(plan.warmup),
         totals,
-        timeline: collector.finish(),
+        starved,
+        busiest_worker: busiest,
+        timeline,
+        seconds,
+        shape,
+        warmup: plan.warmup,
         interrupted,
     })
 }

@@ -7,10 +7,13 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
+use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::assertions::{self, Assertion, Outcome, View};
 use crate::engine::RunResult;
 use crate::engine::collect::TimelineEntry;
+use crate::load::Kind;
 use crate::stats::ErrorKind;
 
 #[derive(Debug, Clone, Serialize)]
@@ -34,6 +37,30 @@ pub struct Latency {
     pub max: u64,
 }
 
+impl Latency {
+    fn of(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Self::default();
+        }
+        Self {
+            min: h.min(),
+            mean: (h.mean() * 10.0).round() / 10.0,
+            p50: h.value_at_quantile(0.5),
+            p90: h.value_at_quantile(0.9),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Default, PartialEq)]
+pub struct Lag {
+    pub p50: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Bytes {
     pub sent: u64,
@@ -46,6 +73,19 @@ pub struct Diagnostics {
     pub connects: u64,
     /// Times the io_uring receive buffers ran out (each adds latency).
     pub recv_buffer_exhausted: u64,
+    /// Times a due request found no idle connection (open loop).
+    pub connection_starved: u64,
+    /// The busiest worker's CPU use as a share of its run (0–1).
+    pub busiest_worker_cpu: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Load {
+    /// `connections` (closed loop), `rate` (open loop) or `users`.
+    pub model: Kind,
+    /// The most users (users) or connections (otherwise).
+    pub peak: f64,
+    pub warmup_s: f64,
 }
 
 /// The whole report, as written to `--json`.
@@ -61,36 +101,34 @@ pub struct Report {
     pub threads: usize,
     pub connections: u32,
     pub pipeline: u32,
+    pub load: Load,
+    /// Measured seconds (the warm-up excluded).
     pub duration_s: f64,
     pub interrupted: bool,
     pub rps: f64,
+    /// Open loop: the mean rate the schedule asked for over the measured time.
+    pub target_rps: Option<f64>,
+    /// Requests handed to the kernel per second (over the scheduled span in open loop).
+    pub sent_rps: f64,
     pub requests: Requests,
     pub status: BTreeMap<String, u64>,
     pub errors: BTreeMap<&'static str, u64>,
+    /// The headline latency: from the intended send time under -R, else from the actual send.
     pub latency_us: Latency,
+    pub latency_uncorrected_us: Latency,
+    pub schedule_lag_us: Lag,
     pub bytes: Bytes,
     pub diagnostics: Diagnostics,
+    /// The generator's checks on itself (too few connections, a saturated core, …).
+    pub warnings: Vec<String>,
+    pub assertions: Vec<Outcome>,
     pub timeline: Vec<TimelineEntry>,
 }
 
 impl Report {
-    pub fn new(result: &RunResult, url: &str, method: &str) -> Self {
+    pub fn new(result: &RunResult, url: &str, method: &str, checks: &[Assertion]) -> Self {
         let t = &result.totals;
-        let secs = result.elapsed.as_secs_f64().max(1e-9);
-        let h = &t.latency;
-        let latency_us = if h.is_empty() {
-            Latency::default()
-        } else {
-            Latency {
-                min: h.min(),
-                mean: (h.mean() * 10.0).round() / 10.0,
-                p50: h.value_at_quantile(0.5),
-                p90: h.value_at_quantile(0.9),
-                p99: h.value_at_quantile(0.99),
-                p999: h.value_at_quantile(0.999),
-                max: h.max(),
-            }
-        };
+        let secs = result.measured.as_secs_f64().max(1e-9);
         let status = t
             .status
             .iter()
@@ -102,6 +140,52 @@ impl Report {
             .iter()
             .map(|k| (k.name(), t.error_count(*k)))
             .collect();
+        let shape = &result.shape;
+        let warm = result.warmup.as_secs_f64();
+        // Open loop compares rates over the scheduled span: the run's wall time also holds the
+        // last turn's overshoot past the end of the schedule.
+        let span = if shape.kind == Kind::Rate {
+            ((warm + secs).min(shape.end()) - warm).max(1e-9)
+        } else {
+            secs
+        };
+        let target_rps = (shape.kind == Kind::Rate).then(|| {
+            let due = shape.cumulative(warm + span) - shape.cumulative(warm);
+            ((due / span) * 10.0).round() / 10.0
+        });
+        let sent_rps = ((t.counts.sent as f64 / span) * 10.0).round() / 10.0;
+        let lag = &t.schedule_lag;
+        let schedule_lag_us = if lag.is_empty() {
+            Lag::default()
+        } else {
+            Lag {
+                p50: lag.value_at_quantile(0.5),
+                p99: lag.value_at_quantile(0.99),
+                max: lag.max(),
+            }
+        };
+        let whole = View {
+            latency: &t.latency,
+            responses: t.counts.responses,
+            ok: t.counts.ok,
+            errors: t.counts.errors,
+            seconds: secs,
+        };
+        let per_second: Vec<View> = result
+            .seconds
+            .iter()
+            .map(|s| View {
+                latency: &s.latency,
+                responses: s.counts.responses,
+                ok: s.counts.ok,
+                errors: s.counts.errors,
+                seconds: 1.0,
+            })
+            .collect();
+        let assertions = checks
+            .iter()
+            .map(|a| assertions::check(a, &whole, &per_second))
+            .collect();
         Self {
             ringblast_version: env!("CARGO_PKG_VERSION"),
             url: url.to_string(),
@@ -112,9 +196,16 @@ impl Report {
             threads: result.threads,
             connections: result.connections,
             pipeline: result.pipeline,
+            load: Load {
+                model: shape.kind,
+                peak: shape.peak(),
+                warmup_s: warm,
+            },
             duration_s: (secs * 1000.0).round() / 1000.0,
             interrupted: result.interrupted,
             rps: ((t.counts.responses as f64 / secs) * 10.0).round() / 10.0,
+            target_rps,
+            sent_rps,
             requests: Requests {
                 sent: t.counts.sent,
                 responses: t.counts.responses,
@@ -124,7 +215,9 @@ impl Report {
             },
             status,
             errors,
-            latency_us,
+            latency_us: Latency::of(&t.latency),
+            latency_uncorrected_us: Latency::of(&t.latency_uncorrected),
+            schedule_lag_us,
             bytes: Bytes {
                 sent: t.bytes_sent,
                 received: t.bytes_received,
@@ -132,9 +225,18 @@ impl Report {
             diagnostics: Diagnostics {
                 connects: t.connects,
                 recv_buffer_exhausted: t.recv_buffer_exhausted,
+                connection_starved: result.starved,
+                busiest_worker_cpu: (result.busiest_worker * 1000.0).round() / 1000.0,
             },
+            warnings: warnings(result, target_rps, sent_rps, schedule_lag_us),
+            assertions,
             timeline: result.timeline.clone(),
         }
+    }
+
+    /// True when every assertion held.
+    pub fn assertions_passed(&self) -> bool {
+        self.assertions.iter().all(|a| a.ok)
     }
 
     /// Writes the JSON report whole: to a temporary file first, then renamed into place.
@@ -148,4 +250,40 @@ impl Report {
         }
         std::fs::rename(&tmp, path)
     }
+}
+
+/// The generator checks itself: when it, rather than the target, may have set the numbers.
+fn warnings(result: &RunResult, target_rps: Option<f64>, sent_rate: f64, lag: Lag) -> Vec<String> {
+    let mut out = Vec::new();
+    let busy = result.busiest_worker;
+    if let Some(target) = target_rps.filter(|t| *t > 0.0)
+        && sent_rate < 0.99 * target
+        && !result.interrupted
+    {
+        out.push(format!(
+            "sent {:.0} req/s, {:.1}% of the target {:.0}: the target rate was not reached",
+            sent_rate,
+            100.0 * sent_rate / target,
+            target
+        ));
+        if result.starved > 0 {
+            out.push(format!(
+                "not enough connections for the rate: {} times a due request found every connection busy; raise -c",
+                result.starved
+            ));
+        }
+    }
+    if result.shape.kind != Kind::Connections && busy > 0.9 {
+        out.push(format!(
+            "a worker's CPU was busy {:.0}% of the run: the generator may be the bottleneck; add --threads or lower the load",
+            busy * 100.0
+        ));
+    }
+    if result.shape.kind != Kind::Connections && lag.p99 > 10_000 {
+        out.push(format!(
+            "sends went out late (schedule lag p99 {:.1}ms): corrected latency includes time waiting in ringblast",
+            lag.p99 as f64 / 1000.0
+        ));
+    }
+    out
 }

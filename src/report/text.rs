@@ -3,9 +3,24 @@
 
 use std::fmt::Write;
 
-use super::Report;
+use super::{Latency, Report};
 use crate::engine::collect::TimelineEntry;
+use crate::load::Kind;
 use crate::units::{fmt_bytes, fmt_count, fmt_us};
+
+fn latency_line(s: &mut String, label: &str, l: &Latency) {
+    let _ = writeln!(
+        s,
+        "  {label}min {}  mean {}  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+        fmt_us(l.min as f64),
+        fmt_us(l.mean),
+        fmt_us(l.p50 as f64),
+        fmt_us(l.p90 as f64),
+        fmt_us(l.p99 as f64),
+        fmt_us(l.p999 as f64),
+        fmt_us(l.max as f64)
+    );
+}
 
 /// The multi-line summary printed at the end of a run.
 pub fn render(r: &Report) -> String {
@@ -24,14 +39,47 @@ pub fn render(r: &Report) -> String {
     if let Some(why) = &r.backend_fallback {
         let _ = writeln!(s, "  io_uring unavailable ({why}); used epoll");
     }
+    let secs = r.duration_s.max(1e-9);
     let _ = writeln!(
         s,
         "  {:.2}s, {} requests/s, {}/s received, {}/s sent",
         r.duration_s,
         fmt_count(r.rps.round() as u64),
-        fmt_bytes(r.bytes.received as f64 / r.duration_s.max(1e-9)),
-        fmt_bytes(r.bytes.sent as f64 / r.duration_s.max(1e-9)),
+        fmt_bytes(r.bytes.received as f64 / secs),
+        fmt_bytes(r.bytes.sent as f64 / secs),
     );
+    match r.load.model {
+        Kind::Rate => {
+            let target = r.target_rps.unwrap_or(0.0);
+            let sent = r.sent_rps;
+            let _ = writeln!(
+                s,
+                "  open loop: target {} req/s, sent {} req/s ({:.1}%), schedule lag p50 {} p99 {} max {}",
+                fmt_count(target.round() as u64),
+                fmt_count(sent.round() as u64),
+                if target > 0.0 {
+                    100.0 * sent / target
+                } else {
+                    0.0
+                },
+                fmt_us(r.schedule_lag_us.p50 as f64),
+                fmt_us(r.schedule_lag_us.p99 as f64),
+                fmt_us(r.schedule_lag_us.max as f64)
+            );
+        }
+        Kind::Users => {
+            let _ = writeln!(
+                s,
+                "  users: peak {}, schedule lag p99 {}",
+                fmt_count(r.load.peak.round() as u64),
+                fmt_us(r.schedule_lag_us.p99 as f64)
+            );
+        }
+        Kind::Connections => {}
+    }
+    if r.load.warmup_s > 0.0 {
+        let _ = writeln!(s, "  measured after a {:.1}s warm-up", r.load.warmup_s);
+    }
     let q = &r.requests;
     let _ = writeln!(
         s,
@@ -42,28 +90,27 @@ pub fn render(r: &Report) -> String {
         fmt_count(q.errors),
         fmt_count(q.unfinished)
     );
-    let l = &r.latency_us;
-    let _ = writeln!(
-        s,
-        "  latency   min {}  mean {}  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
-        fmt_us(l.min as f64),
-        fmt_us(l.mean),
-        fmt_us(l.p50 as f64),
-        fmt_us(l.p90 as f64),
-        fmt_us(l.p99 as f64),
-        fmt_us(l.p999 as f64),
-        fmt_us(l.max as f64)
-    );
+    if r.load.model == Kind::Rate {
+        latency_line(&mut s, "latency   (from intended send) ", &r.latency_us);
+        latency_line(
+            &mut s,
+            "          (from actual send)   ",
+            &r.latency_uncorrected_us,
+        );
+    } else {
+        latency_line(&mut s, "latency   ", &r.latency_us);
+    }
     let statuses: Vec<String> = r
         .status
         .iter()
         .map(|(c, n)| format!("{c}: {}", fmt_count(*n)))
         .collect();
+    let none = || "none".to_string();
     let _ = writeln!(
         s,
         "  status    {}",
         if statuses.is_empty() {
-            "none".to_string()
+            none()
         } else {
             statuses.join("  ")
         }
@@ -78,11 +125,30 @@ pub fn render(r: &Report) -> String {
         s,
         "  errors    {}",
         if errors.is_empty() {
-            "none".to_string()
+            none()
         } else {
             errors.join("  ")
         }
     );
+    for a in &r.assertions {
+        let metric = a.expr.trim_start().to_ascii_lowercase();
+        let is_latency =
+            metric.starts_with('p') || metric.starts_with("mean") || metric.starts_with("max");
+        let value = if a.value < 0.0 {
+            "no data".to_string()
+        } else if is_latency {
+            fmt_us(a.value)
+        } else if metric.starts_with("success") {
+            format!("{:.2}%", a.value)
+        } else {
+            format!("{}", a.value)
+        };
+        let verdict = if a.ok { "ok" } else { "FAILED" };
+        let _ = writeln!(s, "  assert    {:<24} {:>12}  {verdict}", a.expr, value);
+    }
+    for w in &r.warnings {
+        let _ = writeln!(s, "  warning: {w}");
+    }
     if r.diagnostics.recv_buffer_exhausted > 0 {
         let _ = writeln!(
             s,
@@ -95,12 +161,19 @@ pub fn render(r: &Report) -> String {
 
 /// One progress line for a completed second.
 pub fn progress_line(e: &TimelineEntry) -> String {
-    format!(
+    let mut line = format!(
         "[{:>4}s] {:>10} req/s  p50 {:>8}  p99 {:>8}  errors {}",
         e.t,
         fmt_count(e.responses),
         fmt_us(e.p50_us as f64),
         fmt_us(e.p99_us as f64),
         fmt_count(e.errors)
-    )
+    );
+    if let Some(t) = e.target_rps {
+        line.push_str(&format!("  target {}", fmt_count(t.round() as u64)));
+    }
+    if let Some(u) = e.users {
+        line.push_str(&format!("  users {}", fmt_count(u)));
+    }
+    line
 }
