@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use crate::cli::{Cli, Command, DemoArgs, RunArgs, ServeArgs};
+use crate::cli::{Cli, Command, DemoArgs, PeakArgs, RunArgs, ServeArgs};
 use crate::engine::collect::TimelineEntry;
 use crate::engine::{self, RunResult, choose_backend};
 use crate::error::SetupError;
@@ -22,6 +22,7 @@ pub fn main_with(cli: Cli) -> i32 {
     }
     let result = match cli.command {
         Command::Run(args) => run(&args, stop),
+        Command::Peak(args) => peak(&args, stop),
         Command::Serve(args) => serve(&args, stop),
         Command::Demo(args) => demo(&args, stop),
     };
@@ -121,4 +122,115 @@ fn serve(args: &ServeArgs, stop: Arc<AtomicBool>) -> Result<i32, SetupError> {
     let answered = server.join()?;
     println!("answered {answered} requests");
     Ok(0)
+}
+
+fn peak(args: &PeakArgs, stop: Arc<AtomicBool>) -> Result<i32, SetupError> {
+    let usage = |m: &str| SetupError::Usage(m.to_string());
+    let r = &args.run;
+    if r.rate.is_some()
+        || r.users.is_some()
+        || r.stages.is_some()
+        || r.requests.is_some()
+        || r.duration.is_some()
+    {
+        return Err(usage(
+            "peak chooses the rates itself: drop -R, --users, --stages, -n and -d (use --step)",
+        ));
+    }
+    let precision = match args.precision.trim().strip_suffix('%') {
+        Some(p) => p.parse::<f64>().map(|p| p / 100.0),
+        None => args.precision.trim().parse::<f64>(),
+    }
+    .ok()
+    .filter(|p| *p > 0.0 && *p < 1.0)
+    .ok_or_else(|| usage("--precision is a fraction or percentage between 0 and 100%, e.g. 5%"))?;
+    if !(args.start_rate >= 1.0 && args.max_rate >= args.start_rate && args.max_rate.is_finite()) {
+        return Err(usage(
+            "--start-rate must be at least 1 and no more than --max-rate",
+        ));
+    }
+    if args.step < std::time::Duration::from_secs(1) {
+        return Err(usage("--step must be at least 1s"));
+    }
+    let mut run_args = r.clone();
+    if run_args.asserts.is_empty() {
+        run_args.asserts = vec!["p99<1s".into(), "success>=98%".into()];
+    }
+    run_args.duration = Some(args.step);
+    let plan = RunPlan::from_args(&run_args)?;
+    let (kind, fallback) = choose_backend(plan.io)?;
+    if let Some(why) = &fallback {
+        eprintln!("ringblast: io_uring unavailable ({why}); using epoll");
+    }
+    let cfg = crate::peak::PeakConfig {
+        step: args.step,
+        precision,
+        start_rate: args.start_rate,
+        max_rate: args.max_rate,
+    };
+    let slo = run_args.asserts.join(", ");
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "ringblast peak {} {} (SLO: {slo}; {}s steps)",
+        plan.request.method,
+        plan.url,
+        args.step.as_secs_f64()
+    );
+    let _ = writeln!(
+        out,
+        "  {:>12} {:>12} {:>10} {:>10} {:>9}  verdict",
+        "rate", "achieved", "p50", "p99", "success"
+    );
+    let _ = out.flush();
+    let report = crate::peak::run(&plan, kind, cfg, stop, |s| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "  {:>12} {:>12} {:>10} {:>10} {:>8.2}%  {}",
+            crate::units::fmt_count(s.rate.round() as u64),
+            crate::units::fmt_count(s.achieved_rps.round() as u64),
+            crate::units::fmt_us(s.p50_us as f64),
+            crate::units::fmt_us(s.p99_us as f64),
+            s.success,
+            if s.ok {
+                "pass".to_string()
+            } else {
+                format!("fail ({})", s.failed.join(", "))
+            }
+        );
+        let _ = out.flush();
+    })?;
+    let why = match report.stopped {
+        crate::peak::Stop::Converged => format!("a pass and a fail within {:.1}%", precision * 100.0),
+        crate::peak::Stop::Ceiling => "the --max-rate ceiling passed".to_string(),
+        crate::peak::Stop::Floor => "no rate tried met the SLO".to_string(),
+        crate::peak::Stop::GeneratorBound => {
+            "ringblast could not send the rate with a saturated core: its own limit, not the target's".to_string()
+        }
+        crate::peak::Stop::Interrupted => "interrupted".to_string(),
+    };
+    let _ = match report.peak_rps {
+        Some(p) => writeln!(
+            out,
+            "peak sustainable rate: {} req/s (stopped: {why})",
+            crate::units::fmt_count(p.round() as u64)
+        ),
+        None => writeln!(out, "no sustainable rate found (stopped: {why})"),
+    };
+    if let Some(path) = &plan.json {
+        let write = || -> std::io::Result<()> {
+            let tmp = path.with_extension("json.partial");
+            std::fs::write(
+                &tmp,
+                serde_json::to_vec_pretty(&report).map_err(std::io::Error::other)?,
+            )?;
+            std::fs::rename(&tmp, path)
+        };
+        if let Err(e) = write() {
+            eprintln!("ringblast: cannot write {}: {e}", path.display());
+            return Ok(1);
+        }
+    }
+    Ok(if report.peak_rps.is_none() { 3 } else { 0 })
 }

@@ -23,6 +23,9 @@ pub struct Cli {
 pub enum Command {
     /// Put load on a URL and report what happened.
     Run(Box<RunArgs>),
+    /// Find the highest open-loop rate the target sustains under an SLO (the --assert flags;
+    /// default p99<1s and success>=98%).
+    Peak(Box<PeakArgs>),
     /// Run the built-in HTTP/1.1 target until Ctrl-C.
     Serve(ServeArgs),
     /// Start the built-in target on a free loopback port, load it for a few seconds, report.
@@ -117,6 +120,24 @@ pub struct RunArgs {
     /// No live progress line.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PeakArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// How long each rate is held.
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    pub step: Duration,
+    /// Stop when a passing and a failing rate are this close (relative).
+    #[arg(long, default_value = "5%")]
+    pub precision: String,
+    /// The first rate tried (requests per second).
+    #[arg(long, default_value_t = 1000.0)]
+    pub start_rate: f64,
+    /// Never try more than this rate.
+    #[arg(long, default_value_t = 10_000_000.0)]
+    pub max_rate: f64,
 }
 
 #[derive(Debug, Clone, Args)]

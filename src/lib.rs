@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod io;
 pub mod load;
+pub mod peak;
 pub mod plan;
 pub mod report;
 pub mod serve;

@@ -3,69 +3,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{backends, run, run_bounded};
+use common::{Served, backends, run, run_bounded};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ringblast");
-
-/// `ringblast serve` on a free loopback port; killed (SIGKILL) if the test forgets it.
-struct Served {
-    child: Option<Child>,
-    url: String,
-}
-
-impl Served {
-    fn start(extra: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--threads", "1"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stderr.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in: {line}"))
-            .to_string();
-        Self {
-            child: Some(child),
-            url,
-        }
-    }
-
-    /// Sends SIGTERM and returns what serve printed about its count.
-    fn stop(mut self) -> u64 {
-        let child = self.child.take().unwrap();
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "serve exited with {:?}", out.status);
-        let text = String::from_utf8_lossy(&out.stdout);
-        text.split_whitespace()
-            .nth(1)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no count in: {text}"))
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(c) = &mut self.child {
-            let _ = c.kill();
-        }
-    }
-}
 
 #[test]
 fn serve_counts_exactly_what_it_answered() {

@@ -573,9 +573,13 @@ impl Worker for Client {
             self.send_interval(next);
             self.next_interval += 1_000_000;
         }
-        if self.now >= self.next_scan {
+        // The deadline is checked every turn (one comparison); the stop flag and timeouts
+        // every SCAN_EVERY_US.
+        if self.now >= self.end {
+            self.stopping = true;
+        } else if self.now >= self.next_scan {
             self.next_scan = self.now + SCAN_EVERY_US;
-            if self.stop.load(Ordering::Relaxed) || self.now >= self.end {
+            if self.stop.load(Ordering::Relaxed) {
                 self.stopping = true;
             } else {
                 self.scan(ops);

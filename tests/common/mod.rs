@@ -28,6 +28,8 @@ pub enum Mode {
     Silent,
     /// Body delimited by closing the connection (no length, no chunking).
     CloseDelimited,
+    /// Answers nothing during the first `freeze_ms` of every second (a stop-the-world pause).
+    Freeze { freeze_ms: u64 },
 }
 
 /// Counts shared with the test.
@@ -121,8 +123,16 @@ fn serve_conn(mut stream: TcpStream, mode: Mode, counts: &Counts, stop: &AtomicB
             }
             served += 1;
             let body = b"hello";
+            if let Mode::Freeze { freeze_ms } = mode {
+                let phase = epoch().elapsed().as_millis() as u64 % 1000;
+                if phase < freeze_ms {
+                    std::thread::sleep(Duration::from_millis(freeze_ms - phase));
+                }
+            }
             let ok = match mode {
-                Mode::Plain => stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").is_ok(),
+                Mode::Plain | Mode::Freeze { .. } => {
+                    stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").is_ok()
+                }
                 Mode::Chunked => stream
                     .write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nhel\r\n2\r\nlo\r\n0\r\nX-Trailer: t\r\n\r\n")
                     .is_ok(),
@@ -302,4 +312,74 @@ pub fn run_bounded(mut cmd: Command, limit: Duration) -> Output {
 fn unique() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// One clock for every freezing server in the process, so all connections pause together.
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// `ringblast serve` on a free loopback port; killed if a test forgets to stop it.
+pub struct Served {
+    child: Option<std::process::Child>,
+    pub url: String,
+}
+
+impl Served {
+    pub fn start(extra: &[&str]) -> Self {
+        use std::io::BufRead;
+        use std::process::Stdio;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ringblast"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--threads", "1"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stderr.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in: {line}"))
+            .to_string();
+        Self {
+            child: Some(child),
+            url,
+        }
+    }
+
+    /// Sends SIGTERM and returns the count serve printed.
+    pub fn stop(mut self) -> u64 {
+        let child = self.child.take().unwrap();
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "serve exited with {:?}", out.status);
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count in: {text}"))
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+        }
+    }
+}
+
+/// Runs the binary with `args` (any subcommand), bounded; returns the output.
+pub fn ringblast(args: &[&str], limit: Duration) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ringblast"));
+    cmd.args(args);
+    run_bounded(cmd, limit)
 }
