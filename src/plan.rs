@@ -84,7 +84,7 @@ pub fn resolve_cpus(args: &WorkerArgs, online: &[usize]) -> Result<Vec<usize>, S
         let cpus = parse_cpu_list(list).map_err(usage)?;
         if let Some(bad) = cpus.iter().find(|c| !online.contains(c)) {
             return Err(usage(format!(
-                "--cpus: CPU {bad} is not online (online: {online:?})"
+                "--cpus: CPU {bad} is not available to this process (available: {online:?})"
             )));
         }
         return Ok(cpus);
