@@ -71,12 +71,12 @@ fn main() {
     let ns = best_of(|| parse(&varying, 16, 200_000));
     println!("parse varying  {ns:>7.1} ns/response (every head differs)");
     let ns = best_of(|| {
-        let mut rec = Recorder::new();
+        let mut rec = Recorder::new(1);
         let n = 5_000_000u64;
         let start = Instant::now();
         for i in 0..n {
             let v = black_box(100 + (i & 1023));
-            rec.response(200, v, v);
+            rec.response(0, 200, true, v, v);
         }
         black_box(&rec);
         start.elapsed().as_nanos() as f64 / n as f64

@@ -56,20 +56,27 @@ pub struct WorkerArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// Target URL, e.g. http://127.0.0.1:8080/
-    pub url: String,
-    /// Open connections, split across the workers.
-    #[arg(short = 'c', long, default_value_t = 64)]
-    pub connections: u32,
+        /// Target URL, e.g. http://127.0.0.1:8080/ (with --scenario: optional, its host is used).
+    #[arg(required_unless_present_any = ["scenario", "host"])]
+    pub url: Option<String>,
+    /// A scenario file (TOML): user classes, tasks, templates, load; flags override it.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// The target's base URL, replacing the scenario file's `host`.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Open connections, split across the workers [default: 64].
+    #[arg(short = 'c', long)]
+    pub connections: Option<u32>,
     /// How long to run (500ms, 10s, 2m) [default: 10s unless -n is given].
     #[arg(short = 'd', long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// Total requests to send, instead of a duration.
     #[arg(short = 'n', long)]
     pub requests: Option<u64>,
-    /// Requests pipelined on each connection per batch.
-    #[arg(short = 'p', long, default_value_t = 1)]
-    pub pipeline: u32,
+        /// Requests pipelined on each connection per batch [default: 1].
+    #[arg(short = 'p', long)]
+    pub pipeline: Option<u32>,
     /// Open loop: requests per second on a fixed schedule (wrk2-style), or a ramp A:B over -d.
     /// Latency is then measured from each request's intended send time.
     #[arg(short = 'R', long, conflicts_with_all = ["users", "stages"])]
@@ -96,9 +103,9 @@ pub struct RunArgs {
     pub asserts: Vec<String>,
     #[command(flatten)]
     pub workers: WorkerArgs,
-    /// HTTP method.
-    #[arg(short = 'm', long, default_value = "GET")]
-    pub method: String,
+        /// HTTP method [default: GET].
+    #[arg(short = 'm', long)]
+    pub method: Option<String>,
     /// Extra header 'Name: value' (repeatable).
     #[arg(short = 'H', long = "header")]
     pub headers: Vec<String>,
@@ -108,12 +115,12 @@ pub struct RunArgs {
     /// Read the request body from a file.
     #[arg(long)]
     pub body_file: Option<PathBuf>,
-    /// Per-request timeout: no complete response within it counts as a timeout error.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub timeout: Duration,
-    /// Connect timeout.
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
-    pub connect_timeout: Duration,
+        /// Per-request timeout: no complete response within it counts as a timeout error [default: 10s].
+    #[arg(long, value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Connect timeout [default: 5s].
+    #[arg(long, value_parser = parse_duration)]
+    pub connect_timeout: Option<Duration>,
     /// Also write the report as JSON to this file (schema: docs/report.schema.json).
     #[arg(long)]
     pub json: Option<PathBuf>,

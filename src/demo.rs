@@ -30,11 +30,13 @@ pub fn run(
     let server_stop = Arc::new(AtomicBool::new(false));
     let server = serve::start(&serve_plan, kind, server_stop.clone())?;
     let run_args = RunArgs {
-        url: format!("http://{}/demo", server.addr),
-        connections: args.connections,
+                url: Some(format!("http://{}/demo", server.addr)),
+        scenario: None,
+        host: None,
+        connections: Some(args.connections),
         duration: Some(args.duration),
         requests: None,
-        pipeline: 1,
+                pipeline: None,
         rate: None,
         stages: None,
         users: None,
@@ -47,12 +49,12 @@ pub fn run(
             cpus: None,
             io: args.io,
         },
-        method: "GET".into(),
+                method: None,
         headers: Vec::new(),
         body: None,
         body_file: None,
-        timeout: Duration::from_secs(10),
-        connect_timeout: Duration::from_secs(5),
+                timeout: None,
+        connect_timeout: None,
         json: args.json.clone(),
         quiet: false,
     };

@@ -14,6 +14,7 @@ pub mod load;
 pub mod peak;
 pub mod plan;
 pub mod report;
+pub mod scenario;
 pub mod serve;
 pub mod stats;
 pub mod sys;

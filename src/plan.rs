@@ -12,6 +12,10 @@ use crate::error::SetupError;
 use crate::http::request::{RequestSpec, validate_header};
 use crate::io::IoChoice;
 use crate::load::{Kind, Shape};
+use crate::scenario::Scenario;
+use crate::scenario::program::{Program, RequestTemplate};
+use crate::scenario::template::Template;
+use std::sync::Arc;
 use crate::target::Target;
 use crate::units::{parse_cpu_list, parse_duration, parse_size};
 
@@ -39,8 +43,12 @@ pub struct RunPlan {
     /// The load over time, warm-up included at its start.
     pub shape: Shape,
     pub warmup: Duration,
-    pub think: Think,
+        pub think: Think,
     pub assertions: Vec<Assertion>,
+    /// What each connection sends: one request, or a scenario's user classes and tasks.
+    pub program: Arc<Program>,
+    /// The scenario file, if the run has one.
+    pub scenario: Option<PathBuf>,
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub io: IoChoice,
@@ -110,12 +118,23 @@ pub fn online_cpus() -> Vec<usize> {
 }
 
 impl RunPlan {
-    pub fn from_args(args: &RunArgs) -> Result<Self, SetupError> {
-        let target = Target::resolve(&args.url).map_err(usage)?;
-        if args.connections == 0 {
+        pub fn from_args(cli: &RunArgs) -> Result<Self, SetupError> {
+        let scenario = match &cli.scenario {
+            Some(path) => Some(Scenario::load(path).map_err(usage)?),
+            None => None,
+        };
+        let merged = merge(cli, scenario.as_ref())?;
+        let args = &merged;
+        let url = args.url.clone().expect("clap requires a URL, --host or --scenario");
+        let target = Target::resolve(&url).map_err(usage)?;
+        let connections_arg = args.connections.unwrap_or(64);
+        let pipeline = args.pipeline.unwrap_or(1);
+        let timeout = args.timeout.unwrap_or(Duration::from_secs(10));
+        let connect_timeout = args.connect_timeout.unwrap_or(Duration::from_secs(5));
+        if connections_arg == 0 {
             return Err(usage("-c/--connections must be at least 1"));
         }
-        if args.pipeline == 0 || args.pipeline > 1024 {
+                if pipeline == 0 || pipeline > 1024 {
             return Err(usage("-p/--pipeline must be between 1 and 1024"));
         }
         if args.requests == Some(0) {
@@ -124,16 +143,19 @@ impl RunPlan {
         if args.duration.is_some_and(|d| d.is_zero()) {
             return Err(usage("-d/--duration must be greater than zero"));
         }
-        if args.timeout.is_zero() || args.connect_timeout.is_zero() {
+                if timeout.is_zero() || connect_timeout.is_zero() {
             return Err(usage(
                 "--timeout and --connect-timeout must be greater than zero",
             ));
         }
-        let method = args.method.to_ascii_uppercase();
+                if scenario.is_some() && (args.method.is_some() || args.body.is_some() || args.body_file.is_some()) {
+            return Err(usage("-m, -b and --body-file describe a single request; with --scenario the tasks do"));
+        }
+        let method = args.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
             return Err(usage(format!(
                 "-m: '{}' is not an HTTP method",
-                args.method
+                args.method.as_deref().unwrap_or_default()
             )));
         }
         let mut headers = Vec::new();
@@ -160,14 +182,14 @@ impl RunPlan {
         };
         let warmup = args.warmup.unwrap_or(Duration::ZERO);
         let shape = resolve_shape(args, stop)?.with_warmup(warmup);
-        let think = match &args.think {
+                let think = match &args.think {
             None => Think::None,
-            Some(_) if shape.kind != Kind::Users => {
+            Some(_) if shape.kind != Kind::Users && scenario.is_none() => {
                 return Err(usage("--think applies to --users (or user --stages)"));
             }
             Some(t) => parse_think(t)?,
         };
-        if shape.kind == Kind::Users && args.pipeline > 1 {
+                if shape.kind == Kind::Users && pipeline > 1 {
             return Err(usage(
                 "users send one request at a time; drop -p with --users",
             ));
@@ -180,7 +202,25 @@ impl RunPlan {
                 }
                 peak as u32
             }
-            _ => args.connections,
+                        _ => connections_arg,
+        };
+                let program = match &scenario {
+            Some(s) => {
+                let global_think = args.think.as_deref().map(parse_think).transpose()?;
+                let parse = |t: &str| parse_think(t).map_err(|e| e.to_string());
+                s.program(&target.authority, &headers, global_think, &parse).map_err(usage)?
+            }
+            None => Program::single(
+                RequestTemplate {
+                    method: method.clone(),
+                    path: Template::literal(&target.path),
+                    host: target.authority.clone(),
+                    headers: headers.iter().map(|(k, v)| (k.clone(), Template::literal(v))).collect(),
+                    body: Template::bytes(body.clone()),
+                },
+                target.path.clone(),
+                think,
+            ),
         };
         let assertions = args
             .asserts
@@ -203,7 +243,7 @@ impl RunPlan {
             cpus.truncate(connections as usize);
         }
         Ok(Self {
-            url: args.url.clone(),
+                        url: url.clone(),
             request: RequestSpec {
                 method,
                 path: target.path.clone(),
@@ -213,20 +253,81 @@ impl RunPlan {
             },
             target,
             connections,
-            pipeline: args.pipeline,
+                        pipeline,
             cpus,
             stop,
-            shape,
+                        shape,
             warmup,
             think,
             assertions,
-            timeout: args.timeout,
-            connect_timeout: args.connect_timeout,
+            program: Arc::new(program),
+            scenario: cli.scenario.clone(),
+                        timeout,
+            connect_timeout,
             io: args.workers.io.into(),
             json: args.json.clone(),
             progress: !args.quiet,
         })
     }
+}
+
+/// Fills what the command line left out from the scenario file (flags win; one load model wins
+/// whole: the flags' if they give one, else the file's).
+fn merge(cli: &RunArgs, scenario: Option<&Scenario>) -> Result<RunArgs, SetupError> {
+    let mut a = cli.clone();
+    let Some(s) = scenario else {
+        if a.url.is_none() {
+            a.url = cli.host.clone();
+        }
+        return Ok(a);
+    };
+    let f = &s.file;
+    let l = &f.load;
+    let in_file = |what: &str, e: String| usage(format!("{}: {what}: {e}", s.path.display()));
+    let duration = |field: &str, v: &Option<String>| -> Result<Option<Duration>, SetupError> {
+        v.as_deref().map(parse_duration).transpose().map_err(|e| in_file(field, e))
+    };
+    a.url = cli
+        .host
+        .clone()
+        .or_else(|| cli.url.clone())
+        .or_else(|| f.host.clone())
+        .map(|h| h.trim_end_matches('/').to_string() + "/");
+    if a.url.is_none() {
+        return Err(usage(format!("{}: no host; set host = \"http://...\" in it or pass --host", s.path.display())));
+    }
+    a.connections = cli.connections.or(l.connections);
+    a.pipeline = cli.pipeline.or(l.pipeline);
+    a.timeout = cli.timeout.or(duration("timeout", &f.timeout)?);
+    a.connect_timeout = cli.connect_timeout.or(duration("connect_timeout", &f.connect_timeout)?);
+    a.requests = cli.requests.or(l.requests);
+    a.warmup = cli.warmup.or(duration("warmup", &l.warmup)?);
+    let cli_load = cli.rate.is_some() || cli.users.is_some() || cli.stages.is_some();
+    if !cli_load {
+        a.rate = l.rate.as_ref().map(|r| match r {
+            crate::scenario::RateValue::Number(n) => n.to_string(),
+            crate::scenario::RateValue::Text(t) => t.clone(),
+        });
+        a.users = l.users;
+        a.stages = l.stages.clone();
+        a.spawn_rate = cli.spawn_rate.or(l.spawn_rate);
+    }
+    let file_duration = duration("duration", &l.duration)?;
+    a.duration = match (cli.duration, &a.stages) {
+        (Some(d), None) => Some(d),
+        (Some(_), Some(_)) => return Err(usage("-d conflicts with the scenario's stages (they set the length)")),
+        (None, Some(_)) if file_duration.is_some() => {
+            return Err(in_file("load", "give stages or duration, not both".into()));
+        }
+        (None, _) => file_duration,
+    };
+    if [a.rate.is_some(), a.users.is_some(), a.stages.is_some()].iter().filter(|x| **x).count() > 1 {
+        return Err(in_file("load", "give one of rate, users or stages".into()));
+    }
+    if a.asserts.is_empty() {
+        a.asserts = f.asserts.clone();
+    }
+    Ok(a)
 }
 
 /// Parses a rate: a positive number of requests per second.
@@ -348,7 +449,7 @@ fn resolve_shape(args: &RunArgs, stop: StopRule) -> Result<Shape, SetupError> {
     }
     Ok(Shape::constant(
         Kind::Connections,
-        f64::from(args.connections),
+                f64::from(args.connections.unwrap_or(64)),
         duration,
     ))
 }

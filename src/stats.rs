@@ -88,6 +88,45 @@ pub struct Counts {
     pub errors: u64,
 }
 
+/// What one endpoint (a task name and method) measured over the whole run.
+#[derive(Debug, Clone)]
+pub struct EndpointTotals {
+    pub counts: Counts,
+    pub unfinished: u64,
+    pub latency: Histogram<u64>,
+    pub status: Vec<u64>,
+    pub errors: [u64; 8],
+}
+
+impl Default for EndpointTotals {
+    fn default() -> Self {
+        Self {
+            counts: Counts::default(),
+            unfinished: 0,
+            latency: latency_histogram(3),
+            status: vec![0; 1000],
+            errors: [0; 8],
+        }
+    }
+}
+
+impl EndpointTotals {
+    fn merge(&mut self, other: &EndpointTotals) {
+        self.counts.sent += other.counts.sent;
+        self.counts.responses += other.counts.responses;
+        self.counts.ok += other.counts.ok;
+        self.counts.errors += other.counts.errors;
+        self.unfinished += other.unfinished;
+        self.latency += &other.latency;
+        for (a, b) in self.status.iter_mut().zip(&other.status) {
+            *a += b;
+        }
+        for (a, b) in self.errors.iter_mut().zip(&other.errors) {
+            *a += b;
+        }
+    }
+}
+
 /// Everything one worker measured over the whole run.
 #[derive(Debug, Clone)]
 pub struct Totals {
@@ -110,6 +149,8 @@ pub struct Totals {
     pub connects: u64,
     /// Times the receive buffer ring ran dry (io_uring only).
     pub recv_buffer_exhausted: u64,
+    /// Per endpoint, indexed like the program's endpoints.
+    pub endpoints: Vec<EndpointTotals>,
 }
 
 impl Default for Totals {
@@ -126,6 +167,7 @@ impl Default for Totals {
             errors: [0; 8],
             connects: 0,
             recv_buffer_exhausted: 0,
+            endpoints: Vec::new(),
         }
     }
 }
@@ -151,6 +193,12 @@ impl Totals {
         }
         self.connects += other.connects;
         self.recv_buffer_exhausted += other.recv_buffer_exhausted;
+        if self.endpoints.len() < other.endpoints.len() {
+            self.endpoints.resize_with(other.endpoints.len(), EndpointTotals::default);
+        }
+        for (a, b) in self.endpoints.iter_mut().zip(&other.endpoints) {
+            a.merge(b);
+        }
     }
 
     /// Errors of one kind.
@@ -178,14 +226,17 @@ pub struct Recorder {
 
 impl Default for Recorder {
     fn default() -> Self {
-        Self::new()
+        Self::new(1)
     }
 }
 
 impl Recorder {
-    pub fn new() -> Self {
+    /// A recorder for a program with `endpoints` endpoints.
+    pub fn new(endpoints: usize) -> Self {
+        let mut totals = Totals::default();
+        totals.endpoints.resize_with(endpoints.max(1), EndpointTotals::default);
         Self {
-            totals: Totals::default(),
+            totals,
             current: Interval {
                 index: 0,
                 counts: Counts::default(),
@@ -195,18 +246,20 @@ impl Recorder {
         }
     }
 
-    /// Counts `n` requests handed to the kernel carrying `bytes` bytes.
+    /// Counts `n` requests to endpoint `ep` handed to the kernel carrying `bytes` bytes.
     #[inline]
-    pub fn sent(&mut self, n: u64, bytes: u64) {
+    pub fn sent(&mut self, ep: usize, n: u64, bytes: u64) {
         self.totals.counts.sent += n;
         self.current.counts.sent += n;
         self.totals.bytes_sent += bytes;
+        self.totals.endpoints[ep].counts.sent += n;
     }
 
     /// Takes back requests that were counted as sent but never reached the kernel.
-    pub fn unsend(&mut self, n: u64) {
+    pub fn unsend(&mut self, ep: usize, n: u64) {
         self.totals.counts.sent -= n;
         self.current.counts.sent = self.current.counts.sent.saturating_sub(n);
+        self.totals.endpoints[ep].counts.sent -= n;
     }
 
     #[inline]
@@ -214,15 +267,19 @@ impl Recorder {
         self.totals.bytes_received += bytes;
     }
 
-    /// Records one complete response, with its corrected and uncorrected latency.
+    /// Records one complete response to endpoint `ep` (`ok` by the task's expected statuses),
+    /// with its corrected and uncorrected latency.
     #[inline]
-    pub fn response(&mut self, status: u16, latency_us: u64, uncorrected_us: u64) {
-        let ok = (200..400).contains(&status);
-        for c in [&mut self.totals.counts, &mut self.current.counts] {
+    pub fn response(&mut self, ep: usize, status: u16, ok: bool, latency_us: u64, uncorrected_us: u64) {
+        let e = &mut self.totals.endpoints[ep];
+        for c in [&mut self.totals.counts, &mut self.current.counts, &mut e.counts] {
             c.responses += 1;
             c.ok += u64::from(ok);
         }
-        self.totals.status[usize::from(status).min(999)] += 1;
+        let code = usize::from(status).min(999);
+        e.status[code] += 1;
+        e.latency.saturating_record(latency_us);
+        self.totals.status[code] += 1;
         self.totals.latency.saturating_record(latency_us);
         self.current.latency.saturating_record(latency_us);
         self.totals
@@ -239,19 +296,23 @@ impl Recorder {
         self.totals.schedule_lag.saturating_record(lag_us);
     }
 
-    /// Records `n` requests that ended in an error of one kind.
+    /// Records `n` requests to endpoint `ep` that ended in an error of one kind.
     #[inline]
-    pub fn error(&mut self, kind: ErrorKind, n: u64) {
+    pub fn error(&mut self, ep: usize, kind: ErrorKind, n: u64) {
         if n == 0 {
             return;
         }
         self.totals.errors[kind as usize] += n;
         self.totals.counts.errors += n;
         self.current.counts.errors += n;
+        let e = &mut self.totals.endpoints[ep];
+        e.errors[kind as usize] += n;
+        e.counts.errors += n;
     }
 
-    pub fn unfinished(&mut self, n: u64) {
+    pub fn unfinished(&mut self, ep: usize, n: u64) {
         self.totals.unfinished += n;
+        self.totals.endpoints[ep].unfinished += n;
     }
 
     /// Closes the current interval and starts the one with the given index.
@@ -282,16 +343,16 @@ mod tests {
 
     #[test]
     fn merge_adds_everything() {
-        let mut a = Recorder::new();
-        let mut b = Recorder::new();
-        a.sent(3, 300);
-        a.response(200, 100, 100);
-        a.response(404, 300, 300);
-        a.error(ErrorKind::Timeout, 1);
-        b.sent(2, 200);
-        b.response(200, 200, 200);
-        b.unfinished(1);
-        b.error(ErrorKind::ConnectRefused, 0);
+        let mut a = Recorder::new(1);
+        let mut b = Recorder::new(1);
+        a.sent(0, 3, 300);
+        a.response(0, 200, true, 100, 100);
+        a.response(0, 404, false, 300, 300);
+        a.error(0, ErrorKind::Timeout, 1);
+        b.sent(0, 2, 200);
+        b.response(0, 200, true, 200, 200);
+        b.unfinished(0, 1);
+        b.error(0, ErrorKind::ConnectRefused, 0);
         let mut t = a.totals.clone();
         t.merge(&b.totals);
         assert_eq!(
@@ -318,12 +379,12 @@ mod tests {
 
     #[test]
     fn intervals_roll() {
-        let mut r = Recorder::new();
-        r.response(200, 10, 10);
+        let mut r = Recorder::new(1);
+        r.response(0, 200, true, 10, 10);
         let first = r.roll(1);
         assert_eq!(first.index, 0);
         assert_eq!(first.counts.responses, 1);
-        r.response(500, 20, 20);
+        r.response(0, 500, false, 20, 20);
         let second = r.roll(2);
         assert_eq!(
             (second.index, second.counts.responses, second.counts.ok),

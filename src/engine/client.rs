@@ -14,6 +14,9 @@ use super::worker::Worker;
 use crate::http::response::{Progress, ResponseParser};
 use crate::io::{Driver, Event, Ops, Token};
 use crate::load::{Kind, Shape, Share, due_count, due_time};
+use crate::scenario::capture;
+use crate::scenario::program::{Program, Rendered};
+use crate::scenario::template::Generators;
 use crate::stats::{ErrorKind, Interval, Recorder, Totals};
 
 /// Marks a request staged in this turn but not yet handed to the kernel.
@@ -35,18 +38,16 @@ pub enum Think {
 /// What one worker needs to generate load.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    pub addr: SocketAddr,
-    /// One serialized request.
-    pub request: Arc<[u8]>,
-    pub head_request: bool,
+        pub addr: SocketAddr,
+    /// What to send: user classes and their tasks (one task for a plain `run URL`).
+    pub program: Arc<Program>,
     pub pipeline: u32,
     /// Connections this worker opens (closed loop and open loop), or the most users it runs.
     pub connections: u32,
     /// The load over time (including any warm-up at its start).
     pub shape: Arc<Shape>,
     /// Which part of the global request or user sequence this worker owns.
-    pub share: Share,
-    pub think: Think,
+        pub share: Share,
     /// Measurement starts this long after the start; everything before is not recorded.
     pub warmup: Duration,
     /// This worker's share of `-n`, if any.
@@ -78,8 +79,12 @@ struct Pending {
     intended: u64,
     /// When it was handed to the kernel, or UNSTAMPED.
     sent: u64,
-    /// False for requests sent during the warm-up: their outcomes are not recorded.
+        /// False for requests sent during the warm-up: their outcomes are not recorded.
     counted: bool,
+    /// The program's task it runs.
+    task: u32,
+    /// It is one of its user's on_start tasks.
+    on_start: bool,
 }
 
 #[derive(Debug)]
@@ -89,8 +94,18 @@ struct Conn {
     in_flight: VecDeque<Pending>,
     parser: ResponseParser,
     backoff: u64,
-    /// Users mode: the user is active (within the shape's current user count).
+        /// Users mode: the user is active (within the shape's current user count).
     active: bool,
+    /// The user class this connection plays.
+    class: usize,
+    /// Next on_start task to send, and whether one is awaiting its response.
+    on_start_next: usize,
+    on_start_waiting: bool,
+    /// Position in a `sequence` class.
+    seq_pos: usize,
+    /// Captured variables, and this connection's renderings of tasks that use them.
+    vars: Vec<Option<Vec<u8>>>,
+    rendered: Vec<Option<Rendered>>,
 }
 
 /// What a worker hands back when it stops.
@@ -106,9 +121,11 @@ pub struct ClientOutcome {
 }
 
 pub struct Client {
-    cfg: ClientConfig,
-    /// `pipeline` copies of the request, so a full batch is one copy.
+        cfg: ClientConfig,
+    /// For a static program: `pipeline` copies of its one request, so a full batch is one copy.
     batch: Vec<u8>,
+    request_len: usize,
+    gens: Generators,
     conns: Vec<Conn>,
     rec: Recorder,
     start: Instant,
@@ -145,23 +162,39 @@ impl Client {
         stop: Arc<AtomicBool>,
         intervals: Sender<Interval>,
     ) -> Self {
-        let batch = cfg.request.repeat(cfg.pipeline as usize);
+                let program = &cfg.program;
+        let (batch, request_len) = match &program.tasks[0].shared {
+            Some(r) if program.is_static() => (r.bytes.repeat(cfg.pipeline as usize), r.bytes.len()),
+            _ => (Vec::new(), 0),
+        };
+        let per_conn_render = !program.variables.is_empty();
         let conns = (0..cfg.connections)
-            .map(|_| Conn {
+            .map(|j| Conn {
                 state: State::Idle,
                 in_flight: VecDeque::with_capacity(cfg.pipeline as usize),
                 parser: ResponseParser::new(),
                 backoff: 0,
                 active: false,
+                class: program.class_cycle
+                    [(cfg.share.global(u64::from(j)) as usize) % program.class_cycle.len()],
+                on_start_next: 0,
+                on_start_waiting: false,
+                seq_pos: 0,
+                vars: vec![None; program.variables.len()],
+                rendered: if per_conn_render { vec![None; program.tasks.len()] } else { Vec::new() },
             })
             .collect();
         let end = (cfg.shape.end() * 1e6) as u64;
         let measure_from = cfg.warmup.as_micros() as u64;
-        let rng = cfg.seed | 1;
+                let rng = cfg.seed | 1;
+        let gens = Generators::new(cfg.seed ^ 0x5851_f42d_4c95_7f2d, cfg.share.worker, cfg.share.workers);
+        let endpoints = cfg.program.endpoints.len();
         Self {
             batch,
+            request_len,
+            gens,
             conns,
-            rec: Recorder::new(),
+            rec: Recorder::new(endpoints),
             start,
             now: 0,
             end,
@@ -214,13 +247,22 @@ impl Client {
         ops.connect(token, self.cfg.addr);
     }
 
+        /// The endpoint a connection's next request would go to (for errors before any request).
+    fn next_endpoint(&self, token: Token) -> usize {
+        let conn = &self.conns[token as usize];
+        let class = &self.cfg.program.classes[conn.class];
+        let task = class.on_start.get(conn.on_start_next).or(class.tasks.first()).copied().unwrap_or(0);
+        self.cfg.program.tasks[task].endpoint
+    }
+
     /// A connection attempt failed: it counts as one request that ended in a connect error.
     fn connect_failed(&mut self, token: Token, kind: ErrorKind) {
         self.connecting -= 1;
         self.issued += 1;
         if self.measuring {
-            self.rec.sent(1, 0);
-            self.rec.error(kind, 1);
+            let ep = self.next_endpoint(token);
+            self.rec.sent(ep, 1, 0);
+            self.rec.error(ep, kind, 1);
         }
         let conn = &mut self.conns[token as usize];
         conn.backoff = (conn.backoff * 2).clamp(BACKOFF_MIN_US, BACKOFF_MAX_US);
@@ -229,25 +271,71 @@ impl Client {
         };
     }
 
-    /// Stages `k` requests (at most one batch) on an open connection with nothing in flight.
-    /// `intended` is when the batch should have gone out (UNSTAMPED: when it does).
-    fn send_batch(&mut self, token: Token, k: usize, intended: u64, ops: &mut Ops) {
-        let bytes = &self.batch[..k * self.cfg.request.len()];
-        ops.out(token).extend_from_slice(bytes);
-        ops.flush(token);
-        let pending = Pending {
-            intended,
-            sent: UNSTAMPED,
-            counted: self.measuring,
-        };
-        self.conns[token as usize]
-            .in_flight
-            .extend(std::iter::repeat_n(pending, k));
-        self.issued += k as u64;
-        if self.measuring {
-            self.rec.sent(k as u64, bytes.len() as u64);
+    /// Stages up to `k` requests (at most one batch) on an open connection with nothing in
+    /// flight; returns how many. `intended` is when the batch should have gone out (UNSTAMPED:
+    /// when it does). A user still running its on_start tasks sends them one at a time.
+    fn send_batch(&mut self, token: Token, k: usize, intended: u64, ops: &mut Ops) -> usize {
+        let counted = self.measuring;
+        let conn = &mut self.conns[token as usize];
+        let program = &*self.cfg.program;
+        if !self.batch.is_empty() {
+            // A plain `run URL`: pre-built, pipelined bytes.
+            let bytes = &self.batch[..k * self.request_len];
+            ops.out(token).extend_from_slice(bytes);
+            let pending = Pending { intended, sent: UNSTAMPED, counted, task: 0, on_start: false };
+            conn.in_flight.extend(std::iter::repeat_n(pending, k));
+            if counted {
+                self.rec.sent(program.tasks[0].endpoint, k as u64, bytes.len() as u64);
+            }
+        } else {
+            let class = &program.classes[conn.class];
+            let mut staged = 0;
+            while staged < k {
+                let (task_id, on_start) = if conn.on_start_next < class.on_start.len() {
+                    if conn.on_start_waiting || staged > 0 {
+                        break;
+                    }
+                    conn.on_start_next += 1;
+                    conn.on_start_waiting = true;
+                    (class.on_start[conn.on_start_next - 1], true)
+                } else if class.sequence {
+                    conn.seq_pos += 1;
+                    (class.tasks[(conn.seq_pos - 1) % class.tasks.len()], false)
+                } else {
+                    let total = *class.cumulative.last().unwrap_or(&1);
+                    let r = (self.gens.next_u64() % u64::from(total)) as u32;
+                    (class.tasks[class.cumulative.partition_point(|&c| c <= r)], false)
+                };
+                let task = &program.tasks[task_id];
+                let rendered: &Rendered = match &task.shared {
+                    Some(r) => r,
+                    None => conn.rendered[task_id].get_or_insert_with(|| task.request.render(&conn.vars)),
+                };
+                let out = ops.out(token);
+                let start = out.len();
+                out.extend_from_slice(&rendered.bytes);
+                for (offset, generator) in &rendered.slots {
+                    let at = start + offset;
+                    self.gens.fill(generator, &mut out[at..at + generator.width()]);
+                }
+                conn.in_flight.push_back(Pending { intended, sent: UNSTAMPED, counted, task: task_id as u32, on_start });
+                if counted {
+                    self.rec.sent(task.endpoint, 1, rendered.bytes.len() as u64);
+                }
+                staged += 1;
+                if on_start {
+                    break;
+                }
+            }
+            if staged == 0 {
+                return 0;
+            }
         }
+        let k = conn.in_flight.len();
+        ops.flush(token);
+        self.issued += k as u64;
         self.unstamped.push(token);
+        k
     }
 
     /// The connection has nothing in flight: what happens next depends on the load model.
@@ -268,8 +356,9 @@ impl Client {
                 if !self.conns[token as usize].active {
                     ops.close(token);
                     self.conns[token as usize].state = State::Idle;
-                } else {
-                    let at = self.now + self.think_us();
+                                } else {
+                    let class = self.conns[token as usize].class;
+                    let at = self.now + self.think_us(class);
                     self.wakeups.push(Reverse((at, token)));
                 }
             }
@@ -277,8 +366,8 @@ impl Client {
     }
 
     /// The next think time in microseconds (xorshift: cheap, and independent per worker).
-    fn think_us(&mut self) -> u64 {
-        match self.cfg.think {
+        fn think_us(&mut self, class: usize) -> u64 {
+        match self.cfg.program.classes[class].think {
             Think::None => 0,
             Think::Constant(d) => d.as_micros() as u64,
             Think::Uniform(lo, hi) => {
@@ -295,18 +384,22 @@ impl Client {
     /// those sent in the warm-up and taking back those never handed to the kernel.
     fn fail_in_flight(&mut self, token: Token, kind: ErrorKind) {
         let conn = &mut self.conns[token as usize];
-        let (mut lost, mut never_sent) = (0, 0);
         for p in conn.in_flight.drain(..) {
+            let ep = self.cfg.program.tasks[p.task as usize].endpoint;
+            if p.on_start {
+                // A failed on_start task is not retried (Locust moves on to the tasks too).
+                conn.on_start_waiting = false;
+            }
             if p.sent == UNSTAMPED {
                 self.issued -= 1;
-                never_sent += u64::from(p.counted);
-            } else {
-                lost += u64::from(p.counted);
+                if p.counted {
+                    self.rec.unsend(ep, 1);
+                }
+            } else if p.counted {
+                self.rec.error(ep, kind, 1);
             }
         }
         conn.parser.reset();
-        self.rec.error(kind, lost);
-        self.rec.unsend(never_sent);
     }
 
     /// We close the connection ourselves (timeout, bad response) and reconnect.
@@ -316,18 +409,30 @@ impl Client {
         self.connect(token, ops);
     }
 
-    fn record_response(&mut self, p: Pending, status: u16, now: u64) {
+    fn record_response(&mut self, token: Token, p: Pending, status: u16, now: u64) {
+        let task = &self.cfg.program.tasks[p.task as usize];
         if p.counted {
-            let intended = if p.intended == UNSTAMPED {
-                p.sent
-            } else {
-                p.intended
-            };
-            self.rec.response(
-                status,
-                now.saturating_sub(intended),
-                now.saturating_sub(p.sent),
-            );
+            let intended = if p.intended == UNSTAMPED { p.sent } else { p.intended };
+            let (corrected, uncorrected) = (now.saturating_sub(intended), now.saturating_sub(p.sent));
+            self.rec.response(task.endpoint, status, task.is_ok(status), corrected, uncorrected);
+        }
+        let conn = &mut self.conns[token as usize];
+        if p.on_start {
+            conn.on_start_waiting = false;
+        }
+        if !task.captures.is_empty() {
+            let raw = conn.parser.take_collected();
+            let mut changed = false;
+            for c in &task.captures {
+                if let Some(value) = capture::extract(&raw, &c.source) {
+                    changed |= conn.vars[c.var].as_ref() != Some(&value);
+                    conn.vars[c.var] = Some(value);
+                }
+            }
+            if changed {
+                // Templates that use a variable are re-rendered once, on next use.
+                conn.rendered.iter_mut().for_each(|r| *r = None);
+            }
         }
     }
 
@@ -337,10 +442,16 @@ impl Client {
         }
         let now = self.clock();
         self.now = now;
-        let mut rest = bytes;
+                let mut rest = bytes;
         while !rest.is_empty() {
+            let program = &*self.cfg.program;
             let conn = &mut self.conns[token as usize];
-            match conn.parser.advance(rest, self.cfg.head_request) {
+            let (head, collect) = conn.in_flight.front().map_or((false, false), |p| {
+                let t = &program.tasks[p.task as usize];
+                (t.head, !t.captures.is_empty())
+            });
+            conn.parser.set_collect(collect);
+            match conn.parser.advance(rest, head) {
                 Ok(Progress::Partial) => break,
                 Ok(Progress::Done(n, done)) => {
                     rest = &rest[n..];
@@ -348,7 +459,7 @@ impl Client {
                         // A response nobody asked for: the stream cannot be trusted.
                         return self.abort(token, ErrorKind::Malformed, ops);
                     };
-                    self.record_response(p, done.status, now);
+                                        self.record_response(token, p, done.status, now);
                     if done.close {
                         // The server closes after this response: whatever else was in flight is lost.
                         return self.abort(token, ErrorKind::Closed, ops);
@@ -368,8 +479,8 @@ impl Client {
             && let Some(done) = conn.parser.eof()
             && let Some(p) = conn.in_flight.pop_front()
         {
-            let now = self.clock();
-            self.record_response(p, done.status, now);
+                        let now = self.clock();
+            self.record_response(token, p, done.status, now);
         }
         self.fail_in_flight(token, ErrorKind::from_io_errno(errno));
     }
@@ -489,7 +600,7 @@ impl Client {
     /// The warm-up ended: forget everything measured so far; requests in flight stay uncounted.
     fn start_measuring(&mut self) {
         self.measuring = true;
-        self.rec = Recorder::new();
+                self.rec = Recorder::new(self.cfg.program.endpoints.len());
         for conn in &mut self.conns {
             for p in &mut conn.in_flight {
                 p.counted = false;
@@ -619,10 +730,11 @@ impl Worker for Client {
                 if !p.counted {
                     continue;
                 }
+                                let ep = self.cfg.program.tasks[p.task as usize].endpoint;
                 if p.sent == UNSTAMPED {
-                    self.rec.unsend(1);
+                    self.rec.unsend(ep, 1);
                 } else {
-                    self.rec.unfinished(1);
+                    self.rec.unfinished(ep, 1);
                 }
             }
         }

@@ -166,11 +166,11 @@ mod tests {
     #[test]
     fn merges_when_every_worker_reported() {
         let shape = Arc::new(Shape::constant(Kind::Rate, 10.0, Duration::from_secs(2)));
-        let mut a = Recorder::new();
-        let mut b = Recorder::new();
-        a.response(200, 100, 50);
-        b.response(200, 300, 60);
-        b.error(crate::stats::ErrorKind::Timeout, 2);
+        let mut a = Recorder::new(1);
+        let mut b = Recorder::new(1);
+        a.response(0, 200, true, 100, 50);
+        b.response(0, 200, true, 300, 60);
+        b.error(0, crate::stats::ErrorKind::Timeout, 2);
         let mut c = Collector::new(2, shape, 0.0, true);
         assert!(c.add(a.roll(1)).is_none());
         let e = c.add(b.roll(1)).unwrap();
@@ -180,7 +180,7 @@ mod tests {
         // Interval histograms keep two significant digits: 300 reads back within 1 %.
         assert!((300..=303).contains(&e.max_us), "{}", e.max_us);
         assert!(e.p99_uncorrected_us <= 61);
-        a.response(200, 5, 5);
+        a.response(0, 200, true, 5, 5);
         c.add(a.roll(2));
         let (all, seconds) = c.finish();
         assert_eq!(all.len(), 2);

@@ -103,15 +103,13 @@ pub fn run(
         _ => split(u64::from(plan.connections), workers),
     };
     let quotas = plan.stop.requests.map(|n| split(n, workers));
-    let request: Arc<[u8]> = plan.request.serialize().into();
     let (tx, rx) = mpsc::channel();
     let start = Instant::now();
     let mut handles = Vec::with_capacity(workers);
     for (i, &cpu) in plan.cpus.iter().enumerate() {
         let cfg = ClientConfig {
             addr: plan.target.addr,
-            request: request.clone(),
-            head_request: plan.request.is_head(),
+                        program: plan.program.clone(),
             pipeline: plan.pipeline,
             connections: conns[i] as u32,
             shape: shape.clone(),
@@ -119,7 +117,7 @@ pub fn run(
                 worker: i as u64,
                 workers: workers as u64,
             },
-            think: plan.think,
+            
             warmup: plan.warmup,
             quota: quotas.as_ref().map(|q| q[i]),
             timeout: plan.timeout,

@@ -37,6 +37,9 @@ pub struct ResponseParser {
     /// of the head's bytes, so input that starts with exactly these bytes needs no parse.
     last_head: Vec<u8>,
     last: Option<Head>,
+    /// Keep the bytes of the next responses (for captures); see `set_collect`.
+    collect: bool,
+    collected: Vec<u8>,
     /// The current response's body, once its head has been read.
     body: Option<(Body, Complete)>,
 }
@@ -64,10 +67,41 @@ impl ResponseParser {
     pub fn reset(&mut self) {
         self.carry.clear();
         self.body = None;
+        self.collect = false;
+        self.collected.clear();
+    }
+
+    /// Whether to keep the whole of the response that starts next (head and body), for
+    /// `take_collected`. Only responses that feed a capture pay for the copy.
+    pub fn set_collect(&mut self, on: bool) {
+        if !self.mid_response() {
+            self.collect = on;
+            self.collected.clear();
+        }
+    }
+
+    /// The bytes of the last collected response.
+    pub fn take_collected(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.collected)
     }
 
     /// Feeds input; `head_request` says the request was HEAD (the response has no body).
     pub fn advance(&mut self, input: &[u8], head_request: bool) -> Result<Progress, Malformed> {
+        let progress = self.advance_inner(input, head_request)?;
+        if self.collect {
+            let used = match progress {
+                Progress::Partial => input.len(),
+                Progress::Done(n, _) => n,
+            };
+            self.collected.extend_from_slice(&input[..used]);
+            if matches!(progress, Progress::Done(..)) {
+                self.collect = false;
+            }
+        }
+        Ok(progress)
+    }
+
+    fn advance_inner(&mut self, input: &[u8], head_request: bool) -> Result<Progress, Malformed> {
         let mut used = 0;
         loop {
             if let Some((body, done)) = &mut self.body {
@@ -367,6 +401,35 @@ mod tests {
             p.advance(h, true).unwrap(),
             Progress::Done(h.len(), ok(200, false))
         );
+    }
+
+    #[test]
+    fn collects_exactly_one_response_across_splits() {
+        let s = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP/1.1 201 Created\r\nContent-Length: 3\r\n\r\nbye";
+        for cut in 1..s.len() {
+            let mut p = ResponseParser::new();
+            p.set_collect(true);
+            let mut rest: &[u8] = &s[..cut];
+            let mut done = 0;
+            for part in [&s[..cut], &s[cut..]] {
+                rest = part;
+                while !rest.is_empty() {
+                    match p.advance(rest, false).unwrap() {
+                        Progress::Partial => break,
+                        Progress::Done(n, _) => {
+                            done += 1;
+                            if done == 1 {
+                                assert_eq!(p.take_collected(), b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", "cut {cut}");
+                            }
+                            rest = &rest[n..];
+                        }
+                    }
+                }
+            }
+            let _ = rest;
+            assert_eq!(done, 2);
+            assert!(p.take_collected().is_empty(), "only the first response was collected");
+        }
     }
 
     #[test]
