@@ -63,7 +63,11 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<i32, Set
     if progress && std::io::stderr().is_terminal() {
         eprint!("\r\x1b[K");
     }
-    let report = Report::new(result, &plan.url, &plan.request.method, &plan.assertions);
+    let (method, scenario) = match &plan.scenario {
+        Some(path) => ("SCENARIO", Some(path.display().to_string())),
+        None => (plan.request.method.as_str(), None),
+    };
+    let report = Report::with_scenario(result, &plan.url, method, scenario, &plan.assertions);
     let mut out = std::io::stdout().lock();
     let _ = out
         .write_all(text::render(&report).as_bytes())

@@ -56,7 +56,7 @@ pub struct WorkerArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-        /// Target URL, e.g. http://127.0.0.1:8080/ (with --scenario: optional, its host is used).
+    /// Target URL, e.g. http://127.0.0.1:8080/ (with --scenario: optional, its host is used).
     #[arg(required_unless_present_any = ["scenario", "host"])]
     pub url: Option<String>,
     /// A scenario file (TOML): user classes, tasks, templates, load; flags override it.
@@ -74,7 +74,7 @@ pub struct RunArgs {
     /// Total requests to send, instead of a duration.
     #[arg(short = 'n', long)]
     pub requests: Option<u64>,
-        /// Requests pipelined on each connection per batch [default: 1].
+    /// Requests pipelined on each connection per batch [default: 1].
     #[arg(short = 'p', long)]
     pub pipeline: Option<u32>,
     /// Open loop: requests per second on a fixed schedule (wrk2-style), or a ramp A:B over -d.
@@ -103,7 +103,7 @@ pub struct RunArgs {
     pub asserts: Vec<String>,
     #[command(flatten)]
     pub workers: WorkerArgs,
-        /// HTTP method [default: GET].
+    /// HTTP method [default: GET].
     #[arg(short = 'm', long)]
     pub method: Option<String>,
     /// Extra header 'Name: value' (repeatable).
@@ -115,7 +115,7 @@ pub struct RunArgs {
     /// Read the request body from a file.
     #[arg(long)]
     pub body_file: Option<PathBuf>,
-        /// Per-request timeout: no complete response within it counts as a timeout error [default: 10s].
+    /// Per-request timeout: no complete response within it counts as a timeout error [default: 10s].
     #[arg(long, value_parser = parse_duration)]
     pub timeout: Option<Duration>,
     /// Connect timeout [default: 5s].
@@ -166,6 +166,9 @@ pub struct ServeArgs {
     /// Add an `X-Response: <counter>` header so every response head differs (for benchmarks).
     #[arg(long)]
     pub unique_heads: bool,
+    /// Serve a mock API from a routes file (TOML) instead of one response for everything.
+    #[arg(long)]
+    pub routes: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -15,9 +15,10 @@ use crate::load::{Kind, Shape};
 use crate::scenario::Scenario;
 use crate::scenario::program::{Program, RequestTemplate};
 use crate::scenario::template::Template;
-use std::sync::Arc;
+use crate::serve::routes::Routes;
 use crate::target::Target;
 use crate::units::{parse_cpu_list, parse_duration, parse_size};
+use std::sync::Arc;
 
 /// How long a run limited only by `-n` may last (it ends when the requests are done).
 const UNBOUNDED: Duration = Duration::from_secs(1_000_000_000);
@@ -43,7 +44,7 @@ pub struct RunPlan {
     /// The load over time, warm-up included at its start.
     pub shape: Shape,
     pub warmup: Duration,
-        pub think: Think,
+    pub think: Think,
     pub assertions: Vec<Assertion>,
     /// What each connection sends: one request, or a scenario's user classes and tasks.
     pub program: Arc<Program>,
@@ -66,6 +67,8 @@ pub struct ServePlan {
     pub delay: Duration,
     /// Add a per-response counter header, so no two response heads are the same.
     pub unique_heads: bool,
+    /// The mock API's routes (`--routes FILE`); without it every request gets one response.
+    pub routes: Option<Arc<Routes>>,
     pub io: IoChoice,
 }
 
@@ -118,14 +121,17 @@ pub fn online_cpus() -> Vec<usize> {
 }
 
 impl RunPlan {
-        pub fn from_args(cli: &RunArgs) -> Result<Self, SetupError> {
+    pub fn from_args(cli: &RunArgs) -> Result<Self, SetupError> {
         let scenario = match &cli.scenario {
             Some(path) => Some(Scenario::load(path).map_err(usage)?),
             None => None,
         };
         let merged = merge(cli, scenario.as_ref())?;
         let args = &merged;
-        let url = args.url.clone().expect("clap requires a URL, --host or --scenario");
+        let url = args
+            .url
+            .clone()
+            .expect("clap requires a URL, --host or --scenario");
         let target = Target::resolve(&url).map_err(usage)?;
         let connections_arg = args.connections.unwrap_or(64);
         let pipeline = args.pipeline.unwrap_or(1);
@@ -134,7 +140,7 @@ impl RunPlan {
         if connections_arg == 0 {
             return Err(usage("-c/--connections must be at least 1"));
         }
-                if pipeline == 0 || pipeline > 1024 {
+        if pipeline == 0 || pipeline > 1024 {
             return Err(usage("-p/--pipeline must be between 1 and 1024"));
         }
         if args.requests == Some(0) {
@@ -143,13 +149,17 @@ impl RunPlan {
         if args.duration.is_some_and(|d| d.is_zero()) {
             return Err(usage("-d/--duration must be greater than zero"));
         }
-                if timeout.is_zero() || connect_timeout.is_zero() {
+        if timeout.is_zero() || connect_timeout.is_zero() {
             return Err(usage(
                 "--timeout and --connect-timeout must be greater than zero",
             ));
         }
-                if scenario.is_some() && (args.method.is_some() || args.body.is_some() || args.body_file.is_some()) {
-            return Err(usage("-m, -b and --body-file describe a single request; with --scenario the tasks do"));
+        if scenario.is_some()
+            && (args.method.is_some() || args.body.is_some() || args.body_file.is_some())
+        {
+            return Err(usage(
+                "-m, -b and --body-file describe a single request; with --scenario the tasks do",
+            ));
         }
         let method = args.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -182,14 +192,14 @@ impl RunPlan {
         };
         let warmup = args.warmup.unwrap_or(Duration::ZERO);
         let shape = resolve_shape(args, stop)?.with_warmup(warmup);
-                let think = match &args.think {
+        let think = match &args.think {
             None => Think::None,
             Some(_) if shape.kind != Kind::Users && scenario.is_none() => {
                 return Err(usage("--think applies to --users (or user --stages)"));
             }
             Some(t) => parse_think(t)?,
         };
-                if shape.kind == Kind::Users && pipeline > 1 {
+        if shape.kind == Kind::Users && pipeline > 1 {
             return Err(usage(
                 "users send one request at a time; drop -p with --users",
             ));
@@ -202,20 +212,24 @@ impl RunPlan {
                 }
                 peak as u32
             }
-                        _ => connections_arg,
+            _ => connections_arg,
         };
-                let program = match &scenario {
+        let program = match &scenario {
             Some(s) => {
                 let global_think = args.think.as_deref().map(parse_think).transpose()?;
                 let parse = |t: &str| parse_think(t).map_err(|e| e.to_string());
-                s.program(&target.authority, &headers, global_think, &parse).map_err(usage)?
+                s.program(&target.authority, &headers, global_think, &parse)
+                    .map_err(usage)?
             }
             None => Program::single(
                 RequestTemplate {
                     method: method.clone(),
                     path: Template::literal(&target.path),
                     host: target.authority.clone(),
-                    headers: headers.iter().map(|(k, v)| (k.clone(), Template::literal(v))).collect(),
+                    headers: headers
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Template::literal(v)))
+                        .collect(),
                     body: Template::bytes(body.clone()),
                 },
                 target.path.clone(),
@@ -243,7 +257,7 @@ impl RunPlan {
             cpus.truncate(connections as usize);
         }
         Ok(Self {
-                        url: url.clone(),
+            url: url.clone(),
             request: RequestSpec {
                 method,
                 path: target.path.clone(),
@@ -253,16 +267,16 @@ impl RunPlan {
             },
             target,
             connections,
-                        pipeline,
+            pipeline,
             cpus,
             stop,
-                        shape,
+            shape,
             warmup,
             think,
             assertions,
             program: Arc::new(program),
             scenario: cli.scenario.clone(),
-                        timeout,
+            timeout,
             connect_timeout,
             io: args.workers.io.into(),
             json: args.json.clone(),
@@ -285,7 +299,10 @@ fn merge(cli: &RunArgs, scenario: Option<&Scenario>) -> Result<RunArgs, SetupErr
     let l = &f.load;
     let in_file = |what: &str, e: String| usage(format!("{}: {what}: {e}", s.path.display()));
     let duration = |field: &str, v: &Option<String>| -> Result<Option<Duration>, SetupError> {
-        v.as_deref().map(parse_duration).transpose().map_err(|e| in_file(field, e))
+        v.as_deref()
+            .map(parse_duration)
+            .transpose()
+            .map_err(|e| in_file(field, e))
     };
     a.url = cli
         .host
@@ -294,12 +311,17 @@ fn merge(cli: &RunArgs, scenario: Option<&Scenario>) -> Result<RunArgs, SetupErr
         .or_else(|| f.host.clone())
         .map(|h| h.trim_end_matches('/').to_string() + "/");
     if a.url.is_none() {
-        return Err(usage(format!("{}: no host; set host = \"http://...\" in it or pass --host", s.path.display())));
+        return Err(usage(format!(
+            "{}: no host; set host = \"http://...\" in it or pass --host",
+            s.path.display()
+        )));
     }
     a.connections = cli.connections.or(l.connections);
     a.pipeline = cli.pipeline.or(l.pipeline);
     a.timeout = cli.timeout.or(duration("timeout", &f.timeout)?);
-    a.connect_timeout = cli.connect_timeout.or(duration("connect_timeout", &f.connect_timeout)?);
+    a.connect_timeout = cli
+        .connect_timeout
+        .or(duration("connect_timeout", &f.connect_timeout)?);
     a.requests = cli.requests.or(l.requests);
     a.warmup = cli.warmup.or(duration("warmup", &l.warmup)?);
     let cli_load = cli.rate.is_some() || cli.users.is_some() || cli.stages.is_some();
@@ -315,13 +337,22 @@ fn merge(cli: &RunArgs, scenario: Option<&Scenario>) -> Result<RunArgs, SetupErr
     let file_duration = duration("duration", &l.duration)?;
     a.duration = match (cli.duration, &a.stages) {
         (Some(d), None) => Some(d),
-        (Some(_), Some(_)) => return Err(usage("-d conflicts with the scenario's stages (they set the length)")),
+        (Some(_), Some(_)) => {
+            return Err(usage(
+                "-d conflicts with the scenario's stages (they set the length)",
+            ));
+        }
         (None, Some(_)) if file_duration.is_some() => {
             return Err(in_file("load", "give stages or duration, not both".into()));
         }
         (None, _) => file_duration,
     };
-    if [a.rate.is_some(), a.users.is_some(), a.stages.is_some()].iter().filter(|x| **x).count() > 1 {
+    if [a.rate.is_some(), a.users.is_some(), a.stages.is_some()]
+        .iter()
+        .filter(|x| **x)
+        .count()
+        > 1
+    {
         return Err(in_file("load", "give one of rate, users or stages".into()));
     }
     if a.asserts.is_empty() {
@@ -449,7 +480,7 @@ fn resolve_shape(args: &RunArgs, stop: StopRule) -> Result<Shape, SetupError> {
     }
     Ok(Shape::constant(
         Kind::Connections,
-                f64::from(args.connections.unwrap_or(64)),
+        f64::from(args.connections.unwrap_or(64)),
         duration,
     ))
 }
@@ -484,6 +515,10 @@ impl ServePlan {
             body_size,
             delay: args.delay,
             unique_heads: args.unique_heads,
+            routes: match &args.routes {
+                Some(path) => Some(Arc::new(Routes::load(path).map_err(usage)?)),
+                None => None,
+            },
             io: args.workers.io.into(),
         })
     }

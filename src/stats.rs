@@ -194,7 +194,8 @@ impl Totals {
         self.connects += other.connects;
         self.recv_buffer_exhausted += other.recv_buffer_exhausted;
         if self.endpoints.len() < other.endpoints.len() {
-            self.endpoints.resize_with(other.endpoints.len(), EndpointTotals::default);
+            self.endpoints
+                .resize_with(other.endpoints.len(), EndpointTotals::default);
         }
         for (a, b) in self.endpoints.iter_mut().zip(&other.endpoints) {
             a.merge(b);
@@ -234,7 +235,9 @@ impl Recorder {
     /// A recorder for a program with `endpoints` endpoints.
     pub fn new(endpoints: usize) -> Self {
         let mut totals = Totals::default();
-        totals.endpoints.resize_with(endpoints.max(1), EndpointTotals::default);
+        totals
+            .endpoints
+            .resize_with(endpoints.max(1), EndpointTotals::default);
         Self {
             totals,
             current: Interval {
@@ -270,9 +273,20 @@ impl Recorder {
     /// Records one complete response to endpoint `ep` (`ok` by the task's expected statuses),
     /// with its corrected and uncorrected latency.
     #[inline]
-    pub fn response(&mut self, ep: usize, status: u16, ok: bool, latency_us: u64, uncorrected_us: u64) {
+    pub fn response(
+        &mut self,
+        ep: usize,
+        status: u16,
+        ok: bool,
+        latency_us: u64,
+        uncorrected_us: u64,
+    ) {
         let e = &mut self.totals.endpoints[ep];
-        for c in [&mut self.totals.counts, &mut self.current.counts, &mut e.counts] {
+        for c in [
+            &mut self.totals.counts,
+            &mut self.current.counts,
+            &mut e.counts,
+        ] {
             c.responses += 1;
             c.ok += u64::from(ok);
         }

@@ -38,7 +38,7 @@ pub enum Think {
 /// What one worker needs to generate load.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-        pub addr: SocketAddr,
+    pub addr: SocketAddr,
     /// What to send: user classes and their tasks (one task for a plain `run URL`).
     pub program: Arc<Program>,
     pub pipeline: u32,
@@ -47,7 +47,7 @@ pub struct ClientConfig {
     /// The load over time (including any warm-up at its start).
     pub shape: Arc<Shape>,
     /// Which part of the global request or user sequence this worker owns.
-        pub share: Share,
+    pub share: Share,
     /// Measurement starts this long after the start; everything before is not recorded.
     pub warmup: Duration,
     /// This worker's share of `-n`, if any.
@@ -79,7 +79,7 @@ struct Pending {
     intended: u64,
     /// When it was handed to the kernel, or UNSTAMPED.
     sent: u64,
-        /// False for requests sent during the warm-up: their outcomes are not recorded.
+    /// False for requests sent during the warm-up: their outcomes are not recorded.
     counted: bool,
     /// The program's task it runs.
     task: u32,
@@ -94,7 +94,7 @@ struct Conn {
     in_flight: VecDeque<Pending>,
     parser: ResponseParser,
     backoff: u64,
-        /// Users mode: the user is active (within the shape's current user count).
+    /// Users mode: the user is active (within the shape's current user count).
     active: bool,
     /// The user class this connection plays.
     class: usize,
@@ -121,7 +121,7 @@ pub struct ClientOutcome {
 }
 
 pub struct Client {
-        cfg: ClientConfig,
+    cfg: ClientConfig,
     /// For a static program: `pipeline` copies of its one request, so a full batch is one copy.
     batch: Vec<u8>,
     request_len: usize,
@@ -162,9 +162,11 @@ impl Client {
         stop: Arc<AtomicBool>,
         intervals: Sender<Interval>,
     ) -> Self {
-                let program = &cfg.program;
+        let program = &cfg.program;
         let (batch, request_len) = match &program.tasks[0].shared {
-            Some(r) if program.is_static() => (r.bytes.repeat(cfg.pipeline as usize), r.bytes.len()),
+            Some(r) if program.is_static() => {
+                (r.bytes.repeat(cfg.pipeline as usize), r.bytes.len())
+            }
             _ => (Vec::new(), 0),
         };
         let per_conn_render = !program.variables.is_empty();
@@ -181,13 +183,21 @@ impl Client {
                 on_start_waiting: false,
                 seq_pos: 0,
                 vars: vec![None; program.variables.len()],
-                rendered: if per_conn_render { vec![None; program.tasks.len()] } else { Vec::new() },
+                rendered: if per_conn_render {
+                    vec![None; program.tasks.len()]
+                } else {
+                    Vec::new()
+                },
             })
             .collect();
         let end = (cfg.shape.end() * 1e6) as u64;
         let measure_from = cfg.warmup.as_micros() as u64;
-                let rng = cfg.seed | 1;
-        let gens = Generators::new(cfg.seed ^ 0x5851_f42d_4c95_7f2d, cfg.share.worker, cfg.share.workers);
+        let rng = cfg.seed | 1;
+        let gens = Generators::new(
+            cfg.seed ^ 0x5851_f42d_4c95_7f2d,
+            cfg.share.worker,
+            cfg.share.workers,
+        );
         let endpoints = cfg.program.endpoints.len();
         Self {
             batch,
@@ -247,11 +257,16 @@ impl Client {
         ops.connect(token, self.cfg.addr);
     }
 
-        /// The endpoint a connection's next request would go to (for errors before any request).
+    /// The endpoint a connection's next request would go to (for errors before any request).
     fn next_endpoint(&self, token: Token) -> usize {
         let conn = &self.conns[token as usize];
         let class = &self.cfg.program.classes[conn.class];
-        let task = class.on_start.get(conn.on_start_next).or(class.tasks.first()).copied().unwrap_or(0);
+        let task = class
+            .on_start
+            .get(conn.on_start_next)
+            .or(class.tasks.first())
+            .copied()
+            .unwrap_or(0);
         self.cfg.program.tasks[task].endpoint
     }
 
@@ -282,10 +297,17 @@ impl Client {
             // A plain `run URL`: pre-built, pipelined bytes.
             let bytes = &self.batch[..k * self.request_len];
             ops.out(token).extend_from_slice(bytes);
-            let pending = Pending { intended, sent: UNSTAMPED, counted, task: 0, on_start: false };
+            let pending = Pending {
+                intended,
+                sent: UNSTAMPED,
+                counted,
+                task: 0,
+                on_start: false,
+            };
             conn.in_flight.extend(std::iter::repeat_n(pending, k));
             if counted {
-                self.rec.sent(program.tasks[0].endpoint, k as u64, bytes.len() as u64);
+                self.rec
+                    .sent(program.tasks[0].endpoint, k as u64, bytes.len() as u64);
             }
         } else {
             let class = &program.classes[conn.class];
@@ -304,21 +326,32 @@ impl Client {
                 } else {
                     let total = *class.cumulative.last().unwrap_or(&1);
                     let r = (self.gens.next_u64() % u64::from(total)) as u32;
-                    (class.tasks[class.cumulative.partition_point(|&c| c <= r)], false)
+                    (
+                        class.tasks[class.cumulative.partition_point(|&c| c <= r)],
+                        false,
+                    )
                 };
                 let task = &program.tasks[task_id];
                 let rendered: &Rendered = match &task.shared {
                     Some(r) => r,
-                    None => conn.rendered[task_id].get_or_insert_with(|| task.request.render(&conn.vars)),
+                    None => conn.rendered[task_id]
+                        .get_or_insert_with(|| task.request.render(&conn.vars)),
                 };
                 let out = ops.out(token);
                 let start = out.len();
                 out.extend_from_slice(&rendered.bytes);
                 for (offset, generator) in &rendered.slots {
                     let at = start + offset;
-                    self.gens.fill(generator, &mut out[at..at + generator.width()]);
+                    self.gens
+                        .fill(generator, &mut out[at..at + generator.width()]);
                 }
-                conn.in_flight.push_back(Pending { intended, sent: UNSTAMPED, counted, task: task_id as u32, on_start });
+                conn.in_flight.push_back(Pending {
+                    intended,
+                    sent: UNSTAMPED,
+                    counted,
+                    task: task_id as u32,
+                    on_start,
+                });
                 if counted {
                     self.rec.sent(task.endpoint, 1, rendered.bytes.len() as u64);
                 }
@@ -356,7 +389,7 @@ impl Client {
                 if !self.conns[token as usize].active {
                     ops.close(token);
                     self.conns[token as usize].state = State::Idle;
-                                } else {
+                } else {
                     let class = self.conns[token as usize].class;
                     let at = self.now + self.think_us(class);
                     self.wakeups.push(Reverse((at, token)));
@@ -366,7 +399,7 @@ impl Client {
     }
 
     /// The next think time in microseconds (xorshift: cheap, and independent per worker).
-        fn think_us(&mut self, class: usize) -> u64 {
+    fn think_us(&mut self, class: usize) -> u64 {
         match self.cfg.program.classes[class].think {
             Think::None => 0,
             Think::Constant(d) => d.as_micros() as u64,
@@ -412,9 +445,20 @@ impl Client {
     fn record_response(&mut self, token: Token, p: Pending, status: u16, now: u64) {
         let task = &self.cfg.program.tasks[p.task as usize];
         if p.counted {
-            let intended = if p.intended == UNSTAMPED { p.sent } else { p.intended };
-            let (corrected, uncorrected) = (now.saturating_sub(intended), now.saturating_sub(p.sent));
-            self.rec.response(task.endpoint, status, task.is_ok(status), corrected, uncorrected);
+            let intended = if p.intended == UNSTAMPED {
+                p.sent
+            } else {
+                p.intended
+            };
+            let (corrected, uncorrected) =
+                (now.saturating_sub(intended), now.saturating_sub(p.sent));
+            self.rec.response(
+                task.endpoint,
+                status,
+                task.is_ok(status),
+                corrected,
+                uncorrected,
+            );
         }
         let conn = &mut self.conns[token as usize];
         if p.on_start {
@@ -442,7 +486,7 @@ impl Client {
         }
         let now = self.clock();
         self.now = now;
-                let mut rest = bytes;
+        let mut rest = bytes;
         while !rest.is_empty() {
             let program = &*self.cfg.program;
             let conn = &mut self.conns[token as usize];
@@ -459,7 +503,7 @@ impl Client {
                         // A response nobody asked for: the stream cannot be trusted.
                         return self.abort(token, ErrorKind::Malformed, ops);
                     };
-                                        self.record_response(token, p, done.status, now);
+                    self.record_response(token, p, done.status, now);
                     if done.close {
                         // The server closes after this response: whatever else was in flight is lost.
                         return self.abort(token, ErrorKind::Closed, ops);
@@ -479,7 +523,7 @@ impl Client {
             && let Some(done) = conn.parser.eof()
             && let Some(p) = conn.in_flight.pop_front()
         {
-                        let now = self.clock();
+            let now = self.clock();
             self.record_response(token, p, done.status, now);
         }
         self.fail_in_flight(token, ErrorKind::from_io_errno(errno));
@@ -600,7 +644,7 @@ impl Client {
     /// The warm-up ended: forget everything measured so far; requests in flight stay uncounted.
     fn start_measuring(&mut self) {
         self.measuring = true;
-                self.rec = Recorder::new(self.cfg.program.endpoints.len());
+        self.rec = Recorder::new(self.cfg.program.endpoints.len());
         for conn in &mut self.conns {
             for p in &mut conn.in_flight {
                 p.counted = false;
@@ -730,7 +774,7 @@ impl Worker for Client {
                 if !p.counted {
                     continue;
                 }
-                                let ep = self.cfg.program.tasks[p.task as usize].endpoint;
+                let ep = self.cfg.program.tasks[p.task as usize].endpoint;
                 if p.sent == UNSTAMPED {
                     self.rec.unsend(ep, 1);
                 } else {

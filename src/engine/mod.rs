@@ -43,6 +43,8 @@ pub struct RunResult {
     pub seconds: Vec<Second>,
     pub shape: Arc<Shape>,
     pub warmup: Duration,
+    /// (name, method) of each endpoint, indexed like `totals.endpoints`.
+    pub endpoints: Vec<(String, String)>,
     pub interrupted: bool,
 }
 
@@ -109,7 +111,7 @@ pub fn run(
     for (i, &cpu) in plan.cpus.iter().enumerate() {
         let cfg = ClientConfig {
             addr: plan.target.addr,
-                        program: plan.program.clone(),
+            program: plan.program.clone(),
             pipeline: plan.pipeline,
             connections: conns[i] as u32,
             shape: shape.clone(),
@@ -117,7 +119,7 @@ pub fn run(
                 worker: i as u64,
                 workers: workers as u64,
             },
-            
+
             warmup: plan.warmup,
             quota: quotas.as_ref().map(|q| q[i]),
             timeout: plan.timeout,
@@ -186,6 +188,12 @@ pub fn run(
         seconds,
         shape,
         warmup: plan.warmup,
+        endpoints: plan
+            .program
+            .endpoints
+            .iter()
+            .map(|e| (e.name.clone(), e.method.clone()))
+            .collect(),
         interrupted,
     })
 }

@@ -14,6 +14,15 @@ pub struct Request {
     pub head: bool,
 }
 
+/// Method, target and Authorization of the last request head, kept only when asked for
+/// (the mock API routes by them; the plain target does not pay for the copies).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Details {
+    pub method: String,
+    pub target: String,
+    pub authorization: Vec<u8>,
+}
+
 #[derive(Debug)]
 enum Body {
     Length(u64),
@@ -25,6 +34,9 @@ enum Body {
 pub struct RequestParser {
     carry: Vec<u8>,
     body: Option<(Body, Request)>,
+    /// Keep `details` of every request head.
+    pub want_details: bool,
+    pub details: Details,
 }
 
 impl RequestParser {
@@ -76,6 +88,16 @@ impl RequestParser {
             close: parsed.version == Some(0),
             head: parsed.method == Some("HEAD"),
         };
+        if self.want_details {
+            self.details.method = parsed.method.unwrap_or_default().to_string();
+            self.details.target = parsed.path.unwrap_or_default().to_string();
+            self.details.authorization = parsed
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case("authorization"))
+                .map(|h| h.value.to_vec())
+                .unwrap_or_default();
+        }
         let mut body = None;
         for h in parsed.headers.iter() {
             if h.name.eq_ignore_ascii_case("content-length") {

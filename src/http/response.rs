@@ -419,7 +419,11 @@ mod tests {
                         Progress::Done(n, _) => {
                             done += 1;
                             if done == 1 {
-                                assert_eq!(p.take_collected(), b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", "cut {cut}");
+                                assert_eq!(
+                                    p.take_collected(),
+                                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+                                    "cut {cut}"
+                                );
                             }
                             rest = &rest[n..];
                         }
@@ -428,7 +432,10 @@ mod tests {
             }
             let _ = rest;
             assert_eq!(done, 2);
-            assert!(p.take_collected().is_empty(), "only the first response was collected");
+            assert!(
+                p.take_collected().is_empty(),
+                "only the first response was collected"
+            );
         }
     }
 

@@ -61,6 +61,20 @@ pub struct Lag {
     pub max: u64,
 }
 
+/// One endpoint's results (Locust's per-name rows).
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointReport {
+    pub name: String,
+    pub method: String,
+    pub requests: Requests,
+    /// Requests that did not succeed: unexpected statuses plus errors.
+    pub failed: u64,
+    pub rps: f64,
+    pub status: BTreeMap<String, u64>,
+    pub errors: BTreeMap<&'static str, u64>,
+    pub latency_us: Latency,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Bytes {
     pub sent: u64,
@@ -94,6 +108,9 @@ pub struct Report {
     pub ringblast_version: &'static str,
     pub url: String,
     pub method: String,
+    /// The scenario file, when the run had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
     pub backend: &'static str,
     pub backend_flags: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -122,11 +139,23 @@ pub struct Report {
     /// The generator's checks on itself (too few connections, a saturated core, …).
     pub warnings: Vec<String>,
     pub assertions: Vec<Outcome>,
+    /// Per endpoint (task name and method), in the order the program declares them.
+    pub endpoints: Vec<EndpointReport>,
     pub timeline: Vec<TimelineEntry>,
 }
 
 impl Report {
     pub fn new(result: &RunResult, url: &str, method: &str, checks: &[Assertion]) -> Self {
+        Self::with_scenario(result, url, method, None, checks)
+    }
+
+    pub fn with_scenario(
+        result: &RunResult,
+        url: &str,
+        method: &str,
+        scenario: Option<String>,
+        checks: &[Assertion],
+    ) -> Self {
         let t = &result.totals;
         let secs = result.measured.as_secs_f64().max(1e-9);
         let status = t
@@ -190,6 +219,7 @@ impl Report {
             ringblast_version: env!("CARGO_PKG_VERSION"),
             url: url.to_string(),
             method: method.to_string(),
+            scenario,
             backend: result.backend.name(),
             backend_flags: result.backend_flags.clone(),
             backend_fallback: result.fallback.clone(),
@@ -230,6 +260,7 @@ impl Report {
             },
             warnings: warnings(result, target_rps, sent_rps, schedule_lag_us),
             assertions,
+            endpoints: endpoint_reports(result, secs),
             timeline: result.timeline.clone(),
         }
     }
@@ -250,6 +281,40 @@ impl Report {
         }
         std::fs::rename(&tmp, path)
     }
+}
+
+fn endpoint_reports(result: &RunResult, secs: f64) -> Vec<EndpointReport> {
+    result
+        .endpoints
+        .iter()
+        .zip(&result.totals.endpoints)
+        .map(|((name, method), e)| EndpointReport {
+            name: name.clone(),
+            method: method.clone(),
+            requests: Requests {
+                sent: e.counts.sent,
+                responses: e.counts.responses,
+                ok: e.counts.ok,
+                errors: e.counts.errors,
+                unfinished: e.unfinished,
+            },
+            failed: e.counts.responses - e.counts.ok + e.counts.errors,
+            rps: ((e.counts.responses as f64 / secs) * 10.0).round() / 10.0,
+            status: e
+                .status
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(|(code, n)| (code.to_string(), *n))
+                .collect(),
+            errors: ErrorKind::ALL
+                .iter()
+                .map(|k| (k.name(), e.errors[*k as usize]))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            latency_us: Latency::of(&e.latency),
+        })
+        .collect()
 }
 
 /// The generator checks itself: when it, rather than the target, may have set the numbers.

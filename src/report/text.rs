@@ -130,6 +130,29 @@ pub fn render(r: &Report) -> String {
             errors.join("  ")
         }
     );
+    if r.endpoints.len() > 1 || r.scenario.is_some() {
+        let _ = writeln!(
+            s,
+            "\n  {:<7} {:<32} {:>10} {:>8} {:>9} {:>9} {:>9} {:>9}",
+            "method", "endpoint", "requests", "failed", "p50", "p99", "max", "req/s"
+        );
+        for e in &r.endpoints {
+            let name: String = e.name.chars().take(32).collect();
+            let _ = writeln!(
+                s,
+                "  {:<7} {:<32} {:>10} {:>8} {:>9} {:>9} {:>9} {:>9}",
+                e.method,
+                name,
+                fmt_count(e.requests.sent),
+                fmt_count(e.failed),
+                fmt_us(e.latency_us.p50 as f64),
+                fmt_us(e.latency_us.p99 as f64),
+                fmt_us(e.latency_us.max as f64),
+                fmt_count(e.rps.round() as u64)
+            );
+        }
+        let _ = writeln!(s);
+    }
     for a in &r.assertions {
         let metric = a.expr.trim_start().to_ascii_lowercase();
         let is_latency =

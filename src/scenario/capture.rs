@@ -6,19 +6,32 @@ use std::mem::MaybeUninit;
 use super::program::Source;
 
 /// The body of a complete response, de-chunked if needed, and the raw head.
-fn split(raw: &[u8]) -> Option<(Vec<(String, Vec<u8>)>, Vec<u8>)> {
+/// Lower-cased header names with their values.
+type Headers = Vec<(String, Vec<u8>)>;
+
+fn split(raw: &[u8]) -> Option<(Headers, Vec<u8>)> {
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; 64];
     let mut resp = httparse::Response::new(&mut []);
-    let n = match httparse::ParserConfig::default().parse_response_with_uninit_headers(&mut resp, raw, &mut slots) {
+    let n = match httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut resp, raw, &mut slots)
+    {
         Ok(httparse::Status::Complete(n)) => n,
         _ => return None,
     };
-    let headers: Vec<(String, Vec<u8>)> = resp.headers.iter().map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec())).collect();
+    let headers: Vec<(String, Vec<u8>)> = resp
+        .headers
+        .iter()
+        .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
+        .collect();
     let chunked = headers
         .iter()
         .any(|(k, v)| k == "transfer-encoding" && crate::http::is_chunked(v));
     let body = &raw[n..];
-    let body = if chunked { dechunk(body)? } else { body.to_vec() };
+    let body = if chunked {
+        dechunk(body)?
+    } else {
+        body.to_vec()
+    };
     Some((headers, body))
 }
 
@@ -35,7 +48,9 @@ fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
         }
         out.extend_from_slice(data.get(..size)?);
         data = data.get(size..)?;
-        data = data.strip_prefix(b"\r\n").or_else(|| data.strip_prefix(b"\n"))?;
+        data = data
+            .strip_prefix(b"\r\n")
+            .or_else(|| data.strip_prefix(b"\n"))?;
     }
 }
 
@@ -71,10 +86,19 @@ mod tests {
     #[test]
     fn json_header_and_regex() {
         let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 33\r\nX-Session: s-42\r\n\r\n{\"access\":\"tok-1\",\"user\":{\"id\":7}}";
-        assert_eq!(extract(raw, &Source::Json("/access".into())), Some(b"tok-1".to_vec()));
-        assert_eq!(extract(raw, &Source::Json("/user/id".into())), Some(b"7".to_vec()));
+        assert_eq!(
+            extract(raw, &Source::Json("/access".into())),
+            Some(b"tok-1".to_vec())
+        );
+        assert_eq!(
+            extract(raw, &Source::Json("/user/id".into())),
+            Some(b"7".to_vec())
+        );
         assert_eq!(extract(raw, &Source::Json("/missing".into())), None);
-        assert_eq!(extract(raw, &Source::Header("x-session".into())), Some(b"s-42".to_vec()));
+        assert_eq!(
+            extract(raw, &Source::Header("x-session".into())),
+            Some(b"s-42".to_vec())
+        );
         let re = regex::bytes::Regex::new(r#""access":"([^"]+)""#).unwrap();
         assert_eq!(extract(raw, &Source::Body(re)), Some(b"tok-1".to_vec()));
     }
@@ -82,8 +106,15 @@ mod tests {
     #[test]
     fn chunked_bodies_and_unsafe_values() {
         let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7\r\n{\"a\":\"b\r\n3;x=1\r\nc\"}\r\n0\r\n\r\n";
-        assert_eq!(extract(raw, &Source::Json("/a".into())), Some(b"bc".to_vec()));
+        assert_eq!(
+            extract(raw, &Source::Json("/a".into())),
+            Some(b"bc".to_vec())
+        );
         let evil = b"HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n{\"a\":\"x\\r\\ny\"}";
-        assert_eq!(extract(evil, &Source::Json("/a".into())), None, "CR/LF would inject headers");
+        assert_eq!(
+            extract(evil, &Source::Json("/a".into())),
+            None,
+            "CR/LF would inject headers"
+        );
     }
 }

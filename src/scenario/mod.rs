@@ -142,29 +142,47 @@ fn suggest(message: &str) -> String {
 impl Scenario {
     /// Reads and parses a scenario file; errors are one line with the file and line number.
     pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("scenario {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("scenario {}: {e}", path.display()))?;
         Self::parse(&text, path)
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Self, String> {
         let file: ScenarioFile = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
             let at = line.map_or(String::new(), |l| format!(":{l}"));
             format!("{}{at}: {}", path.display(), suggest(e.message()))
         })?;
         if file.classes.is_empty() {
-            return Err(format!("{}: no [[user]] with tasks; add at least one [[user]] with a [[user.task]]", path.display()));
+            return Err(format!(
+                "{}: no [[user]] with tasks; add at least one [[user]] with a [[user.task]]",
+                path.display()
+            ));
         }
-        Ok(Self { path: path.to_path_buf(), file })
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+        })
     }
 
     fn dir(&self) -> PathBuf {
-        self.path.parent().map(Path::to_path_buf).unwrap_or_default()
+        self.path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
     }
 
     /// Builds the runtime program. `host` is the Host header value; `extra_headers` are the
     /// command line's `-H` (they win over the file's defaults); `think` overrides every class's.
-    pub fn program(&self, host: &str, extra_headers: &[(String, String)], think: Option<Think>, parse_think: &dyn Fn(&str) -> Result<Think, String>) -> Result<Program, String> {
+    pub fn program(
+        &self,
+        host: &str,
+        extra_headers: &[(String, String)],
+        think: Option<Think>,
+        parse_think: &dyn Fn(&str) -> Result<Think, String>,
+    ) -> Result<Program, String> {
         let at = |what: String| format!("{}: {what}", self.path.display());
         // Every variable some task captures; templates may only use these.
         let mut variables: Vec<String> = Vec::new();
@@ -180,19 +198,30 @@ impl Scenario {
         let dir = self.dir();
         let column = |file: &str, col: &str| load_column(&dir.join(file), col);
         let env = |name: &str| std::env::var(name).ok();
-        let ctx = Context { variables: &variables, env: &env, column: &column };
+        let ctx = Context {
+            variables: &variables,
+            env: &env,
+            column: &column,
+        };
         let mut tasks: Vec<Task> = Vec::new();
         let mut endpoints: Vec<Endpoint> = Vec::new();
         let mut classes = Vec::new();
         let mut build = |t: &TaskFile, class: &str| -> Result<usize, String> {
             let method = t.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
             if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-                return Err(at(format!("user '{class}': '{method}' is not an HTTP method")));
+                return Err(at(format!(
+                    "user '{class}': '{method}' is not an HTTP method"
+                )));
             }
             if !t.path.starts_with('/') {
-                return Err(at(format!("user '{class}': path '{}' must start with /", t.path)));
+                return Err(at(format!(
+                    "user '{class}': path '{}' must start with /",
+                    t.path
+                )));
             }
-            let parse = |text: &str| Template::parse(text, &ctx).map_err(|e| at(format!("user '{class}': {e}")));
+            let parse = |text: &str| {
+                Template::parse(text, &ctx).map_err(|e| at(format!("user '{class}': {e}")))
+            };
             let mut headers = Vec::new();
             let mut all: BTreeMap<String, String> = self.file.headers.clone();
             for (k, v) in &t.headers {
@@ -202,31 +231,50 @@ impl Scenario {
                 all.insert(k.clone(), v.clone());
             }
             for (k, v) in &all {
-                crate::http::request::validate_header(k, v).map_err(|e| at(format!("user '{class}': {e}")))?;
+                crate::http::request::validate_header(k, v)
+                    .map_err(|e| at(format!("user '{class}': {e}")))?;
                 headers.push((k.clone(), parse(v)?));
             }
             let body = match (&t.body, &t.body_file) {
-                (Some(_), Some(_)) => return Err(at(format!("user '{class}': give body or body_file, not both"))),
+                (Some(_), Some(_)) => {
+                    return Err(at(format!(
+                        "user '{class}': give body or body_file, not both"
+                    )));
+                }
                 (Some(b), None) => parse(b)?,
                 (None, Some(f)) => {
                     let p = dir.join(f);
-                    let text = std::fs::read_to_string(&p).map_err(|e| at(format!("body_file {}: {e}", p.display())))?;
+                    let text = std::fs::read_to_string(&p)
+                        .map_err(|e| at(format!("body_file {}: {e}", p.display())))?;
                     parse(&text)?
                 }
                 (None, None) => Template::default(),
             };
             let name = t.name.clone().unwrap_or_else(|| t.path.clone());
-            let endpoint = match endpoints.iter().position(|e| e.name == name && e.method == method) {
+            let endpoint = match endpoints
+                .iter()
+                .position(|e| e.name == name && e.method == method)
+            {
                 Some(i) => i,
                 None => {
-                    endpoints.push(Endpoint { name, method: method.clone() });
+                    endpoints.push(Endpoint {
+                        name,
+                        method: method.clone(),
+                    });
                     endpoints.len() - 1
                 }
             };
             let mut captures = Vec::new();
             for (var, spec) in &t.capture {
-                let source = parse_capture(spec).map_err(|e| at(format!("user '{class}': capture {var}: {e}")))?;
-                captures.push(Capture { var: variables.iter().position(|v| v == var).expect("collected above"), source });
+                let source = parse_capture(spec)
+                    .map_err(|e| at(format!("user '{class}': capture {var}: {e}")))?;
+                captures.push(Capture {
+                    var: variables
+                        .iter()
+                        .position(|v| v == var)
+                        .expect("collected above"),
+                    source,
+                });
             }
             if t.weight == 0 {
                 return Err(at(format!("user '{class}': weight must be at least 1")));
@@ -234,7 +282,13 @@ impl Scenario {
             tasks.push(Task {
                 endpoint,
                 head: method == "HEAD",
-                request: RequestTemplate { method, path: parse(&t.path)?, host: host.to_string(), headers, body },
+                request: RequestTemplate {
+                    method,
+                    path: parse(&t.path)?,
+                    host: host.to_string(),
+                    headers,
+                    body,
+                },
                 shared: None,
                 expect: t.expect.clone(),
                 captures,
@@ -250,54 +304,98 @@ impl Scenario {
             if c.weight == 0 {
                 return Err(at(format!("user '{name}': weight must be at least 1")));
             }
-            let on_start = c.on_start.iter().map(|t| build(t, &name)).collect::<Result<Vec<_>, _>>()?;
-            let class_tasks = c.tasks.iter().map(|t| build(t, &name)).collect::<Result<Vec<_>, _>>()?;
+            let on_start = c
+                .on_start
+                .iter()
+                .map(|t| build(t, &name))
+                .collect::<Result<Vec<_>, _>>()?;
+            let class_tasks = c
+                .tasks
+                .iter()
+                .map(|t| build(t, &name))
+                .collect::<Result<Vec<_>, _>>()?;
             let class_think = match (&think, &c.think, &self.file.load.think) {
                 (Some(t), _, _) => *t,
                 (None, Some(t), _) | (None, None, Some(t)) => parse_think(t).map_err(&at)?,
                 (None, None, None) => Think::None,
             };
-            classes.push(Class { name, weight: c.weight, think: class_think, on_start, tasks: class_tasks, sequence: c.sequence, cumulative: vec![] });
+            classes.push(Class {
+                name,
+                weight: c.weight,
+                think: class_think,
+                on_start,
+                tasks: class_tasks,
+                sequence: c.sequence,
+                cumulative: vec![],
+            });
         }
         let total: u32 = classes.iter().map(|c| c.weight).sum();
         if total > 100_000 {
             return Err(at("user weights add up to more than 100,000".into()));
         }
-        Ok(Program { classes, tasks, endpoints, variables, class_cycle: vec![] }.finish())
+        Ok(Program {
+            classes,
+            tasks,
+            endpoints,
+            variables,
+            class_cycle: vec![],
+        }
+        .finish())
     }
 }
 
 fn parse_capture(spec: &str) -> Result<Source, String> {
     if let Some(p) = spec.strip_prefix("json:") {
         if !(p.is_empty() || p.starts_with('/')) {
-            return Err(format!("'{spec}': a JSON pointer starts with / (e.g. json:/access)"));
+            return Err(format!(
+                "'{spec}': a JSON pointer starts with / (e.g. json:/access)"
+            ));
         }
         Ok(Source::Json(p.to_string()))
     } else if let Some(h) = spec.strip_prefix("header:") {
         Ok(Source::Header(h.trim().to_string()))
     } else if let Some(re) = spec.strip_prefix("body:") {
-        regex::bytes::Regex::new(re).map(Source::Body).map_err(|e| format!("'{spec}': {e}"))
+        regex::bytes::Regex::new(re)
+            .map(Source::Body)
+            .map_err(|e| format!("'{spec}': {e}"))
     } else {
-        Err(format!("'{spec}': use json:/pointer, header:Name or body:regex"))
+        Err(format!(
+            "'{spec}': use json:/pointer, header:Name or body:regex"
+        ))
     }
 }
 
 /// Reads one column of a CSV file (first line names the columns; no quoted fields).
 fn load_column(path: &Path, column: &str) -> Result<Vec<Vec<u8>>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("data file {}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("data file {}: {e}", path.display()))?;
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<&str> = lines.next().ok_or_else(|| format!("data file {} is empty", path.display()))?.split(',').map(str::trim).collect();
-    let index = header
-        .iter()
-        .position(|h| *h == column)
-        .ok_or_else(|| format!("data file {} has no column '{column}' (columns: {})", path.display(), header.join(", ")))?;
+    let header: Vec<&str> = lines
+        .next()
+        .ok_or_else(|| format!("data file {} is empty", path.display()))?
+        .split(',')
+        .map(str::trim)
+        .collect();
+    let index = header.iter().position(|h| *h == column).ok_or_else(|| {
+        format!(
+            "data file {} has no column '{column}' (columns: {})",
+            path.display(),
+            header.join(", ")
+        )
+    })?;
     lines
         .enumerate()
         .map(|(n, line)| {
             line.split(',')
                 .nth(index)
                 .map(|v| v.trim().as_bytes().to_vec())
-                .ok_or_else(|| format!("data file {} line {}: no value for '{column}'", path.display(), n + 2))
+                .ok_or_else(|| {
+                    format!(
+                        "data file {} line {}: no value for '{column}'",
+                        path.display(),
+                        n + 2
+                    )
+                })
         })
         .collect()
 }
@@ -356,24 +454,42 @@ name = "list"
         let p = s.program("127.0.0.1:8080", &[], None, &think).unwrap();
         assert_eq!(p.classes.len(), 2);
         assert_eq!(p.variables, vec!["token".to_string()]);
-        assert_eq!(p.endpoints.len(), 3, "login, list (shared by both classes), approve");
+        assert_eq!(
+            p.endpoints.len(),
+            3,
+            "login, list (shared by both classes), approve"
+        );
         assert_eq!(p.classes[0].on_start.len(), 1);
         assert_eq!(p.classes[0].cumulative, vec![2, 3]);
         assert_eq!(p.class_cycle, vec![0, 0, 1, 0]);
         let approve = &p.tasks[p.classes[0].tasks[1]];
         assert!(approve.is_ok(404) && !approve.is_ok(500));
-        assert!(approve.shared.is_some(), "no variables: rendered once for all");
+        assert!(
+            approve.shared.is_some(),
+            "no variables: rendered once for all"
+        );
         let list = &p.tasks[p.classes[0].tasks[0]];
-        assert!(list.shared.is_none(), "uses {{token}}: rendered per connection");
+        assert!(
+            list.shared.is_none(),
+            "uses {{token}}: rendered per connection"
+        );
         assert_eq!(p.tasks[p.classes[0].on_start[0]].captures.len(), 1);
     }
 
     #[test]
     fn bad_files_say_what_and_where() {
         let cases = [
-            ("hots = \"x\"\n[[user]]\n[[user.task]]\npath=\"/\"\n", "s.toml:1: unknown field `hots`", "did you mean `host`?"),
+            (
+                "hots = \"x\"\n[[user]]\n[[user.task]]\npath=\"/\"\n",
+                "s.toml:1: unknown field `hots`",
+                "did you mean `host`?",
+            ),
             ("[load]\nusers = \"many\"\n", "s.toml:2", "invalid type"),
-            ("[[user]]\n[[user.task]]\npath = \"/\"\nwieght = 2\n", "s.toml:4", "did you mean `weight`?"),
+            (
+                "[[user]]\n[[user.task]]\npath = \"/\"\nwieght = 2\n",
+                "s.toml:4",
+                "did you mean `weight`?",
+            ),
             ("host = \"x\"\n", "no [[user]]", ""),
         ];
         for (text, want, hint) in cases {
@@ -387,22 +503,41 @@ name = "list"
     #[test]
     fn program_errors() {
         let unknown_var = "[[user]]\n[[user.task]]\npath = \"/{{tok}}\"\n";
-        let err = parse(unknown_var).unwrap().program("h", &[], None, &think).unwrap_err();
+        let err = parse(unknown_var)
+            .unwrap()
+            .program("h", &[], None, &think)
+            .unwrap_err();
         assert!(err.contains("unknown variable 'tok'"), "{err}");
         let missing = "[[user]]\n[[user.task]]\npath = \"/\"\nbody_file = \"nope.json\"\n";
-        let err = parse(missing).unwrap().program("h", &[], None, &think).unwrap_err();
+        let err = parse(missing)
+            .unwrap()
+            .program("h", &[], None, &think)
+            .unwrap_err();
         assert!(err.contains("nope.json"), "{err}");
         let wide = "[[user]]\n[[user.task]]\npath = \"/{{rand_int 1 100000 2}}\"\n";
-        let err = parse(wide).unwrap().program("h", &[], None, &think).unwrap_err();
+        let err = parse(wide)
+            .unwrap()
+            .program("h", &[], None, &think)
+            .unwrap_err();
         assert!(err.contains("wider than its 2-byte slot"), "{err}");
         let bad_capture = "[[user]]\n[[user.task]]\npath = \"/\"\ncapture = { t = \"xml:/a\" }\n";
-        assert!(parse(bad_capture).unwrap().program("h", &[], None, &think).is_err());
+        assert!(
+            parse(bad_capture)
+                .unwrap()
+                .program("h", &[], None, &think)
+                .is_err()
+        );
     }
 
     #[test]
     fn suggestions() {
         assert_eq!(edit_distance("hots", "host"), 2);
-        assert!(suggest("unknown field `duraton`, expected one of `users`, `duration`").ends_with("(did you mean `duration`?)"));
-        assert!(!suggest("unknown field `zzzzzzzz`, expected one of `users`").contains("did you mean"));
+        assert!(
+            suggest("unknown field `duraton`, expected one of `users`, `duration`")
+                .ends_with("(did you mean `duration`?)")
+        );
+        assert!(
+            !suggest("unknown field `zzzzzzzz`, expected one of `users`").contains("did you mean")
+        );
     }
 }

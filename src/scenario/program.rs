@@ -45,12 +45,17 @@ pub struct Rendered {
 impl RequestTemplate {
     /// Serializes with the given variable values (missing ones are empty); slots get placeholders.
     pub fn render(&self, vars: &[Option<Vec<u8>>]) -> Rendered {
-        let mut out = Rendered { bytes: Vec::with_capacity(256), slots: Vec::new() };
+        let mut out = Rendered {
+            bytes: Vec::with_capacity(256),
+            slots: Vec::new(),
+        };
         let put = |out: &mut Rendered, t: &Template| {
             for part in &t.parts {
                 match part {
                     Part::Text(b) => out.bytes.extend_from_slice(b),
-                    Part::Var(v) => out.bytes.extend_from_slice(vars.get(*v).and_then(|x| x.as_deref()).unwrap_or(b"")),
+                    Part::Var(v) => out
+                        .bytes
+                        .extend_from_slice(vars.get(*v).and_then(|x| x.as_deref()).unwrap_or(b"")),
                     Part::Gen(g) => {
                         out.slots.push((out.bytes.len(), g.clone()));
                         out.bytes.extend(std::iter::repeat_n(b'0', g.width()));
@@ -58,16 +63,23 @@ impl RequestTemplate {
                 }
             }
         };
-        let has = |name: &str| self.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        let has = |name: &str| {
+            self.headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case(name))
+        };
         out.bytes.extend_from_slice(self.method.as_bytes());
         out.bytes.push(b' ');
         put(&mut out, &self.path);
         out.bytes.extend_from_slice(b" HTTP/1.1\r\n");
         if !has("host") {
-            out.bytes.extend_from_slice(format!("Host: {}\r\n", self.host).as_bytes());
+            out.bytes
+                .extend_from_slice(format!("Host: {}\r\n", self.host).as_bytes());
         }
         if !has("user-agent") {
-            out.bytes.extend_from_slice(concat!("User-Agent: ringblast/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes());
+            out.bytes.extend_from_slice(
+                concat!("User-Agent: ringblast/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes(),
+            );
         }
         for (k, v) in &self.headers {
             out.bytes.extend_from_slice(k.as_bytes());
@@ -76,16 +88,24 @@ impl RequestTemplate {
             out.bytes.extend_from_slice(b"\r\n");
         }
         // The body's length is fixed once rendered: slots are fixed-width, variables are set.
-        let mut body = Rendered { bytes: Vec::new(), slots: Vec::new() };
+        let mut body = Rendered {
+            bytes: Vec::new(),
+            slots: Vec::new(),
+        };
         put(&mut body, &self.body);
         let body_method = matches!(self.method.as_str(), "POST" | "PUT" | "PATCH");
-        if !has("content-length") && !has("transfer-encoding") && (body_method || !body.bytes.is_empty()) {
-            out.bytes.extend_from_slice(format!("Content-Length: {}\r\n", body.bytes.len()).as_bytes());
+        if !has("content-length")
+            && !has("transfer-encoding")
+            && (body_method || !body.bytes.is_empty())
+        {
+            out.bytes
+                .extend_from_slice(format!("Content-Length: {}\r\n", body.bytes.len()).as_bytes());
         }
         out.bytes.extend_from_slice(b"\r\n");
         let base = out.bytes.len();
         out.bytes.extend_from_slice(&body.bytes);
-        out.slots.extend(body.slots.into_iter().map(|(off, g)| (base + off, g)));
+        out.slots
+            .extend(body.slots.into_iter().map(|(off, g)| (base + off, g)));
         out
     }
 
@@ -154,7 +174,10 @@ impl Program {
     /// The program of a plain `run URL`: one class, one task, one endpoint.
     pub fn single(request: RequestTemplate, name: String, think: Think) -> Self {
         let head = request.method == "HEAD";
-        let endpoint = Endpoint { name, method: request.method.clone() };
+        let endpoint = Endpoint {
+            name,
+            method: request.method.clone(),
+        };
         let shared = Some(request.render(&[]));
         Self {
             classes: vec![Class {
@@ -166,7 +189,15 @@ impl Program {
                 sequence: false,
                 cumulative: vec![1],
             }],
-            tasks: vec![Task { endpoint: 0, request, shared, head, expect: None, captures: vec![], weight: 1 }],
+            tasks: vec![Task {
+                endpoint: 0,
+                request,
+                shared,
+                head,
+                expect: None,
+                captures: vec![],
+                weight: 1,
+            }],
             endpoints: vec![endpoint],
             variables: vec![],
             class_cycle: vec![0],
@@ -194,7 +225,9 @@ impl Program {
                 for (cur, c) in current.iter_mut().zip(&self.classes) {
                     *cur += i64::from(c.weight);
                 }
-                let best = (0..current.len()).max_by_key(|&i| (current[i], std::cmp::Reverse(i))).unwrap_or(0);
+                let best = (0..current.len())
+                    .max_by_key(|&i| (current[i], std::cmp::Reverse(i)))
+                    .unwrap_or(0);
                 current[best] -= i64::from(total);
                 best
             })
@@ -208,7 +241,12 @@ impl Program {
     /// True for the plain single-request program with no generated values: the engine then
     /// sends pre-built pipelined batches.
     pub fn is_static(&self) -> bool {
-        self.tasks.len() == 1 && self.tasks[0].shared.as_ref().is_some_and(|r| r.slots.is_empty()) && self.tasks[0].captures.is_empty()
+        self.tasks.len() == 1
+            && self.tasks[0]
+                .shared
+                .as_ref()
+                .is_some_and(|r| r.slots.is_empty())
+            && self.tasks[0].captures.is_empty()
     }
 }
 
@@ -216,17 +254,52 @@ impl Program {
 mod tests {
     use super::*;
 
-    fn template(method: &str, path: Template, headers: Vec<(String, Template)>, body: Template) -> RequestTemplate {
-        RequestTemplate { method: method.into(), path, host: "h:1".into(), headers, body }
+    fn template(
+        method: &str,
+        path: Template,
+        headers: Vec<(String, Template)>,
+        body: Template,
+    ) -> RequestTemplate {
+        RequestTemplate {
+            method: method.into(),
+            path,
+            host: "h:1".into(),
+            headers,
+            body,
+        }
     }
 
     #[test]
     fn renders_with_slots_and_fixed_content_length() {
-        let path = Template { parts: vec![Part::Text(b"/x/".to_vec()), Part::Gen(Gen::Uuid)] };
-        let body = Template { parts: vec![Part::Text(b"{\"n\":".to_vec()), Part::Gen(Gen::Seq { width: 6 }), Part::Text(b"}".to_vec())] };
-        let r = template("POST", path, vec![("X-Token".into(), Template { parts: vec![Part::Var(0)] })], body).render(&[Some(b"tok".to_vec())]);
+        let path = Template {
+            parts: vec![Part::Text(b"/x/".to_vec()), Part::Gen(Gen::Uuid)],
+        };
+        let body = Template {
+            parts: vec![
+                Part::Text(b"{\"n\":".to_vec()),
+                Part::Gen(Gen::Seq { width: 6 }),
+                Part::Text(b"}".to_vec()),
+            ],
+        };
+        let r = template(
+            "POST",
+            path,
+            vec![(
+                "X-Token".into(),
+                Template {
+                    parts: vec![Part::Var(0)],
+                },
+            )],
+            body,
+        )
+        .render(&[Some(b"tok".to_vec())]);
         let text = String::from_utf8(r.bytes.clone()).unwrap();
-        assert!(text.starts_with("POST /x/000000000000000000000000000000000000 HTTP/1.1\r\nHost: h:1\r\n"), "{text}");
+        assert!(
+            text.starts_with(
+                "POST /x/000000000000000000000000000000000000 HTTP/1.1\r\nHost: h:1\r\n"
+            ),
+            "{text}"
+        );
         assert!(text.contains("X-Token: tok\r\n"));
         assert!(text.contains("Content-Length: 12\r\n"), "{text}");
         assert!(text.ends_with("{\"n\":000000}"));
@@ -237,8 +310,23 @@ mod tests {
 
     #[test]
     fn class_cycle_spreads_weights() {
-        let class = |w| Class { name: String::new(), weight: w, think: Think::None, on_start: vec![], tasks: vec![], sequence: false, cumulative: vec![] };
-        let p = Program { classes: vec![class(3), class(1)], tasks: vec![], endpoints: vec![], variables: vec![], class_cycle: vec![] }.finish();
+        let class = |w| Class {
+            name: String::new(),
+            weight: w,
+            think: Think::None,
+            on_start: vec![],
+            tasks: vec![],
+            sequence: false,
+            cumulative: vec![],
+        };
+        let p = Program {
+            classes: vec![class(3), class(1)],
+            tasks: vec![],
+            endpoints: vec![],
+            variables: vec![],
+            class_cycle: vec![],
+        }
+        .finish();
         assert_eq!(p.class_cycle, vec![0, 0, 1, 0]);
     }
 }

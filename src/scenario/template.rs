@@ -15,7 +15,10 @@ pub enum Gen {
     /// `len` random lowercase hex digits.
     RandHex { len: usize },
     /// A value from a data-file column (all the same width), cycled or random.
-    Pick { values: Arc<Vec<Vec<u8>>>, random: bool },
+    Pick {
+        values: Arc<Vec<Vec<u8>>>,
+        random: bool,
+    },
 }
 
 impl Gen {
@@ -44,6 +47,9 @@ pub struct Template {
     pub parts: Vec<Part>,
 }
 
+/// Loads a column (`file`, `column`) of a data file as its values.
+pub type ColumnLoader<'a> = dyn Fn(&str, &str) -> Result<Vec<Vec<u8>>, String> + 'a;
+
 /// What a template may refer to, for resolving names while parsing.
 pub struct Context<'a> {
     /// Names of variables some task captures.
@@ -51,7 +57,7 @@ pub struct Context<'a> {
     /// Reads `{{env NAME}}`.
     pub env: &'a dyn Fn(&str) -> Option<String>,
     /// Loads a column of a data file for `{{pick COLUMN from FILE}}`.
-    pub column: &'a dyn Fn(&str, &str) -> Result<Vec<Vec<u8>>, String>,
+    pub column: &'a ColumnLoader<'a>,
 }
 
 fn digits(mut n: u64) -> usize {
@@ -70,7 +76,7 @@ impl Template {
         let mut rest = text;
         while let Some(open) = rest.find("{{") {
             if open > 0 {
-                parts.push(Part::Text(rest[..open].as_bytes().to_vec()));
+                parts.push(Part::Text(rest.as_bytes()[..open].to_vec()));
             }
             let after = &rest[open + 2..];
             let close = after
@@ -96,14 +102,22 @@ impl Template {
     /// A template with no placeholders.
     pub fn literal(text: &str) -> Self {
         Self {
-            parts: if text.is_empty() { vec![] } else { vec![Part::Text(text.as_bytes().to_vec())] },
+            parts: if text.is_empty() {
+                vec![]
+            } else {
+                vec![Part::Text(text.as_bytes().to_vec())]
+            },
         }
     }
 
-        /// A template of raw bytes (a request body read from a file may not be UTF-8).
+    /// A template of raw bytes (a request body read from a file may not be UTF-8).
     pub fn bytes(bytes: Vec<u8>) -> Self {
         Self {
-            parts: if bytes.is_empty() { vec![] } else { vec![Part::Text(bytes)] },
+            parts: if bytes.is_empty() {
+                vec![]
+            } else {
+                vec![Part::Text(bytes)]
+            },
         }
     }
 
@@ -114,13 +128,18 @@ impl Template {
 
     /// The variables it refers to.
     pub fn vars(&self) -> impl Iterator<Item = usize> + '_ {
-        self.parts.iter().filter_map(|p| if let Part::Var(v) = p { Some(*v) } else { None })
+        self.parts
+            .iter()
+            .filter_map(|p| if let Part::Var(v) = p { Some(*v) } else { None })
     }
 }
 
 fn parse_placeholder(inner: &str, ctx: &Context) -> Result<Part, String> {
     let words: Vec<&str> = inner.split_whitespace().collect();
-    let num = |s: &str, what: &str| s.parse::<u64>().map_err(|_| format!("{{{{{inner}}}}}: {what} '{s}' is not a whole number"));
+    let num = |s: &str, what: &str| {
+        s.parse::<u64>()
+            .map_err(|_| format!("{{{{{inner}}}}}: {what} '{s}' is not a whole number"))
+    };
     let gen_ = match words.as_slice() {
         ["uuid"] => Gen::Uuid,
         ["seq"] => Gen::Seq { width: 10 },
@@ -134,7 +153,9 @@ fn parse_placeholder(inner: &str, ctx: &Context) -> Result<Part, String> {
         ["rand_int", lo, hi, rest @ ..] => {
             let (lo, hi) = (num(lo, "bound")?, num(hi, "bound")?);
             if lo > hi {
-                return Err(format!("{{{{{inner}}}}}: the lower bound is above the upper"));
+                return Err(format!(
+                    "{{{{{inner}}}}}: the lower bound is above the upper"
+                ));
             }
             let need = digits(hi);
             let width = match rest {
@@ -160,11 +181,17 @@ fn parse_placeholder(inner: &str, ctx: &Context) -> Result<Part, String> {
             let random = match rest {
                 [] | ["cycle"] => false,
                 ["random"] => true,
-                _ => return Err(format!("{{{{{inner}}}}}: expected pick COLUMN from FILE [cycle|random]")),
+                _ => {
+                    return Err(format!(
+                        "{{{{{inner}}}}}: expected pick COLUMN from FILE [cycle|random]"
+                    ));
+                }
             };
             let values = (ctx.column)(file, column)?;
             if values.is_empty() {
-                return Err(format!("{{{{{inner}}}}}: column '{column}' of {file} has no values"));
+                return Err(format!(
+                    "{{{{{inner}}}}}: column '{column}' of {file} has no values"
+                ));
             }
             let width = values[0].len();
             if let Some(bad) = values.iter().find(|v| v.len() != width) {
@@ -174,10 +201,15 @@ fn parse_placeholder(inner: &str, ctx: &Context) -> Result<Part, String> {
                     bad.len()
                 ));
             }
-            Gen::Pick { values: Arc::new(values), random }
+            Gen::Pick {
+                values: Arc::new(values),
+                random,
+            }
         }
         ["env", name] => {
-            let value = (ctx.env)(name).ok_or_else(|| format!("{{{{{inner}}}}}: environment variable {name} is not set"))?;
+            let value = (ctx.env)(name).ok_or_else(|| {
+                format!("{{{{{inner}}}}}: environment variable {name} is not set")
+            })?;
             return Ok(Part::Text(value.into_bytes()));
         }
         [name] => {
@@ -188,7 +220,11 @@ fn parse_placeholder(inner: &str, ctx: &Context) -> Result<Part, String> {
                 )),
             };
         }
-        _ => return Err(format!("{{{{{inner}}}}}: not a placeholder ringblast knows")),
+        _ => {
+            return Err(format!(
+                "{{{{{inner}}}}}: not a placeholder ringblast knows"
+            ));
+        }
     };
     Ok(Part::Gen(gen_))
 }
@@ -253,7 +289,11 @@ impl Generators {
             }
             Gen::RandInt { lo, hi, width } => {
                 let span = hi - lo + 1;
-                let value = if span == 0 { self.next_u64() } else { lo + self.next_u64() % span };
+                let value = if span == 0 {
+                    self.next_u64()
+                } else {
+                    lo + self.next_u64() % span
+                };
                 write_padded(value, *width, slot);
             }
             Gen::RandHex { .. } => {
@@ -308,12 +348,26 @@ mod tests {
     fn parses_every_placeholder() {
         let vars = vec!["token".to_string()];
         let t = Template::parse("/a/{{uuid}}/{{seq}}?n={{rand_int 1 1000}}&h={{rand_hex 8}}&id={{pick id from ids.csv}}&t={{token}}&e={{env TOKEN}}", &ctx_with(&vars)).unwrap();
-        let widths: Vec<usize> = t.parts.iter().filter_map(|p| if let Part::Gen(g) = p { Some(g.width()) } else { None }).collect();
+        let widths: Vec<usize> = t
+            .parts
+            .iter()
+            .filter_map(|p| {
+                if let Part::Gen(g) = p {
+                    Some(g.width())
+                } else {
+                    None
+                }
+            })
+            .collect();
         assert_eq!(widths, vec![36, 10, 4, 8, 4]);
         assert_eq!(t.vars().collect::<Vec<_>>(), vec![0]);
         assert_eq!(t.parts.last(), Some(&Part::Text(b"&e=abc".to_vec())));
         assert!(t.is_dynamic());
-        assert!(!Template::parse("/static", &ctx_with(&vars)).unwrap().is_dynamic());
+        assert!(
+            !Template::parse("/static", &ctx_with(&vars))
+                .unwrap()
+                .is_dynamic()
+        );
     }
 
     #[test]
@@ -357,7 +411,14 @@ mod tests {
         assert_eq!(&seq, b"000003");
         let mut n = [0u8; 4];
         for _ in 0..1000 {
-            g.fill(&Gen::RandInt { lo: 1, hi: 1000, width: 4 }, &mut n);
+            g.fill(
+                &Gen::RandInt {
+                    lo: 1,
+                    hi: 1000,
+                    width: 4,
+                },
+                &mut n,
+            );
             let v: u64 = std::str::from_utf8(&n).unwrap().parse().unwrap();
             assert!((1..=1000).contains(&v));
         }
@@ -365,9 +426,19 @@ mod tests {
         let mut picked = Vec::new();
         let mut one = [0u8; 1];
         for _ in 0..3 {
-            g.fill(&Gen::Pick { values: values.clone(), random: false }, &mut one);
+            g.fill(
+                &Gen::Pick {
+                    values: values.clone(),
+                    random: false,
+                },
+                &mut one,
+            );
             picked.push(one[0]);
         }
-        assert_eq!(picked, b"bac".to_vec(), "worker 1 of 2 cycles from index 1 in steps of 2");
+        assert_eq!(
+            picked,
+            b"bac".to_vec(),
+            "worker 1 of 2 cycles from index 1 in steps of 2"
+        );
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::engine::worker::Worker;
 use crate::http::request_parser::RequestParser;
 use crate::io::{Driver, Event, Ops, Token};
+use crate::serve::routes::{RouteState, Routes};
 
 /// How often the stop flag is checked.
 const CHECK_EVERY: Duration = Duration::from_millis(10);
@@ -67,17 +68,28 @@ impl Responses {
     }
 }
 
+/// An answer waiting for its due time.
+#[derive(Debug)]
+enum Outgoing {
+    /// The target's one pre-built response (or its head, for HEAD).
+    Fixed { head: bool },
+    /// A mock route's response.
+    Bytes(Vec<u8>),
+}
+
 #[derive(Debug, Default)]
 struct Conn {
     open: bool,
     parser: RequestParser,
-    /// Delayed answers: (due time, HEAD request, close after it).
-    due: VecDeque<(Instant, bool, bool)>,
+    /// Answers not sent yet, in request order: (due time, answer, close after it).
+    due: VecDeque<(Instant, Outgoing, bool)>,
     closing: bool,
 }
 
 pub struct Server {
     responses: Responses,
+    /// The mock API, when serving `--routes`.
+    routes: Option<(Arc<Routes>, RouteState)>,
     conns: Vec<Conn>,
     free: Vec<Token>,
     /// Tokens with delayed answers pending.
@@ -89,9 +101,15 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn new(responses: Responses, stop: Arc<AtomicBool>) -> Self {
+    pub fn new(
+        responses: Responses,
+        routes: Option<Arc<Routes>>,
+        seed: u64,
+        stop: Arc<AtomicBool>,
+    ) -> Self {
         Self {
             responses,
+            routes: routes.map(|r| (r, RouteState::new(seed))),
             conns: Vec::new(),
             free: Vec::new(),
             waiting: Vec::new(),
@@ -102,16 +120,24 @@ impl Server {
         }
     }
 
-    fn answer(&mut self, token: Token, head: bool, close: bool, ops: &mut Ops) {
-        let bytes = if head {
-            &self.responses.head_only
-        } else {
-            &self.responses.full
-        };
+    fn answer(&mut self, token: Token, outgoing: Outgoing, close: bool, ops: &mut Ops) {
         let out = ops.out(token);
         let start = out.len();
-        out.extend_from_slice(bytes);
-        if let Some(at) = self.responses.counter_at {
+        let fixed = match outgoing {
+            Outgoing::Fixed { head } => {
+                out.extend_from_slice(if head {
+                    &self.responses.head_only
+                } else {
+                    &self.responses.full
+                });
+                true
+            }
+            Outgoing::Bytes(bytes) => {
+                out.extend_from_slice(&bytes);
+                false
+            }
+        };
+        if let Some(at) = self.responses.counter_at.filter(|_| fixed) {
             // Patched in place at fixed width: the head changes, its length does not.
             let field = &mut out[start + at..start + at + 16];
             for (i, b) in field.iter_mut().enumerate() {
@@ -144,15 +170,29 @@ impl Server {
                     if req.close {
                         self.conns[token as usize].closing = true;
                     }
-                    if self.responses.delay.is_zero() {
-                        self.answer(token, req.head, req.close, ops);
+                    let (outgoing, delay) = match &mut self.routes {
+                        None => (Outgoing::Fixed { head: req.head }, self.responses.delay),
+                        Some((routes, state)) => {
+                            let d = &self.conns[token as usize].parser.details;
+                            let reply = routes.answer(
+                                state,
+                                &d.method,
+                                &d.target,
+                                &d.authorization,
+                                req.head,
+                            );
+                            (Outgoing::Bytes(reply.bytes), reply.delay)
+                        }
+                    };
+                    let conn = &mut self.conns[token as usize];
+                    if delay.is_zero() && conn.due.is_empty() {
+                        self.answer(token, outgoing, req.close, ops);
                     } else {
-                        let conn = &mut self.conns[token as usize];
+                        // Answers leave in request order: a quick one waits behind a slow one.
                         if conn.due.is_empty() {
                             self.waiting.push(token);
                         }
-                        conn.due
-                            .push_back((now + self.responses.delay, req.head, req.close));
+                        conn.due.push_back((now + delay, outgoing, req.close));
                     }
                 }
                 Err(_) => {
@@ -171,14 +211,17 @@ impl Server {
         let mut i = 0;
         while i < self.waiting.len() {
             let token = self.waiting[i];
-            while let Some(&(due, head, close)) = self.conns[token as usize].due.front() {
-                if due > now {
-                    let wait = due - now;
+            while let Some((due, _, _)) = self.conns[token as usize].due.front() {
+                if *due > now {
+                    let wait = *due - now;
                     next = Some(next.map_or(wait, |n| n.min(wait)));
                     break;
                 }
-                self.conns[token as usize].due.pop_front();
-                self.answer(token, head, close, ops);
+                let (_, outgoing, close) = self.conns[token as usize]
+                    .due
+                    .pop_front()
+                    .expect("front exists");
+                self.answer(token, outgoing, close, ops);
             }
             if self.conns[token as usize].due.is_empty() {
                 self.waiting.swap_remove(i);
@@ -200,6 +243,7 @@ impl Driver for Server {
                 });
                 ops.ensure_slots(self.conns.len());
                 self.conns[token as usize].open = true;
+                self.conns[token as usize].parser.want_details = self.routes.is_some();
                 ops.adopt(token, fd);
             }
             Event::Data { token, bytes } => self.on_data(token, bytes, ops),

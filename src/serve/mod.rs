@@ -2,6 +2,7 @@
 //! each with its own SO_REUSEPORT listener). It is the target of the demo, tests and benchmarks.
 
 pub mod handler;
+pub mod routes;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -62,12 +63,12 @@ pub fn start(
     let responses = Responses::new(plan.status, plan.body_size, plan.delay, plan.unique_heads);
     let mut handles = Vec::new();
     for (&cpu, fd) in plan.cpus.iter().zip(listeners) {
-        let (responses, stop) = (responses.clone(), stop.clone());
+        let (responses, stop, routes) = (responses.clone(), stop.clone(), plan.routes.clone());
         let handle = std::thread::Builder::new()
             .name(format!("ringblast-serve-{cpu}"))
             .spawn(move || {
                 worker::pin(cpu);
-                let mut server = Server::new(responses, stop);
+                let mut server = Server::new(responses, routes, cpu as u64 + 1, stop);
                 let result = worker::run(kind, 1024, Some(fd), &mut server);
                 socket::close(fd);
                 result.map(|_| server.answered)

@@ -30,6 +30,10 @@ pub enum Mode {
     CloseDelimited,
     /// Answers nothing during the first `freeze_ms` of every second (a stop-the-world pause).
     Freeze { freeze_ms: u64 },
+    /// A tiny API: `POST /login` returns `{"access":"tok-N"}` (a new token each time), paths under
+    /// `/missing/` answer 404, anything else 200; every `close_every`th response (0: never)
+    /// carries `Connection: close`.
+    Api { close_every: u64 },
 }
 
 /// Counts shared with the test.
@@ -42,6 +46,10 @@ pub struct Counts {
     pub connections: AtomicU64,
     /// The first request's bytes, as received.
     pub first_request: Mutex<Vec<u8>>,
+    /// Every request head received (the first 5,000).
+    pub heads: Mutex<Vec<String>>,
+    /// Tokens handed out by the Api mode's login.
+    pub tokens: Mutex<Vec<String>>,
 }
 
 pub struct TestServer {
@@ -119,7 +127,17 @@ fn serve_conn(mut stream: TcpStream, mode: Mode, counts: &Counts, stop: &AtomicB
         while let Some(n) = request_len(&buf) {
             let req: Vec<u8> = buf.drain(..n).collect();
             if counts.received.fetch_add(1, Ordering::Relaxed) == 0 {
-                *counts.first_request.lock().unwrap() = req;
+                *counts.first_request.lock().unwrap() = req.clone();
+            }
+            {
+                let mut heads = counts.heads.lock().unwrap();
+                if heads.len() < 5000 {
+                    let end = req
+                        .windows(4)
+                        .position(|w| w == b"\r\n\r\n")
+                        .unwrap_or(req.len());
+                    heads.push(String::from_utf8_lossy(&req[..end]).into_owned());
+                }
             }
             served += 1;
             let body = b"hello";
@@ -156,7 +174,31 @@ fn serve_conn(mut stream: TcpStream, mode: Mode, counts: &Counts, stop: &AtomicB
                 }
                 Mode::AbortEvery(_) => stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").is_ok(),
                 Mode::Malformed => stream.write_all(b"HTTX/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").is_ok(),
-                Mode::Silent => continue,
+                                Mode::Silent => continue,
+                Mode::Api { close_every } => {
+                    let line = String::from_utf8_lossy(&req[..req.iter().position(|&b| b == b'\r').unwrap_or(0)]).into_owned();
+                    let close = close_every > 0 && served.is_multiple_of(close_every);
+                    let conn_header = if close { "Connection: close\r\n" } else { "" };
+                    let (status, body) = if line.starts_with("POST /login") {
+                        let mut tokens = counts.tokens.lock().unwrap();
+                        let token = format!("tok-{:04}", tokens.len());
+                        tokens.push(token.clone());
+                        ("200 OK", format!("{{\"access\":\"{token}\"}}"))
+                    } else if line.contains(" /missing/") {
+                        ("404 Not Found", "{}".to_string())
+                    } else {
+                        ("200 OK", "ok".to_string())
+                    };
+                    let resp = format!("HTTP/1.1 {status}\r\n{conn_header}Content-Length: {}\r\n\r\n{body}", body.len());
+                    let ok = stream.write_all(resp.as_bytes()).is_ok();
+                    if ok {
+                        counts.answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if close || !ok {
+                        return;
+                    }
+                    continue;
+                }
                 Mode::CloseDelimited => {
                     let _ = stream.write_all(b"HTTP/1.1 200 OK\r\n\r\n");
                     let _ = stream.write_all(body);

@@ -1,0 +1,376 @@
+//! Integration tests of scenario files: what reaches the server (distinct generated values, the
+//! captured token, one login per user), task weights, expected statuses, bad files, and the four
+//! example scenarios of the Locust report, scaled down, against the built-in mock.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{Mode, Served, TestServer, ringblast, run};
+
+/// Writes a scenario into a fresh temporary directory and returns its path.
+fn scenario(text: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("ringblast-scenario-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn endpoint<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("no endpoint {name}: {}", report["endpoints"]))
+}
+
+#[test]
+fn generated_values_and_the_captured_token_reach_the_server() {
+    let server = TestServer::start(Mode::Api { close_every: 0 });
+    let path = scenario(
+        r#"
+[[user]]
+on_start = [{ name = "login", method = "POST", path = "/login", body = '{"u":"{{seq 4}}"}', capture = { token = "json:/access" } }]
+[[user.task]]
+name = "item"
+path = "/items/{{uuid}}?n={{seq}}&r={{rand_int 1 1000}}"
+headers = { Authorization = "Bearer {{token}}" }
+"#,
+    );
+    let r = run(&[
+        "--scenario",
+        path.to_str().unwrap(),
+        "--host",
+        &server.url("/"),
+        "--users",
+        "4",
+        "-r",
+        "100",
+        "--think",
+        "5ms",
+        "-d",
+        "1s",
+    ]);
+    assert_eq!(r.code(), 0, "{}", String::from_utf8_lossy(&r.output.stderr));
+    r.assert_accounted();
+    let heads = server.counts.heads.lock().unwrap().clone();
+    let tokens = server.counts.tokens.lock().unwrap().clone();
+    let logins: Vec<&String> = heads
+        .iter()
+        .filter(|h| h.starts_with("POST /login"))
+        .collect();
+    assert_eq!(logins.len(), 4, "one login per user");
+    let items: Vec<&String> = heads
+        .iter()
+        .filter(|h| h.starts_with("GET /items/"))
+        .collect();
+    assert!(items.len() > 100, "{} item requests", items.len());
+    let mut uuids = HashSet::new();
+    let mut seqs = HashSet::new();
+    for h in &items {
+        let target = h.split_whitespace().nth(1).unwrap();
+        let uuid = &target[7..43];
+        assert_eq!(uuid.len(), 36);
+        assert_eq!(uuid.matches('-').count(), 4, "{uuid}");
+        uuids.insert(uuid.to_string());
+        let seq = target
+            .split("n=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap();
+        assert_eq!(seq.len(), 10, "zero-padded to 10: {seq}");
+        seqs.insert(seq.to_string());
+        let auth = h
+            .lines()
+            .find(|l| l.starts_with("Authorization: "))
+            .expect("Authorization header");
+        let token = auth.trim_start_matches("Authorization: Bearer ");
+        assert!(
+            tokens.contains(&token.to_string()),
+            "{token} was never issued"
+        );
+    }
+    assert_eq!(uuids.len(), items.len(), "every UUID distinct");
+    assert_eq!(
+        seqs.len(),
+        items.len(),
+        "every sequence number distinct across workers"
+    );
+    let tokens_used: HashSet<&str> = items
+        .iter()
+        .map(|h| h.lines().find(|l| l.starts_with("Authorization")).unwrap())
+        .collect();
+    assert_eq!(tokens_used.len(), 4, "each user uses its own token");
+    assert_eq!(endpoint(&r.json, "login")["requests"]["responses"], 4);
+}
+
+#[test]
+fn login_happens_once_per_user_across_reconnects() {
+    // The server closes every 3rd response: users reconnect, but a user logs in once.
+    let server = TestServer::start(Mode::Api { close_every: 3 });
+    let path = scenario(
+        r#"
+[[user]]
+on_start = [{ name = "login", method = "POST", path = "/login", capture = { token = "json:/access" } }]
+[[user.task]]
+path = "/x"
+headers = { Authorization = "Bearer {{token}}" }
+"#,
+    );
+    let r = run(&[
+        "--scenario",
+        path.to_str().unwrap(),
+        "--host",
+        &server.url("/"),
+        "-u",
+        "5",
+        "-r",
+        "100",
+        "-d",
+        "1s",
+        "--think",
+        "5ms",
+    ]);
+    r.assert_accounted();
+    assert!(
+        r.n("/diagnostics/connects") > 20,
+        "reconnected {} times",
+        r.n("/diagnostics/connects")
+    );
+    let heads = server.counts.heads.lock().unwrap().clone();
+    assert_eq!(
+        heads
+            .iter()
+            .filter(|h| h.starts_with("POST /login"))
+            .count(),
+        5
+    );
+    let mut tokens: Vec<&str> = heads
+        .iter()
+        .filter_map(|h| h.lines().find(|l| l.starts_with("Authorization")))
+        .collect();
+    tokens.sort();
+    tokens.dedup();
+    assert_eq!(tokens.len(), 5);
+}
+
+#[test]
+fn task_weights_hold_within_statistical_bounds() {
+    let server = TestServer::start(Mode::Plain);
+    let path = scenario(
+        r#"
+[[user]]
+[[user.task]]
+name = "a"
+path = "/a"
+weight = 3
+[[user.task]]
+name = "b"
+path = "/b"
+weight = 1
+"#,
+    );
+    let r = run(&[
+        "--scenario",
+        path.to_str().unwrap(),
+        "--host",
+        &server.url("/"),
+        "-c",
+        "8",
+        "-n",
+        "8000",
+    ]);
+    r.assert_accounted();
+    let a = endpoint(&r.json, "a")["requests"]["responses"]
+        .as_f64()
+        .unwrap();
+    let b = endpoint(&r.json, "b")["requests"]["responses"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(a + b, 8000.0);
+    // Binomial: sd of the share is sqrt(.75 * .25 / 8000) ≈ 0.005; allow 5 sd.
+    let share = a / (a + b);
+    assert!((share - 0.75).abs() < 0.025, "share of a: {share}");
+    let heads = server.counts.heads.lock().unwrap().clone();
+    let on_wire =
+        heads.iter().filter(|h| h.starts_with("GET /a ")).count() as f64 / heads.len() as f64;
+    assert!((on_wire - 0.75).abs() < 0.03, "on the wire: {on_wire}");
+}
+
+#[test]
+fn expected_statuses_count_as_success_and_sequences_run_in_order() {
+    let server = TestServer::start(Mode::Api { close_every: 0 });
+    let path = scenario(
+        r#"
+[[user]]
+sequence = true
+[[user.task]]
+name = "expected 404"
+path = "/missing/{{uuid}}"
+expect = [200, 404]
+[[user.task]]
+name = "plain 404"
+path = "/missing/x"
+[[user.task]]
+name = "ok"
+path = "/fine"
+"#,
+    );
+    let r = run(&[
+        "--scenario",
+        path.to_str().unwrap(),
+        "--host",
+        &server.url("/"),
+        "-c",
+        "1",
+        "-n",
+        "300",
+    ]);
+    r.assert_accounted();
+    let expected = endpoint(&r.json, "expected 404");
+    assert_eq!(expected["failed"], 0);
+    assert_eq!(expected["status"]["404"], 100);
+    let plain = endpoint(&r.json, "plain 404");
+    assert_eq!(plain["failed"], 100, "a 404 nobody expected is a failure");
+    assert_eq!(r.n("/requests/ok"), 200);
+    let heads = server.counts.heads.lock().unwrap().clone();
+    let order: Vec<&str> = heads
+        .iter()
+        .take(6)
+        .map(|h| h.split_whitespace().nth(1).unwrap())
+        .map(|p| {
+            if p.starts_with("/missing/x") {
+                "plain"
+            } else if p.starts_with("/missing/") {
+                "expected"
+            } else {
+                "ok"
+            }
+        })
+        .collect();
+    assert_eq!(
+        order,
+        vec!["expected", "plain", "ok", "expected", "plain", "ok"]
+    );
+}
+
+#[test]
+fn bad_scenarios_fail_with_one_clear_line() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "hots = \"x\"\n[[user]]\n[[user.task]]\npath = \"/\"\n",
+            ":1: unknown field `hots`",
+        ),
+        (
+            "[load]\nusers = \"many\"\n[[user]]\n[[user.task]]\npath = \"/\"\n",
+            ":2:",
+        ),
+        (
+            "[[user]]\n[[user.task]]\npath = \"/\"\nbody_file = \"nope.json\"\n",
+            "nope.json",
+        ),
+        (
+            "[[user]]\n[[user.task]]\npath = \"/{{token}}\"\n",
+            "unknown variable 'token'",
+        ),
+        (
+            "[[user]]\n[[user.task]]\npath = \"/{{rand_int 1 100000 3}}\"\n",
+            "wider than its 3-byte slot",
+        ),
+        (
+            "[[user]]\n[[user.task]]\npath = \"/{{pick id from missing.csv}}\"\n",
+            "missing.csv",
+        ),
+    ];
+    for (text, want) in cases {
+        let path = scenario(text);
+        let out = ringblast(
+            &[
+                "run",
+                "--scenario",
+                path.to_str().unwrap(),
+                "--host",
+                "http://127.0.0.1:9/",
+                "-d",
+                "1s",
+            ],
+            Duration::from_secs(10),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}: {err}");
+        assert!(err.contains(want), "{text}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    let out = ringblast(
+        &["run", "--scenario", "/nonexistent/s.toml"],
+        Duration::from_secs(10),
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_locust_report_examples_run_against_the_mock() {
+    let served = Served::start(&[
+        "--routes",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/locust-report/routes.toml"
+        ),
+    ]);
+    for name in ["deployments", "approvals", "connectors", "burst"] {
+        let file = format!(
+            "{}/examples/locust-report/{name}.toml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        // Scaled down: 20 users for 2 s; the file's own targets are for the full size.
+        let r = run(&[
+            "--scenario",
+            &file,
+            "--host",
+            &served.url,
+            "--users",
+            "20",
+            "-r",
+            "200",
+            "-d",
+            "2s",
+            "--think",
+            "10ms..30ms",
+            "--assert",
+            "errors==0",
+            "--assert",
+            "success>=98%",
+        ]);
+        assert_eq!(
+            r.code(),
+            0,
+            "{name}: {}\n{}",
+            r.json["assertions"],
+            String::from_utf8_lossy(&r.output.stdout)
+        );
+        r.assert_accounted();
+        let endpoints = r.json["endpoints"].as_array().unwrap();
+        assert!(endpoints.len() >= 2, "{name}: {endpoints:?}");
+        assert_eq!(
+            endpoint(&r.json, "login")["requests"]["responses"],
+            20,
+            "{name}: one login per user"
+        );
+        for e in endpoints {
+            assert!(
+                e["requests"]["sent"].as_u64().unwrap() > 0,
+                "{name}: {} never ran",
+                e["name"]
+            );
+        }
+    }
+    served.stop();
+}
