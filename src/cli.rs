@@ -176,8 +176,8 @@ pub struct DemoArgs {
     /// How long to load the built-in target.
     #[arg(short = 'd', long, default_value = "3s", value_parser = parse_duration)]
     pub duration: Duration,
-    /// Open connections.
-    #[arg(short = 'c', long, default_value_t = 64)]
+    /// Users (each with its own connection).
+    #[arg(short = 'c', long, alias = "users", default_value_t = 64)]
     pub connections: u32,
     /// Kernel interface.
     #[arg(long, value_enum, default_value = "auto")]

@@ -1,5 +1,5 @@
-//! `ringblast demo`: the built-in target on a free loopback port, a few seconds of load against
-//! it on the same CPUs, and the report. The first thing a new user runs.
+//! `ringblast demo`: the built-in mock API on a free loopback port, a few seconds of a small
+//! scenario (login, list, read, create) against it on the same CPUs, and the report.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,14 +10,20 @@ use crate::engine::{self, choose_backend};
 use crate::error::SetupError;
 use crate::plan::{RunPlan, ServePlan, online_cpus};
 use crate::serve;
+use crate::serve::routes::Routes;
 
-/// Starts the target, runs the load, stops the target; returns the plan and result.
+const ROUTES: &str = include_str!("../examples/demo/routes.toml");
+const SCENARIO: &str = include_str!("../examples/demo/scenario.toml");
+
+/// Starts the mock, runs the scenario, stops the mock; returns the plan, the result and how many
+/// requests the mock answered.
 pub fn run(
     args: &DemoArgs,
     stop: Arc<AtomicBool>,
     progress: impl FnMut(&engine::collect::TimelineEntry),
 ) -> Result<(RunPlan, engine::RunResult, u64), SetupError> {
     let (kind, fallback) = choose_backend(args.io.into())?;
+    let routes = Routes::parse(ROUTES).map_err(|e| SetupError::Worker(format!("embedded demo routes{e}")))?;
     let serve_plan = ServePlan {
         listen: "127.0.0.1:0".parse().expect("literal address"),
         cpus: online_cpus(),
@@ -25,22 +31,27 @@ pub fn run(
         body_size: 13,
         delay: Duration::ZERO,
         unique_heads: false,
-        routes: None,
+        routes: Some(Arc::new(routes)),
         io: args.io.into(),
     };
+    // The scenario goes through the same path as any user's file.
+    let dir = std::env::temp_dir().join(format!("ringblast-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| SetupError::Worker(format!("cannot write the demo scenario: {e}")))?;
+    let scenario_path = dir.join("demo-scenario.toml");
+    std::fs::write(&scenario_path, SCENARIO).map_err(|e| SetupError::Worker(format!("cannot write the demo scenario: {e}")))?;
     let server_stop = Arc::new(AtomicBool::new(false));
     let server = serve::start(&serve_plan, kind, server_stop.clone())?;
     let run_args = RunArgs {
-        url: Some(format!("http://{}/demo", server.addr)),
-        scenario: None,
-        host: None,
-        connections: Some(args.connections),
+        url: None,
+        scenario: Some(scenario_path),
+        host: Some(format!("http://{}", server.addr)),
+        connections: None,
         duration: Some(args.duration),
         requests: None,
         pipeline: None,
         rate: None,
         stages: None,
-        users: None,
+        users: Some(u64::from(args.connections)),
         spawn_rate: None,
         think: None,
         warmup: None,
@@ -66,6 +77,7 @@ pub fn run(
     });
     server_stop.store(true, Ordering::Relaxed);
     let answered = server.join()?;
+    let _ = std::fs::remove_dir_all(&dir);
     let (plan, result) = outcome?;
     Ok((plan, result, answered))
 }

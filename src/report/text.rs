@@ -25,7 +25,14 @@ fn latency_line(s: &mut String, label: &str, l: &Latency) {
 /// The multi-line summary printed at the end of a run.
 pub fn render(r: &Report) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "ringblast {} {}", r.method, r.url);
+        match &r.scenario {
+        Some(path) => {
+            let _ = writeln!(s, "ringblast scenario {path} against {}", r.url);
+        }
+        None => {
+            let _ = writeln!(s, "ringblast {} {}", r.method, r.url);
+        }
+    }
     let _ = writeln!(
         s,
         "  backend {} ({}), {} threads, {} connections, pipeline {}{}",
