@@ -8,18 +8,14 @@ system CPU-seconds (rusage of the whole process), and the target's CPU use over 
 A separate short run per tool counts syscalls per request with `perf stat -e raw_syscalls:sys_enter`.
 Only loopback traffic; every run is bounded by its duration plus a hard timeout.
 """
-import argparse, json, os, re, shutil, socket, statistics, subprocess, sys, time
+import argparse, json, os, re, shutil, statistics, subprocess, sys, time
 from pathlib import Path
+
+from benchlib import cpu_of, free_port, wrapped
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "target" / "release" / "ringblast"
 CLK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def proc_cpu(pid):
@@ -84,19 +80,14 @@ def main():
         try:
             for rnd in range(args.rounds):
                 for name, argv, parse in tools(url, args.duration, depth, args.generator_cpu):
-                    # rusage of the generator: a tiny wrapper waits for it and prints it.
-                    wrapped = [sys.executable, "-c",
-                               "import os,sys,subprocess;p=subprocess.Popen(sys.argv[1:]);_,s,r=os.wait4(p.pid,0);"
-                               "print(f'\\n@@cpu {r.ru_utime:.3f} {r.ru_stime:.3f}');sys.exit(os.waitstatus_to_exitcode(s))"] + argv
-                    out, wall, target_cpu = run_one(wrapped, target.pid, args.duration + 30)
+                    out, wall, target_cpu = run_one(wrapped(argv), target.pid, args.duration + 30)
                     (out_dir / "raw" / f"{label}-{name}-r{rnd}.txt").write_text(" ".join(argv) + "\n\n" + out)
-                    m = re.search(r"@@cpu ([\d.]+) ([\d.]+)", out)
                     try:
                         rps = parse(out)
+                        user, system = cpu_of(out)
                     except Exception:
                         print(f"  {name} {label}: no figure in output", file=sys.stderr)
                         continue
-                    user, system = float(m.group(1)), float(m.group(2))
                     requests = rps * args.duration
                     row = dict(config=label, depth=depth, round=rnd, tool=name, rps=rps, user_s=user, sys_s=system,
                                cpu_us_per_req=(user + system) / requests * 1e6,

@@ -3,24 +3,17 @@
 static request, same target, same machine. The built-in target runs on CPU 0, ringblast on CPU 1;
 static and templated runs alternate over several rounds; CPU is the process's rusage.
 """
-import argparse, json, os, re, socket, statistics, subprocess, sys, time
+import argparse, json, statistics, subprocess, time
 from pathlib import Path
+
+from benchlib import free_port, run_measured
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "target" / "release" / "ringblast"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def timed(argv):
-    wrapper = ("import os,sys,subprocess;p=subprocess.Popen(sys.argv[1:]);_,s,r=os.wait4(p.pid,0);"
-               "print(f'\\n@@cpu {r.ru_utime:.3f} {r.ru_stime:.3f}')")
-    out = subprocess.run([sys.executable, "-c", wrapper] + argv, capture_output=True, text=True, timeout=300).stdout
-    user, system = map(float, re.search(r"@@cpu ([\d.]+) ([\d.]+)", out).group(1, 2))
+    out, user, system = run_measured(argv, 300)
     report = json.loads(Path("/tmp/ringblast-bench-templates.json").read_text())
     return report, user, system, out
 

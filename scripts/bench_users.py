@@ -7,29 +7,20 @@ users that GET / and think 1 s (ringblast `--users N --think 1s`, Locust FastHtt
 achieved (from the target's own count), and the generator's CPU-seconds (rusage) per second of run
 and per 1,000 requests. Only loopback.
 """
-import argparse, json, os, re, resource, socket, subprocess, sys, time
+import argparse, json, re, resource, subprocess, time
 from pathlib import Path
+
+from benchlib import free_port, run_measured
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "target" / "release" / "ringblast"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def timed(argv, timeout):
     """Runs argv; returns (output, user+sys CPU-seconds, wall seconds)."""
-    wrapper = ("import os,sys,subprocess;p=subprocess.Popen(sys.argv[1:]);_,s,r=os.wait4(p.pid,0);"
-               "print(f'\\n@@cpu {r.ru_utime:.3f} {r.ru_stime:.3f}');sys.exit(0)")
     t0 = time.monotonic()
-    p = subprocess.run([sys.executable, "-c", wrapper] + argv, capture_output=True, text=True, timeout=timeout)
-    wall = time.monotonic() - t0
-    out = p.stdout + p.stderr
-    m = re.search(r"@@cpu ([\d.]+) ([\d.]+)", out)
-    return out, float(m.group(1)) + float(m.group(2)), wall
+    out, user, system = run_measured(argv, timeout)
+    return out, user + system, time.monotonic() - t0
 
 
 def main():

@@ -23,7 +23,8 @@ pub fn run(
     progress: impl FnMut(&engine::collect::TimelineEntry),
 ) -> Result<(RunPlan, engine::RunResult, u64), SetupError> {
     let (kind, fallback) = choose_backend(args.io.into())?;
-    let routes = Routes::parse(ROUTES).map_err(|e| SetupError::Worker(format!("embedded demo routes{e}")))?;
+    let routes = Routes::parse(ROUTES)
+        .map_err(|e| SetupError::Worker(format!("embedded demo routes{e}")))?;
     let serve_plan = ServePlan {
         listen: "127.0.0.1:0".parse().expect("literal address"),
         cpus: online_cpus(),
@@ -36,9 +37,11 @@ pub fn run(
     };
     // The scenario goes through the same path as any user's file.
     let dir = std::env::temp_dir().join(format!("ringblast-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| SetupError::Worker(format!("cannot write the demo scenario: {e}")))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| SetupError::Worker(format!("cannot write the demo scenario: {e}")))?;
     let scenario_path = dir.join("demo-scenario.toml");
-    std::fs::write(&scenario_path, SCENARIO).map_err(|e| SetupError::Worker(format!("cannot write the demo scenario: {e}")))?;
+    std::fs::write(&scenario_path, SCENARIO)
+        .map_err(|e| SetupError::Worker(format!("cannot write the demo scenario: {e}")))?;
     let server_stop = Arc::new(AtomicBool::new(false));
     let server = serve::start(&serve_plan, kind, server_stop.clone())?;
     let run_args = RunArgs {

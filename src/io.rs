@@ -88,11 +88,17 @@ impl Ops {
 
     /// Closes the connection now; staged bytes are dropped and later completions ignored.
     pub fn close(&mut self, token: Token) {
+        self.retire(token);
+        self.commands.push(Command::Close { token });
+    }
+
+    /// Starts a new generation for the token without queuing a Close (for backends that have
+    /// released the socket themselves): staged bytes are dropped and old completions ignored.
+    pub fn retire(&mut self, token: Token) {
         let slot = &mut self.slots[token as usize];
         slot.generation = slot.generation.wrapping_add(1);
         slot.out.clear();
         slot.close_after_send = false;
-        self.commands.push(Command::Close { token });
     }
 
     /// Called by a backend when it takes a Flush command off the queue.

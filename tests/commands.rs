@@ -77,10 +77,17 @@ fn demo_runs_and_reports() {
     );
     assert!(text.contains("requests/s"), "{text}");
     assert!(text.contains("status    200:"), "{text}");
-        assert!(text.contains("built-in target answered"), "{text}");
+    assert!(text.contains("built-in target answered"), "{text}");
     // The demo is a scenario: per-endpoint rows, and one login per user.
-    assert!(text.contains("list items") && text.contains("create item"), "{text}");
-    assert!(text.lines().any(|l| l.contains("login") && l.split_whitespace().nth(2) == Some("8")), "{text}");
+    assert!(
+        text.contains("list items") && text.contains("create item"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("login") && l.split_whitespace().nth(2) == Some("8")),
+        "{text}"
+    );
 }
 
 #[test]

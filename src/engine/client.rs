@@ -3,24 +3,22 @@
 //! accounts for every request exactly once.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
+use super::conn::{Conn, Pending, State, UNSTAMPED};
 use super::worker::Worker;
-use crate::http::response::{Progress, ResponseParser};
+use crate::http::response::Progress;
 use crate::io::{Driver, Event, Ops, Token};
 use crate::load::{Kind, Shape, Share, due_count, due_time};
-use crate::scenario::capture;
-use crate::scenario::program::{Program, Rendered};
+use crate::scenario::program::Program;
 use crate::scenario::template::Generators;
 use crate::stats::{ErrorKind, Interval, Recorder, Totals};
 
-/// Marks a request staged in this turn but not yet handed to the kernel.
-const UNSTAMPED: u64 = u64::MAX;
 /// How often timeouts, backoffs and the stop flag are checked.
 const SCAN_EVERY_US: u64 = 10_000;
 const BACKOFF_MIN_US: u64 = 1_000;
@@ -56,56 +54,6 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Seed for think-time randomness.
     pub seed: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// Not connected and not trying (quota used up, user inactive, or the run is ending).
-    Idle,
-    Connecting {
-        since: u64,
-    },
-    Open,
-    /// Waiting to reconnect after a failure.
-    Backoff {
-        until: u64,
-    },
-}
-
-/// A request handed to (or about to be handed to) the kernel.
-#[derive(Debug, Clone, Copy)]
-struct Pending {
-    /// When it should have been sent (the schedule); equals `sent` in closed loop.
-    intended: u64,
-    /// When it was handed to the kernel, or UNSTAMPED.
-    sent: u64,
-    /// False for requests sent during the warm-up: their outcomes are not recorded.
-    counted: bool,
-    /// The program's task it runs.
-    task: u32,
-    /// It is one of its user's on_start tasks.
-    on_start: bool,
-}
-
-#[derive(Debug)]
-struct Conn {
-    state: State,
-    /// Requests awaiting a response, oldest first.
-    in_flight: VecDeque<Pending>,
-    parser: ResponseParser,
-    backoff: u64,
-    /// Users mode: the user is active (within the shape's current user count).
-    active: bool,
-    /// The user class this connection plays.
-    class: usize,
-    /// Next on_start task to send, and whether one is awaiting its response.
-    on_start_next: usize,
-    on_start_waiting: bool,
-    /// Position in a `sequence` class.
-    seq_pos: usize,
-    /// Captured variables, and this connection's renderings of tasks that use them.
-    vars: Vec<Option<Vec<u8>>>,
-    rendered: Vec<Option<Rendered>>,
 }
 
 /// What a worker hands back when it stops.
@@ -169,26 +117,8 @@ impl Client {
             }
             _ => (Vec::new(), 0),
         };
-        let per_conn_render = !program.variables.is_empty();
         let conns = (0..cfg.connections)
-            .map(|j| Conn {
-                state: State::Idle,
-                in_flight: VecDeque::with_capacity(cfg.pipeline as usize),
-                parser: ResponseParser::new(),
-                backoff: 0,
-                active: false,
-                class: program.class_cycle
-                    [(cfg.share.global(u64::from(j)) as usize) % program.class_cycle.len()],
-                on_start_next: 0,
-                on_start_waiting: false,
-                seq_pos: 0,
-                vars: vec![None; program.variables.len()],
-                rendered: if per_conn_render {
-                    vec![None; program.tasks.len()]
-                } else {
-                    Vec::new()
-                },
-            })
+            .map(|j| Conn::new(program, cfg.share, u64::from(j), cfg.pipeline as usize))
             .collect();
         let end = (cfg.shape.end() * 1e6) as u64;
         let measure_from = cfg.warmup.as_micros() as u64;
@@ -257,25 +187,12 @@ impl Client {
         ops.connect(token, self.cfg.addr);
     }
 
-    /// The endpoint a connection's next request would go to (for errors before any request).
-    fn next_endpoint(&self, token: Token) -> usize {
-        let conn = &self.conns[token as usize];
-        let class = &self.cfg.program.classes[conn.class];
-        let task = class
-            .on_start
-            .get(conn.on_start_next)
-            .or(class.tasks.first())
-            .copied()
-            .unwrap_or(0);
-        self.cfg.program.tasks[task].endpoint
-    }
-
     /// A connection attempt failed: it counts as one request that ended in a connect error.
     fn connect_failed(&mut self, token: Token, kind: ErrorKind) {
         self.connecting -= 1;
         self.issued += 1;
         if self.measuring {
-            let ep = self.next_endpoint(token);
+            let ep = self.conns[token as usize].next_endpoint(&self.cfg.program);
             self.rec.sent(ep, 1, 0);
             self.rec.error(ep, kind, 1);
         }
@@ -310,56 +227,20 @@ impl Client {
                     .sent(program.tasks[0].endpoint, k as u64, bytes.len() as u64);
             }
         } else {
-            let class = &program.classes[conn.class];
-            let mut staged = 0;
-            while staged < k {
-                let (task_id, on_start) = if conn.on_start_next < class.on_start.len() {
-                    if conn.on_start_waiting || staged > 0 {
-                        break;
+            let rec = &mut self.rec;
+            let staged = conn.stage(
+                program,
+                &mut self.gens,
+                k,
+                intended,
+                counted,
+                ops.out(token),
+                |ep, bytes| {
+                    if counted {
+                        rec.sent(ep, 1, bytes);
                     }
-                    conn.on_start_next += 1;
-                    conn.on_start_waiting = true;
-                    (class.on_start[conn.on_start_next - 1], true)
-                } else if class.sequence {
-                    conn.seq_pos += 1;
-                    (class.tasks[(conn.seq_pos - 1) % class.tasks.len()], false)
-                } else {
-                    let total = *class.cumulative.last().unwrap_or(&1);
-                    let r = (self.gens.next_u64() % u64::from(total)) as u32;
-                    (
-                        class.tasks[class.cumulative.partition_point(|&c| c <= r)],
-                        false,
-                    )
-                };
-                let task = &program.tasks[task_id];
-                let rendered: &Rendered = match &task.shared {
-                    Some(r) => r,
-                    None => conn.rendered[task_id]
-                        .get_or_insert_with(|| task.request.render(&conn.vars)),
-                };
-                let out = ops.out(token);
-                let start = out.len();
-                out.extend_from_slice(&rendered.bytes);
-                for (offset, generator) in &rendered.slots {
-                    let at = start + offset;
-                    self.gens
-                        .fill(generator, &mut out[at..at + generator.width()]);
-                }
-                conn.in_flight.push_back(Pending {
-                    intended,
-                    sent: UNSTAMPED,
-                    counted,
-                    task: task_id as u32,
-                    on_start,
-                });
-                if counted {
-                    self.rec.sent(task.endpoint, 1, rendered.bytes.len() as u64);
-                }
-                staged += 1;
-                if on_start {
-                    break;
-                }
-            }
+                },
+            );
             if staged == 0 {
                 return 0;
             }
@@ -464,20 +345,7 @@ impl Client {
         if p.on_start {
             conn.on_start_waiting = false;
         }
-        if !task.captures.is_empty() {
-            let raw = conn.parser.take_collected();
-            let mut changed = false;
-            for c in &task.captures {
-                if let Some(value) = capture::extract(&raw, &c.source) {
-                    changed |= conn.vars[c.var].as_ref() != Some(&value);
-                    conn.vars[c.var] = Some(value);
-                }
-            }
-            if changed {
-                // Templates that use a variable are re-rendered once, on next use.
-                conn.rendered.iter_mut().for_each(|r| *r = None);
-            }
-        }
+        conn.captured(task);
     }
 
     fn on_data(&mut self, token: Token, bytes: &[u8], ops: &mut Ops) {

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod collect;
+pub mod conn;
 pub mod worker;
 
 use std::sync::Arc;

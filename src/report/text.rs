@@ -25,7 +25,7 @@ fn latency_line(s: &mut String, label: &str, l: &Latency) {
 /// The multi-line summary printed at the end of a run.
 pub fn render(r: &Report) -> String {
     let mut s = String::new();
-        match &r.scenario {
+    match &r.scenario {
         Some(path) => {
             let _ = writeln!(s, "ringblast scenario {path} against {}", r.url);
         }

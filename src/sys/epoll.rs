@@ -93,15 +93,8 @@ impl Epoll {
         conn.send_offset = 0;
     }
 
-    fn retire(&mut self, token: Token) {
-        let slot = &mut self.ops.slots[token as usize];
-        slot.generation = slot.generation.wrapping_add(1);
-        slot.out.clear();
-        slot.close_after_send = false;
-    }
-
     fn fail<D: Driver>(&mut self, token: Token, errno: i32, driver: &mut D) {
-        self.retire(token);
+        self.ops.retire(token);
         self.release(token);
         driver.on_event(Event::Closed { token, errno }, &mut self.ops);
     }
@@ -314,7 +307,7 @@ impl Backend for Epoll {
                 }
                 let err = socket::take_error(self.conns[token as usize].fd);
                 if err != 0 {
-                    self.retire(token);
+                    self.ops.retire(token);
                     self.release(token);
                     driver.on_event(
                         Event::Connected {

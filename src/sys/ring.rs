@@ -233,17 +233,9 @@ impl Uring {
     /// Closes a connection the kernel ended and tells the driver.
     fn fail<D: Driver>(&mut self, token: Token, errno: i32, driver: &mut D) {
         let generation = self.ops.generation(token);
-        self.retire(token);
+        self.ops.retire(token);
         self.release(token, generation);
         driver.on_event(Event::Closed { token, errno }, &mut self.ops);
-    }
-
-    /// Invalidates the token's generation without queuing a Close command.
-    fn retire(&mut self, token: Token) {
-        let slot = &mut self.ops.slots[token as usize];
-        slot.generation = slot.generation.wrapping_add(1);
-        slot.out.clear();
-        slot.close_after_send = false;
     }
 
     fn apply<D: Driver>(&mut self, driver: &mut D) {
@@ -327,7 +319,7 @@ impl Uring {
                         conn.state = State::Idle;
                         socket::close(conn.fd);
                         conn.fd = -1;
-                        self.retire(token);
+                        self.ops.retire(token);
                         driver.on_event(
                             Event::Connected {
                                 token,

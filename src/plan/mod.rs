@@ -1,6 +1,9 @@
 //! Resolves raw flags into plain-data plans before any worker starts: URL → address, CPU list,
 //! request bytes, stop rule. Nothing below this layer reads argv, the environment or files.
 
+mod merge;
+mod shape;
+
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,7 +20,9 @@ use crate::scenario::program::{Program, RequestTemplate};
 use crate::scenario::template::Template;
 use crate::serve::routes::Routes;
 use crate::target::Target;
-use crate::units::{parse_cpu_list, parse_duration, parse_size};
+use crate::units::{parse_cpu_list, parse_size};
+use merge::merge;
+use shape::{parse_think, resolve_shape};
 use std::sync::Arc;
 
 /// How long a run limited only by `-n` may last (it ends when the requests are done).
@@ -72,7 +77,7 @@ pub struct ServePlan {
     pub io: IoChoice,
 }
 
-fn usage(msg: impl Into<String>) -> SetupError {
+pub(crate) fn usage(msg: impl Into<String>) -> SetupError {
     SetupError::Usage(msg.into())
 }
 
@@ -283,206 +288,6 @@ impl RunPlan {
             progress: !args.quiet,
         })
     }
-}
-
-/// Fills what the command line left out from the scenario file (flags win; one load model wins
-/// whole: the flags' if they give one, else the file's).
-fn merge(cli: &RunArgs, scenario: Option<&Scenario>) -> Result<RunArgs, SetupError> {
-    let mut a = cli.clone();
-    let Some(s) = scenario else {
-        if a.url.is_none() {
-            a.url = cli.host.clone();
-        }
-        return Ok(a);
-    };
-    let f = &s.file;
-    let l = &f.load;
-    let in_file = |what: &str, e: String| usage(format!("{}: {what}: {e}", s.path.display()));
-    let duration = |field: &str, v: &Option<String>| -> Result<Option<Duration>, SetupError> {
-        v.as_deref()
-            .map(parse_duration)
-            .transpose()
-            .map_err(|e| in_file(field, e))
-    };
-    a.url = cli
-        .host
-        .clone()
-        .or_else(|| cli.url.clone())
-        .or_else(|| f.host.clone())
-        .map(|h| h.trim_end_matches('/').to_string() + "/");
-    if a.url.is_none() {
-        return Err(usage(format!(
-            "{}: no host; set host = \"http://...\" in it or pass --host",
-            s.path.display()
-        )));
-    }
-    a.connections = cli.connections.or(l.connections);
-    a.pipeline = cli.pipeline.or(l.pipeline);
-    a.timeout = cli.timeout.or(duration("timeout", &f.timeout)?);
-    a.connect_timeout = cli
-        .connect_timeout
-        .or(duration("connect_timeout", &f.connect_timeout)?);
-    a.requests = cli.requests.or(l.requests);
-    a.warmup = cli.warmup.or(duration("warmup", &l.warmup)?);
-    let cli_load = cli.rate.is_some() || cli.users.is_some() || cli.stages.is_some();
-    if !cli_load {
-        a.rate = l.rate.as_ref().map(|r| match r {
-            crate::scenario::RateValue::Number(n) => n.to_string(),
-            crate::scenario::RateValue::Text(t) => t.clone(),
-        });
-        a.users = l.users;
-        a.stages = l.stages.clone();
-        a.spawn_rate = cli.spawn_rate.or(l.spawn_rate);
-    }
-    let file_duration = duration("duration", &l.duration)?;
-    a.duration = match (cli.duration, &a.stages) {
-        (Some(d), None) => Some(d),
-        (Some(_), Some(_)) => {
-            return Err(usage(
-                "-d conflicts with the scenario's stages (they set the length)",
-            ));
-        }
-        (None, Some(_)) if file_duration.is_some() => {
-            return Err(in_file("load", "give stages or duration, not both".into()));
-        }
-        (None, _) => file_duration,
-    };
-    if [a.rate.is_some(), a.users.is_some(), a.stages.is_some()]
-        .iter()
-        .filter(|x| **x)
-        .count()
-        > 1
-    {
-        return Err(in_file("load", "give one of rate, users or stages".into()));
-    }
-    if a.asserts.is_empty() {
-        a.asserts = f.asserts.clone();
-    }
-    Ok(a)
-}
-
-/// Parses a rate: a positive number of requests per second.
-fn parse_rate(text: &str) -> Result<f64, SetupError> {
-    match text.trim().parse::<f64>() {
-        Ok(r) if r.is_finite() && (0.0..=1e9).contains(&r) => Ok(r),
-        _ => Err(usage(format!(
-            "'{text}' is not a rate (requests per second, e.g. 20000)"
-        ))),
-    }
-}
-
-/// `1s` (constant) or `500ms..1500ms` (uniform).
-fn parse_think(text: &str) -> Result<Think, SetupError> {
-    let bad = |e: String| usage(format!("--think: {e}"));
-    match text.split_once("..") {
-        Some((lo, hi)) => {
-            let (lo, hi) = (
-                parse_duration(lo).map_err(bad)?,
-                parse_duration(hi).map_err(bad)?,
-            );
-            if lo > hi {
-                return Err(usage(format!(
-                    "--think {text}: the lower bound is above the upper"
-                )));
-            }
-            Ok(Think::Uniform(lo, hi))
-        }
-        None => Ok(Think::Constant(parse_duration(text).map_err(bad)?)),
-    }
-}
-
-/// Turns -R, --stages, --users/--spawn-rate or -c into the one load shape.
-fn resolve_shape(args: &RunArgs, stop: StopRule) -> Result<Shape, SetupError> {
-    let duration = stop.duration.unwrap_or(UNBOUNDED);
-    if let Some(text) = &args.stages {
-        let mut stages = Vec::new();
-        let mut kinds = Vec::new();
-        for part in text.split(',').map(str::trim) {
-            let (d, v) = part.split_once(':').ok_or_else(|| {
-                usage(format!(
-                    "--stages '{part}': expected DURATION:VALUE, e.g. 30s:1000 or 1m:100u"
-                ))
-            })?;
-            let d = parse_duration(d).map_err(|e| usage(format!("--stages: {e}")))?;
-            let (v, kind) = match v.strip_suffix('u') {
-                Some(users) => (users, Kind::Users),
-                None => (v, Kind::Rate),
-            };
-            stages.push((d, parse_rate(v)?));
-            kinds.push(kind);
-        }
-        let kind = kinds[0];
-        if kinds.iter().any(|k| *k != kind) {
-            return Err(usage("--stages mixes rates and users (u); use one kind"));
-        }
-        if kind == Kind::Users && args.spawn_rate.is_some() {
-            return Err(usage(
-                "--spawn-rate does not combine with user --stages (the stages are the ramp)",
-            ));
-        }
-        if stages.iter().all(|(d, _)| d.is_zero()) {
-            return Err(usage("--stages must last longer than zero"));
-        }
-        return Ok(Shape::stages(kind, &stages));
-    }
-    if let Some(rate) = &args.rate {
-        if args.spawn_rate.is_some() {
-            return Err(usage("--spawn-rate applies to --users"));
-        }
-        return match rate.split_once(':') {
-            Some((a, b)) => {
-                if stop.duration.is_none() {
-                    return Err(usage("-R A:B ramps over -d; give a duration"));
-                }
-                Ok(Shape::ramp(
-                    Kind::Rate,
-                    parse_rate(a)?,
-                    parse_rate(b)?,
-                    duration,
-                ))
-            }
-            None => {
-                let r = parse_rate(rate)?;
-                if r <= 0.0 {
-                    return Err(usage("-R must be above zero"));
-                }
-                Ok(Shape::constant(Kind::Rate, r, duration))
-            }
-        };
-    }
-    if let Some(users) = args.users {
-        if users == 0 {
-            return Err(usage("--users must be at least 1"));
-        }
-        let users = users as f64;
-        return Ok(match args.spawn_rate {
-            Some(r) if !(r > 0.0 && r.is_finite()) => {
-                return Err(usage("--spawn-rate must be above zero"));
-            }
-            Some(r) => {
-                let ramp = users / r;
-                let total = duration.as_secs_f64();
-                if ramp >= total {
-                    Shape::ramp(Kind::Users, 0.0, r * total, duration)
-                } else {
-                    Shape {
-                        kind: Kind::Users,
-                        start: 0.0,
-                        points: vec![(ramp, users), (total, users)],
-                    }
-                }
-            }
-            None => Shape::constant(Kind::Users, users, duration),
-        });
-    }
-    if args.spawn_rate.is_some() {
-        return Err(usage("--spawn-rate applies to --users"));
-    }
-    Ok(Shape::constant(
-        Kind::Connections,
-        f64::from(args.connections.unwrap_or(64)),
-        duration,
-    ))
 }
 
 impl ServePlan {

@@ -1,0 +1,181 @@
+//! One connection of the client, and the user it plays: its state, its requests in flight, its
+//! class, on_start progress and captured variables, and how it stages and patches requests.
+
+use std::collections::VecDeque;
+
+use crate::http::response::ResponseParser;
+use crate::load::Share;
+use crate::scenario::capture;
+use crate::scenario::program::{Program, Rendered, Task};
+use crate::scenario::template::Generators;
+
+/// Marks a request staged in this turn but not yet handed to the kernel.
+pub const UNSTAMPED: u64 = u64::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Not connected and not trying (quota used up, user inactive, or the run is ending).
+    Idle,
+    Connecting {
+        since: u64,
+    },
+    Open,
+    /// Waiting to reconnect after a failure.
+    Backoff {
+        until: u64,
+    },
+}
+
+/// A request handed to (or about to be handed to) the kernel.
+#[derive(Debug, Clone, Copy)]
+pub struct Pending {
+    /// When it should have been sent (the schedule); UNSTAMPED in closed loop (= when it was).
+    pub intended: u64,
+    /// When it was handed to the kernel, or UNSTAMPED.
+    pub sent: u64,
+    /// False for requests sent during the warm-up: their outcomes are not recorded.
+    pub counted: bool,
+    /// The program's task it runs.
+    pub task: u32,
+    /// It is one of its user's on_start tasks.
+    pub on_start: bool,
+}
+
+#[derive(Debug)]
+pub struct Conn {
+    pub state: State,
+    /// Requests awaiting a response, oldest first.
+    pub in_flight: VecDeque<Pending>,
+    pub parser: ResponseParser,
+    pub backoff: u64,
+    /// Users mode: the user is active (within the shape's current user count).
+    pub active: bool,
+    /// The user class this connection plays.
+    pub class: usize,
+    /// Next on_start task to send, and whether one is awaiting its response.
+    on_start_next: usize,
+    pub on_start_waiting: bool,
+    /// Position in a `sequence` class.
+    seq_pos: usize,
+    /// Captured variables, and this connection's renderings of tasks that use them.
+    vars: Vec<Option<Vec<u8>>>,
+    rendered: Vec<Option<Rendered>>,
+}
+
+impl Conn {
+    /// Connection `j` of a worker owning `share`: its class comes from its global index.
+    pub fn new(program: &Program, share: Share, j: u64, pipeline: usize) -> Self {
+        Self {
+            state: State::Idle,
+            in_flight: VecDeque::with_capacity(pipeline),
+            parser: ResponseParser::new(),
+            backoff: 0,
+            active: false,
+            class: program.class_cycle[(share.global(j) as usize) % program.class_cycle.len()],
+            on_start_next: 0,
+            on_start_waiting: false,
+            seq_pos: 0,
+            vars: vec![None; program.variables.len()],
+            rendered: if program.variables.is_empty() {
+                Vec::new()
+            } else {
+                vec![None; program.tasks.len()]
+            },
+        }
+    }
+
+    /// The endpoint its next request would go to (to account errors that precede any request).
+    pub fn next_endpoint(&self, program: &Program) -> usize {
+        let class = &program.classes[self.class];
+        let task = class
+            .on_start
+            .get(self.on_start_next)
+            .or(class.tasks.first())
+            .copied()
+            .unwrap_or(0);
+        program.tasks[task].endpoint
+    }
+
+    /// Appends up to `k` of its class's next requests to `out`, each with fresh generated values,
+    /// and records them in flight; a user still running on_start sends those one at a time.
+    /// `sent(endpoint, bytes)` is called for each. Returns how many were staged.
+    #[allow(clippy::too_many_arguments)]
+    pub fn stage(
+        &mut self,
+        program: &Program,
+        gens: &mut Generators,
+        k: usize,
+        intended: u64,
+        counted: bool,
+        out: &mut Vec<u8>,
+        mut sent: impl FnMut(usize, u64),
+    ) -> usize {
+        let class = &program.classes[self.class];
+        let mut staged = 0;
+        while staged < k {
+            let (task_id, on_start) = if self.on_start_next < class.on_start.len() {
+                if self.on_start_waiting || staged > 0 {
+                    break;
+                }
+                self.on_start_next += 1;
+                self.on_start_waiting = true;
+                (class.on_start[self.on_start_next - 1], true)
+            } else if class.sequence {
+                self.seq_pos += 1;
+                (class.tasks[(self.seq_pos - 1) % class.tasks.len()], false)
+            } else {
+                let total = *class.cumulative.last().unwrap_or(&1);
+                let r = (gens.next_u64() % u64::from(total)) as u32;
+                (
+                    class.tasks[class.cumulative.partition_point(|&c| c <= r)],
+                    false,
+                )
+            };
+            let task = &program.tasks[task_id];
+            let rendered: &Rendered = match &task.shared {
+                Some(r) => r,
+                None => {
+                    self.rendered[task_id].get_or_insert_with(|| task.request.render(&self.vars))
+                }
+            };
+            let start = out.len();
+            out.extend_from_slice(&rendered.bytes);
+            for (offset, generator) in &rendered.slots {
+                let at = start + offset;
+                gens.fill(generator, &mut out[at..at + generator.width()]);
+            }
+            self.in_flight.push_back(Pending {
+                intended,
+                sent: UNSTAMPED,
+                counted,
+                task: task_id as u32,
+                on_start,
+            });
+            sent(task.endpoint, rendered.bytes.len() as u64);
+            staged += 1;
+            if on_start {
+                break;
+            }
+        }
+        staged
+    }
+
+    /// A response to `task` arrived (its bytes were collected if it captures): store what it
+    /// captured; tasks that use a changed variable are rendered again on next use.
+    pub fn captured(&mut self, task: &Task) {
+        if task.captures.is_empty() {
+            return;
+        }
+        let raw = self.parser.take_collected();
+        let mut changed = false;
+        for c in &task.captures {
+            if let Some(value) = capture::extract(&raw, &c.source) {
+                changed |= self.vars[c.var].as_ref() != Some(&value);
+                self.vars[c.var] = Some(value);
+            }
+        }
+        if changed {
+            self.rendered.iter_mut().for_each(|r| *r = None);
+        }
+    }
+}
