@@ -67,9 +67,16 @@ pub fn extract(raw: &[u8], source: &Source) -> Option<Vec<u8>> {
                 other => other.to_string().into_bytes(),
             }
         }
-        Source::Header(name) => {
+        Source::Header(name, re) => {
             let name = name.to_ascii_lowercase();
-            headers.into_iter().find(|(k, _)| *k == name)?.1
+            let value = headers.into_iter().find(|(k, _)| *k == name)?.1;
+            match re {
+                None => value,
+                Some(re) => {
+                    let caps = re.captures(&value)?;
+                    caps.get(1).or_else(|| caps.get(0))?.as_bytes().to_vec()
+                }
+            }
         }
         Source::Body(re) => {
             let caps = re.captures(&body)?;
@@ -96,8 +103,13 @@ mod tests {
         );
         assert_eq!(extract(raw, &Source::Json("/missing".into())), None);
         assert_eq!(
-            extract(raw, &Source::Header("x-session".into())),
+            extract(raw, &Source::Header("x-session".into(), None)),
             Some(b"s-42".to_vec())
+        );
+        let re = regex::bytes::Regex::new(r"s-(\d+)").unwrap();
+        assert_eq!(
+            extract(raw, &Source::Header("X-Session".into(), Some(re))),
+            Some(b"42".to_vec())
         );
         let re = regex::bytes::Regex::new(r#""access":"([^"]+)""#).unwrap();
         assert_eq!(extract(raw, &Source::Body(re)), Some(b"tok-1".to_vec()));

@@ -53,7 +53,8 @@ pub struct TaskFile {
     pub expect: Option<Vec<u16>>,
     #[serde(default = "one")]
     pub weight: u32,
-    /// Variables captured from the response: `json:/pointer`, `header:Name` or `body:regex`.
+    /// Variables captured from the response: `json:/pointer`, `header:Name`, `header:Name:regex`
+    /// or `body:regex` (a regex's first group, or its whole match).
     #[serde(default)]
     pub capture: BTreeMap<String, String>,
 }
@@ -353,14 +354,21 @@ fn parse_capture(spec: &str) -> Result<Source, String> {
         }
         Ok(Source::Json(p.to_string()))
     } else if let Some(h) = spec.strip_prefix("header:") {
-        Ok(Source::Header(h.trim().to_string()))
+        // header:Name (the whole value) or header:Name:regex (its first group).
+        match h.split_once(':') {
+            Some((name, re)) => {
+                let re = regex::bytes::Regex::new(re).map_err(|e| format!("'{spec}': {e}"))?;
+                Ok(Source::Header(name.trim().to_string(), Some(re)))
+            }
+            None => Ok(Source::Header(h.trim().to_string(), None)),
+        }
     } else if let Some(re) = spec.strip_prefix("body:") {
         regex::bytes::Regex::new(re)
             .map(Source::Body)
             .map_err(|e| format!("'{spec}': {e}"))
     } else {
         Err(format!(
-            "'{spec}': use json:/pointer, header:Name or body:regex"
+            "'{spec}': use json:/pointer, header:Name, header:Name:regex or body:regex"
         ))
     }
 }

@@ -11,8 +11,8 @@ use crate::engine::client::Think;
 pub enum Source {
     /// A JSON pointer into the response body, e.g. `/access` (strings unquoted).
     Json(String),
-    /// A response header's value.
-    Header(String),
+    /// A response header's value, or the first group of a regex over it.
+    Header(String, Option<Regex>),
     /// The first group of a regex over the body (or the whole match if it has no group).
     Body(Regex),
 }
