@@ -78,6 +78,12 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<i32, Set
         eprintln!("ringblast: cannot write {}: {e}", path.display());
         return Ok(1);
     }
+    if let Some(prefix) = &plan.csv
+        && let Err(e) = crate::report::csv::write(prefix, result, &report)
+    {
+        eprintln!("ringblast: cannot write {}_*.csv: {e}", prefix.display());
+        return Ok(1);
+    }
     let t = &result.totals;
     if t.connects == 0 && t.counts.errors > 0 {
         eprintln!(

@@ -124,6 +124,10 @@ pub struct RunArgs {
     /// Also write the report as JSON to this file (schema: docs/report.schema.json).
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Also write Locust-compatible CSV files: PREFIX_stats.csv, PREFIX_stats_history.csv,
+    /// PREFIX_failures.csv and PREFIX_exceptions.csv.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
     /// No live progress line.
     #[arg(short = 'q', long)]
     pub quiet: bool,

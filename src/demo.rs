@@ -71,6 +71,7 @@ pub fn run(
         timeout: None,
         connect_timeout: None,
         json: args.json.clone(),
+        csv: None,
         quiet: false,
     };
     let outcome = RunPlan::from_args(&run_args).and_then(|plan| {

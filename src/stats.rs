@@ -94,6 +94,11 @@ pub struct EndpointTotals {
     pub counts: Counts,
     pub unfinished: u64,
     pub latency: Histogram<u64>,
+    /// Exact sum, minimum and maximum of the latencies (µs), and response body bytes.
+    pub latency_sum_us: u64,
+    pub latency_min_us: u64,
+    pub latency_max_us: u64,
+    pub body_bytes: u64,
     pub status: Vec<u64>,
     pub errors: [u64; 8],
 }
@@ -104,6 +109,10 @@ impl Default for EndpointTotals {
             counts: Counts::default(),
             unfinished: 0,
             latency: latency_histogram(3),
+            latency_sum_us: 0,
+            latency_min_us: u64::MAX,
+            latency_max_us: 0,
+            body_bytes: 0,
             status: vec![0; 1000],
             errors: [0; 8],
         }
@@ -118,6 +127,10 @@ impl EndpointTotals {
         self.counts.errors += other.counts.errors;
         self.unfinished += other.unfinished;
         self.latency += &other.latency;
+        self.latency_sum_us += other.latency_sum_us;
+        self.latency_min_us = self.latency_min_us.min(other.latency_min_us);
+        self.latency_max_us = self.latency_max_us.max(other.latency_max_us);
+        self.body_bytes += other.body_bytes;
         for (a, b) in self.status.iter_mut().zip(&other.status) {
             *a += b;
         }
@@ -216,6 +229,8 @@ pub struct Interval {
     pub counts: Counts,
     pub latency: Histogram<u64>,
     pub latency_uncorrected: Histogram<u64>,
+    /// Response body bytes in this second.
+    pub body_bytes: u64,
 }
 
 /// The per-worker recorder: totals plus the interval that is being filled.
@@ -245,6 +260,7 @@ impl Recorder {
                 counts: Counts::default(),
                 latency: latency_histogram(2),
                 latency_uncorrected: latency_histogram(2),
+                body_bytes: 0,
             },
         }
     }
@@ -293,6 +309,9 @@ impl Recorder {
         let code = usize::from(status).min(999);
         e.status[code] += 1;
         e.latency.saturating_record(latency_us);
+        e.latency_sum_us += latency_us;
+        e.latency_min_us = e.latency_min_us.min(latency_us);
+        e.latency_max_us = e.latency_max_us.max(latency_us);
         self.totals.status[code] += 1;
         self.totals.latency.saturating_record(latency_us);
         self.current.latency.saturating_record(latency_us);
@@ -302,6 +321,13 @@ impl Recorder {
         self.current
             .latency_uncorrected
             .saturating_record(uncorrected_us);
+    }
+
+    /// Adds response body bytes for an endpoint (Locust's content size).
+    #[inline]
+    pub fn body(&mut self, ep: usize, bytes: u64) {
+        self.totals.endpoints[ep].body_bytes += bytes;
+        self.current.body_bytes += bytes;
     }
 
     /// Records how late a send went out against its intended time.
@@ -336,6 +362,7 @@ impl Recorder {
             counts: Counts::default(),
             latency: latency_histogram(2),
             latency_uncorrected: latency_histogram(2),
+            body_bytes: 0,
         };
         std::mem::replace(&mut self.current, fresh)
     }

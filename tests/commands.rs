@@ -291,3 +291,69 @@ fn listening_on_a_busy_port_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("cannot listen"), "{stderr}");
 }
+
+#[test]
+fn locust_csv_files_agree_with_the_report() {
+    let server = common::TestServer::start(common::Mode::Api { close_every: 0 });
+    let dir = std::env::temp_dir().join(format!("ringblast-csv-{}", std::process::id()));
+    let prefix = dir.join("out/run");
+    let scenario = dir.join("s.toml");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        &scenario,
+        "[[user]]\n[[user.task]]\nname = \"ok\"\npath = \"/fine\"\nweight = 3\n[[user.task]]\nname = \"gone\"\npath = \"/missing/x\"\n",
+    )
+    .unwrap();
+    let r = run(&[
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--host",
+        &server.url("/"),
+        "-c",
+        "4",
+        "-n",
+        "2000",
+        "--csv",
+        prefix.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code(), 0);
+    let read =
+        |suffix: &str| std::fs::read_to_string(dir.join(format!("out/run_{suffix}.csv"))).unwrap();
+    let stats = read("stats");
+    assert!(
+        stats.ends_with("\r\n") && !stats.replace("\r\n", "").contains('\n'),
+        "CRLF line endings"
+    );
+    let lines: Vec<&str> = stats.trim_end().split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%"
+    );
+    assert_eq!(
+        lines.len(),
+        4,
+        "two endpoints (sorted by name) and Aggregated:\n{stats}"
+    );
+    assert!(
+        lines[1].starts_with("GET,gone,") && lines[2].starts_with("GET,ok,"),
+        "{stats}"
+    );
+    let agg: Vec<&str> = lines[3].split(',').collect();
+    assert_eq!((agg[0], agg[1]), ("", "Aggregated"));
+    assert_eq!(agg[2].parse::<u64>().unwrap(), r.n("/requests/responses"));
+    assert_eq!(agg[2].parse::<u64>().unwrap(), server.answered());
+    let gone: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(gone[2], gone[3], "every unexpected 404 is a failure");
+    let failures = read("failures");
+    assert!(
+        failures.starts_with(
+            "Method,Name,Error,Occurrences,First Seen,Last Seen\r\nGET,gone,HTTP 404,"
+        ),
+        "{failures}"
+    );
+    assert_eq!(read("exceptions"), "Count,Message,Traceback,Nodes\r\n");
+    let history = read("stats_history");
+    assert!(history.starts_with("Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,"));
+    assert!(history.lines().skip(1).all(|l| l.contains(",Aggregated,")));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -371,6 +371,11 @@ impl Client {
                         // A response nobody asked for: the stream cannot be trusted.
                         return self.abort(token, ErrorKind::Malformed, ops);
                     };
+                    if p.counted {
+                        let ep = self.cfg.program.tasks[p.task as usize].endpoint;
+                        let body = self.conns[token as usize].parser.last_body_len;
+                        self.rec.body(ep, body);
+                    }
                     self.record_response(token, p, done.status, now);
                     if done.close {
                         // The server closes after this response: whatever else was in flight is lost.

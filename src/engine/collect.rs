@@ -40,6 +40,7 @@ pub struct TimelineEntry {
 pub struct Second {
     pub counts: Counts,
     pub latency: Histogram<u64>,
+    pub body_bytes: u64,
 }
 
 #[derive(Debug)]
@@ -47,6 +48,7 @@ struct Pending {
     counts: Counts,
     latency: Histogram<u64>,
     uncorrected: Histogram<u64>,
+    body_bytes: u64,
     reports: usize,
 }
 
@@ -80,6 +82,7 @@ impl Collector {
             counts: Counts::default(),
             latency: Histogram::new_from(&iv.latency),
             uncorrected: Histogram::new_from(&iv.latency_uncorrected),
+            body_bytes: 0,
             reports: 0,
         });
         p.counts.sent += iv.counts.sent;
@@ -88,6 +91,7 @@ impl Collector {
         p.counts.errors += iv.counts.errors;
         p.latency += &iv.latency;
         p.uncorrected += &iv.latency_uncorrected;
+        p.body_bytes += iv.body_bytes;
         p.reports += 1;
         if p.reports < self.workers {
             return None;
@@ -102,6 +106,7 @@ impl Collector {
         self.keep_seconds.then_some(Second {
             counts: p.counts,
             latency: p.latency,
+            body_bytes: p.body_bytes,
         })
     }
 

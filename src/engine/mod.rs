@@ -46,6 +46,10 @@ pub struct RunResult {
     pub warmup: Duration,
     /// (name, method) of each endpoint, indexed like `totals.endpoints`.
     pub endpoints: Vec<(String, String)>,
+    /// Each endpoint's expected statuses (None: 2xx and 3xx), from its first task.
+    pub endpoint_expect: Vec<Option<Vec<u16>>>,
+    /// Unix time (seconds) when measurement started.
+    pub started_unix: u64,
     pub interrupted: bool,
 }
 
@@ -143,7 +147,12 @@ pub fn run(
         handles.push(handle);
     }
     drop(tx);
-    let windowed = plan.assertions.iter().any(|a| a.window.is_some());
+    // Every second's histogram is kept for windowed assertions and the CSV history.
+    let windowed = plan.assertions.iter().any(|a| a.window.is_some()) || plan.csv.is_some();
+    let started_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        + plan.warmup.as_secs();
     let mut collector = Collector::new(workers, shape.clone(), plan.warmup.as_secs_f64(), windowed);
     // The channel closes when every worker has dropped its sender, i.e. has finished.
     for iv in rx {
@@ -195,6 +204,16 @@ pub fn run(
             .iter()
             .map(|e| (e.name.clone(), e.method.clone()))
             .collect(),
+        endpoint_expect: (0..plan.program.endpoints.len())
+            .map(|ep| {
+                plan.program
+                    .tasks
+                    .iter()
+                    .find(|t| t.endpoint == ep)
+                    .and_then(|t| t.expect.clone())
+            })
+            .collect(),
+        started_unix,
         interrupted,
     })
 }

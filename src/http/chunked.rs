@@ -36,6 +36,7 @@ pub struct ChunkedDecoder {
     state: State,
     pending_size: u64,
     trailer_bytes: usize,
+    data: u64,
 }
 
 impl Default for ChunkedDecoder {
@@ -57,6 +58,7 @@ impl ChunkedDecoder {
             },
             pending_size: 0,
             trailer_bytes: 0,
+            data: 0,
         }
     }
 
@@ -110,6 +112,7 @@ impl ChunkedDecoder {
                 State::Data { remaining } => {
                     let take = remaining.min((input.len() - i) as u64);
                     i += take as usize;
+                    self.data += take;
                     let left = remaining - take;
                     self.state = if left == 0 {
                         State::DataCr
@@ -166,6 +169,11 @@ impl ChunkedDecoder {
             }
         }
         Ok((i, self.state == State::Done))
+    }
+
+    /// Body bytes (chunk data, framing excluded) seen so far.
+    pub fn data_bytes(&self) -> u64 {
+        self.data
     }
 
     fn after_size_line(&self, value: u64) -> State {

@@ -14,6 +14,10 @@ pub struct Complete {
     pub close: bool,
 }
 
+/// Body bytes of the response being read (its content size, for Locust's Average Content Size).
+#[derive(Debug, Default, Clone, Copy)]
+struct BodyCount(u64);
+
 /// Why a response was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Malformed(pub &'static str);
@@ -42,6 +46,9 @@ pub struct ResponseParser {
     collected: Vec<u8>,
     /// The current response's body, once its head has been read.
     body: Option<(Body, Complete)>,
+    body_bytes: BodyCount,
+    /// Body bytes of the last complete response.
+    pub last_body_len: u64,
 }
 
 /// The result of feeding bytes.
@@ -67,6 +74,7 @@ impl ResponseParser {
     pub fn reset(&mut self) {
         self.carry.clear();
         self.body = None;
+        self.body_bytes = BodyCount::default();
         self.collect = false;
         self.collected.clear();
     }
@@ -111,21 +119,28 @@ impl ResponseParser {
                         let take = (*left).min(rest.len() as u64);
                         *left -= take;
                         used += take as usize;
+                        self.body_bytes.0 += take;
                         if *left > 0 {
                             return Ok(Progress::Partial);
                         }
                     }
                     Body::Chunked(dec) => {
+                        let before = dec.data_bytes();
                         let (n, finished) = dec.advance(rest).map_err(|e| Malformed(e.0))?;
+                        self.body_bytes.0 += dec.data_bytes() - before;
                         used += n;
                         if !finished {
                             return Ok(Progress::Partial);
                         }
                     }
-                    Body::UntilClose => return Ok(Progress::Partial),
+                    Body::UntilClose => {
+                        self.body_bytes.0 += rest.len() as u64;
+                        return Ok(Progress::Partial);
+                    }
                 }
                 let done = *done;
                 self.body = None;
+                self.last_body_len = std::mem::take(&mut self.body_bytes).0;
                 return Ok(Progress::Done(used, done));
             }
             if used == input.len() {
@@ -133,7 +148,10 @@ impl ResponseParser {
             }
             match self.head(&input[used..], head_request)? {
                 None => return Ok(Progress::Partial),
-                Some((n, Some(done))) => return Ok(Progress::Done(used + n, done)),
+                Some((n, Some(done))) => {
+                    self.last_body_len = 0;
+                    return Ok(Progress::Done(used + n, done));
+                }
                 // A body follows, or it was an interim 1xx head: keep going.
                 Some((n, None)) => used += n,
             }
@@ -143,7 +161,10 @@ impl ResponseParser {
     /// Called at end of stream: completes a close-delimited body, or says nothing was pending.
     pub fn eof(&mut self) -> Option<Complete> {
         match self.body.take() {
-            Some((Body::UntilClose, done)) => Some(done),
+            Some((Body::UntilClose, done)) => {
+                self.last_body_len = std::mem::take(&mut self.body_bytes).0;
+                Some(done)
+            }
             _ => None,
         }
     }

@@ -59,6 +59,8 @@ pub struct RunPlan {
     pub connect_timeout: Duration,
     pub io: IoChoice,
     pub json: Option<PathBuf>,
+    /// Prefix for Locust-compatible CSV files.
+    pub csv: Option<PathBuf>,
     pub progress: bool,
 }
 
@@ -285,6 +287,7 @@ impl RunPlan {
             connect_timeout,
             io: args.workers.io.into(),
             json: args.json.clone(),
+            csv: args.csv.clone(),
             progress: !args.quiet,
         })
     }

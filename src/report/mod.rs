@@ -1,6 +1,8 @@
 //! The report model: one plain structure built from a RunResult, rendered as text or JSON.
 //! Field names are a contract (docs/report.schema.json); add fields, never rename them.
 
+pub mod csv;
+pub mod locust;
 pub mod text;
 
 use std::collections::BTreeMap;
