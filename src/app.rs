@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use crate::cli::{Cli, Command, DemoArgs, PeakArgs, RunArgs, ServeArgs};
+use crate::cli::{Cli, Command, CompareArgs, DemoArgs, PeakArgs, RunArgs, ServeArgs};
 use crate::engine::collect::TimelineEntry;
 use crate::engine::{self, RunResult, choose_backend};
 use crate::error::SetupError;
@@ -24,6 +24,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Command::Run(args) => run(&args, stop),
         Command::Peak(args) => peak(&args, stop),
         Command::Serve(args) => serve(&args, stop),
+        Command::Compare(args) => compare(&args),
         Command::Demo(args) => demo(&args, stop),
     };
     match result {
@@ -243,4 +244,16 @@ fn peak(args: &PeakArgs, stop: Arc<AtomicBool>) -> Result<i32, SetupError> {
         }
     }
     Ok(if report.peak_rps.is_none() { 3 } else { 0 })
+}
+
+fn compare(args: &CompareArgs) -> Result<i32, SetupError> {
+    let sources = args
+        .inputs
+        .iter()
+        .map(|a| crate::compare::load(a))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(SetupError::Usage)?;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(crate::compare::render(&sources, args.markdown).as_bytes());
+    Ok(0)
 }

@@ -26,6 +26,9 @@ pub enum Command {
     /// Find the highest open-loop rate the target sustains under an SLO (the --assert flags;
     /// default p99<1s and success>=98%).
     Peak(Box<PeakArgs>),
+    /// Compare runs side by side: ringblast JSON reports, Locust CSV prefixes or Locust --json-file
+    /// outputs, endpoint by endpoint, with ratios to the first.
+    Compare(CompareArgs),
     /// Run the built-in HTTP/1.1 target until Ctrl-C.
     Serve(ServeArgs),
     /// Start the built-in target on a free loopback port, load it for a few seconds, report.
@@ -149,6 +152,17 @@ pub struct PeakArgs {
     /// Never try more than this rate.
     #[arg(long, default_value_t = 10_000_000.0)]
     pub max_rate: f64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// Two or more results: report.json, a Locust CSV prefix (PREFIX_stats.csv), or Locust's
+    /// --json-file output.
+    #[arg(required = true, num_args = 2..)]
+    pub inputs: Vec<String>,
+    /// Write Markdown tables (for a results page) instead of text.
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 #[derive(Debug, Clone, Args)]

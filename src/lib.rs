@@ -5,6 +5,7 @@
 pub mod app;
 pub mod assertions;
 pub mod cli;
+pub mod compare;
 pub mod demo;
 pub mod engine;
 pub mod error;

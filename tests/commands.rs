@@ -357,3 +357,73 @@ fn locust_csv_files_agree_with_the_report() {
     assert!(history.lines().skip(1).all(|l| l.contains(",Aggregated,")));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn compare_lines_up_locust_and_ringblast_results() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/locust/run");
+    let out = common::ringblast(
+        &[
+            "compare",
+            &format!("{fixtures}/ringblast.json"),
+            &format!("{fixtures}/locust"),
+            &format!("{fixtures}/locust.json"),
+        ],
+        Duration::from_secs(10),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        "GET list deployments",
+        "POST approve",
+        "Aggregated",
+        "ringblast.json",
+        "locust.json",
+        "~ marks Locust's percentiles",
+    ] {
+        assert!(text.contains(want), "missing {want}:\n{text}");
+    }
+    // Figures read from Locust's own files: the CSV's Aggregated row has 265 requests and 69
+    // failures; its JSON has 335 requests.
+    let agg = &text[text.find("Aggregated").unwrap()..];
+    assert!(agg.contains("265 (1.38× lower)"), "{agg}");
+    assert!(
+        agg.lines().any(|l| l.contains("failures")
+            && l.contains("97")
+            && l.contains("69")
+            && l.contains("87")),
+        "{agg}"
+    );
+    assert!(agg.contains("335"), "{agg}");
+    let md = common::ringblast(
+        &[
+            "compare",
+            "--markdown",
+            &format!("{fixtures}/locust"),
+            &format!("{fixtures}/ringblast.json"),
+        ],
+        Duration::from_secs(10),
+    );
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(
+        md.contains("### Aggregated") && md.contains("| | locust | ringblast.json |"),
+        "{md}"
+    );
+    let bad = common::ringblast(
+        &[
+            "compare",
+            "/nonexistent/a.json",
+            &format!("{fixtures}/ringblast.json"),
+        ],
+        Duration::from_secs(10),
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&bad.stderr).trim().lines().count(),
+        1
+    );
+}
