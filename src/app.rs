@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use crate::cli::{Cli, Command, CompareArgs, DemoArgs, PeakArgs, RunArgs, ServeArgs};
+use crate::cli::{Cli, Command, CompareArgs, DemoArgs, PeakArgs, ReportArgs, RunArgs, ServeArgs};
 use crate::engine::collect::TimelineEntry;
 use crate::engine::{self, RunResult, choose_backend};
 use crate::error::SetupError;
@@ -25,6 +25,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Command::Peak(args) => peak(&args, stop),
         Command::Serve(args) => serve(&args, stop),
         Command::Compare(args) => compare(&args),
+        Command::Report(args) => report(&args),
         Command::Demo(args) => demo(&args, stop),
     };
     match result {
@@ -75,6 +76,12 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<i32, Set
         .and_then(|_| out.flush());
     if let Some(path) = &plan.json
         && let Err(e) = report.write_json(path)
+    {
+        eprintln!("ringblast: cannot write {}: {e}", path.display());
+        return Ok(1);
+    }
+    if let Some(path) = &plan.html
+        && let Err(e) = write_html(path, &serde_json::to_value(&report).unwrap_or_default())
     {
         eprintln!("ringblast: cannot write {}: {e}", path.display());
         return Ok(1);
@@ -255,5 +262,29 @@ fn compare(args: &CompareArgs) -> Result<i32, SetupError> {
         .map_err(SetupError::Usage)?;
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(crate::compare::render(&sources, args.markdown).as_bytes());
+    Ok(0)
+}
+
+/// Writes the HTML page whole (temporary file, then rename).
+fn write_html(path: &std::path::Path, report: &serde_json::Value) -> std::io::Result<()> {
+    let tmp = path.with_extension("html.partial");
+    std::fs::write(&tmp, crate::report::html::render(report))?;
+    std::fs::rename(&tmp, path)
+}
+
+fn report(args: &ReportArgs) -> Result<i32, SetupError> {
+    let usage = |e: String| SetupError::Usage(format!("{}: {e}", args.json.display()));
+    let text = std::fs::read_to_string(&args.json).map_err(|e| usage(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| usage(format!("not JSON: {e}")))?;
+    if value.get("ringblast_version").is_none() {
+        return Err(usage(
+            "not a ringblast report (written by run --json)".into(),
+        ));
+    }
+    if let Err(e) = write_html(&args.html, &value) {
+        eprintln!("ringblast: cannot write {}: {e}", args.html.display());
+        return Ok(1);
+    }
     Ok(0)
 }

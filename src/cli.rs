@@ -29,6 +29,8 @@ pub enum Command {
     /// Compare runs side by side: ringblast JSON reports, Locust CSV prefixes or Locust --json-file
     /// outputs, endpoint by endpoint, with ratios to the first.
     Compare(CompareArgs),
+    /// Render a saved JSON report as HTML.
+    Report(ReportArgs),
     /// Run the built-in HTTP/1.1 target until Ctrl-C.
     Serve(ServeArgs),
     /// Start the built-in target on a free loopback port, load it for a few seconds, report.
@@ -131,6 +133,9 @@ pub struct RunArgs {
     /// PREFIX_failures.csv and PREFIX_exceptions.csv.
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// Also write a self-contained HTML report with charts.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
     /// No live progress line.
     #[arg(short = 'q', long)]
     pub quiet: bool,
@@ -152,6 +157,15 @@ pub struct PeakArgs {
     /// Never try more than this rate.
     #[arg(long, default_value_t = 10_000_000.0)]
     pub max_rate: f64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// A report written by `run --json`.
+    pub json: PathBuf,
+    /// Where to write the HTML page.
+    #[arg(long, required = true)]
+    pub html: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -203,4 +217,7 @@ pub struct DemoArgs {
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Also write the HTML report to this file.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
 }

@@ -72,6 +72,7 @@ pub fn run(
         connect_timeout: None,
         json: args.json.clone(),
         csv: None,
+        html: args.html.clone(),
         quiet: false,
     };
     let outcome = RunPlan::from_args(&run_args).and_then(|plan| {

@@ -427,3 +427,117 @@ fn compare_lines_up_locust_and_ringblast_results() {
         1
     );
 }
+
+/// A headless Chromium on this machine, if there is one.
+fn chromium() -> Option<&'static str> {
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
+}
+
+#[test]
+fn html_report_draws_its_charts_in_a_browser() {
+    let served = Served::start(&[]);
+    let dir = std::env::temp_dir().join(format!("ringblast-html-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (json, html, again) = (
+        dir.join("r.json"),
+        dir.join("r.html"),
+        dir.join("again.html"),
+    );
+    let r = run(&[
+        &served.url,
+        "-R",
+        "2000",
+        "-c",
+        "8",
+        "-d",
+        "2s",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code(), 0);
+    std::fs::write(&json, serde_json::to_string(&r.json).unwrap()).unwrap();
+    // `report` renders the same page from the saved JSON.
+    let out = common::ringblast(
+        &[
+            "report",
+            json.to_str().unwrap(),
+            "--html",
+            again.to_str().unwrap(),
+        ],
+        Duration::from_secs(10),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert_eq!(page, std::fs::read_to_string(&again).unwrap());
+    assert!(
+        !page.contains("src=\"http") && !page.contains("href=\"http"),
+        "the page needs no network"
+    );
+    assert_eq!(page.matches("<svg class=\"chart\"").count(), 3);
+    let Some(browser) = chromium() else {
+        eprintln!("SKIP the browser check: no chromium here (.ci/run installs Debian's chromium)");
+        return;
+    };
+    let profile = dir.join("profile");
+    let mut cmd = Command::new(browser);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=3000",
+        &format!("--user-data-dir={}", profile.display()),
+        "--dump-dom",
+        &format!("file://{}", html.display()),
+    ]);
+    let out = run_bounded(cmd, Duration::from_secs(60));
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        dom.contains(r#"data-charts-drawn="3""#),
+        "charts did not draw:\n{}",
+        &dom[..dom.len().min(500)]
+    );
+    let console_errors: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("CONSOLE") && (l.contains("Error") || l.contains("Uncaught")))
+        .collect();
+    assert!(console_errors.is_empty(), "{console_errors:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+    served.stop();
+}
+
+#[test]
+fn report_rejects_what_is_not_a_report() {
+    let dir = std::env::temp_dir().join(format!("ringblast-notreport-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bogus = dir.join("x.json");
+    std::fs::write(&bogus, "{\"a\": 1}").unwrap();
+    let out = common::ringblast(
+        &[
+            "report",
+            bogus.to_str().unwrap(),
+            "--html",
+            dir.join("x.html").to_str().unwrap(),
+        ],
+        Duration::from_secs(10),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a ringblast report"));
+}

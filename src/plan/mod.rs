@@ -61,6 +61,8 @@ pub struct RunPlan {
     pub json: Option<PathBuf>,
     /// Prefix for Locust-compatible CSV files.
     pub csv: Option<PathBuf>,
+    /// The HTML report's path.
+    pub html: Option<PathBuf>,
     pub progress: bool,
 }
 
@@ -288,6 +290,7 @@ impl RunPlan {
             io: args.workers.io.into(),
             json: args.json.clone(),
             csv: args.csv.clone(),
+            html: args.html.clone(),
             progress: !args.quiet,
         })
     }

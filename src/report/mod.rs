@@ -2,6 +2,7 @@
 //! Field names are a contract (docs/report.schema.json); add fields, never rename them.
 
 pub mod csv;
+pub mod html;
 pub mod locust;
 pub mod text;
 
@@ -137,6 +138,10 @@ pub struct Report {
     /// The headline latency: from the intended send time under -R, else from the actual send.
     pub latency_us: Latency,
     pub latency_uncorrected_us: Latency,
+    /// The percentile spectrum, [percentile, µs] pairs (HdrHistogram's percentile distribution,
+    /// 5 ticks per half distance), for the latency distribution chart.
+    pub latency_distribution: Vec<(f64, u64)>,
+    pub latency_uncorrected_distribution: Vec<(f64, u64)>,
     pub schedule_lag_us: Lag,
     pub bytes: Bytes,
     pub diagnostics: Diagnostics,
@@ -251,6 +256,8 @@ impl Report {
             errors,
             latency_us: Latency::of(&t.latency),
             latency_uncorrected_us: Latency::of(&t.latency_uncorrected),
+            latency_distribution: distribution(&t.latency),
+            latency_uncorrected_distribution: distribution(&t.latency_uncorrected),
             schedule_lag_us,
             bytes: Bytes {
                 sent: t.bytes_sent,
@@ -285,6 +292,24 @@ impl Report {
         }
         std::fs::rename(&tmp, path)
     }
+}
+
+/// HdrHistogram's percentile spectrum: quantiles at 5 ticks per half distance to 100 %.
+fn distribution(h: &Histogram<u64>) -> Vec<(f64, u64)> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    let mut points: Vec<(f64, u64)> = h
+        .iter_quantiles(5)
+        .map(|v| {
+            (
+                (v.quantile_iterated_to() * 1e6).round() / 1e4,
+                v.value_iterated_to(),
+            )
+        })
+        .collect();
+    points.dedup_by(|a, b| a.0 == b.0);
+    points
 }
 
 fn endpoint_reports(result: &RunResult, secs: f64) -> Vec<EndpointReport> {

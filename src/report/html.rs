@@ -1,0 +1,477 @@
+//! The HTML report (`--html`, `ringblast report`): one self-contained page, drawn from the JSON
+//! report alone, with server-side SVG charts (no network, no libraries) and a table per endpoint.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn ms(us: f64) -> String {
+    if us < 1000.0 {
+        format!("{us:.0} µs")
+    } else if us < 1_000_000.0 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{:.2} s", us / 1e6)
+    }
+}
+
+fn n(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(0.0)
+}
+
+/// One line of a chart.
+struct Series {
+    name: String,
+    color: &'static str,
+    dashed: bool,
+    /// On the right-hand axis (users, target rate).
+    right: bool,
+    points: Vec<(f64, f64)>,
+}
+
+/// A "nice" upper bound and tick step for 0..max.
+fn nice(max: f64) -> (f64, f64) {
+    if max <= 0.0 || !max.is_finite() {
+        return (1.0, 0.25);
+    }
+    let raw = max / 4.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    ((max / step).ceil() * step, step)
+}
+
+const W: f64 = 860.0;
+const H: f64 = 300.0;
+const L: f64 = 70.0;
+const R: f64 = 70.0;
+const T: f64 = 20.0;
+const B: f64 = 45.0;
+
+/// An SVG line chart. `x_ticks` are (value, label); y axes are linear from 0.
+fn chart(
+    id: &str,
+    series: &[Series],
+    x_ticks: &[(f64, String)],
+    x_label: &str,
+    y_label: &str,
+    fmt_y: &dyn Fn(f64) -> String,
+    y2_label: &str,
+) -> String {
+    let (x_min, x_max) = x_ticks.iter().fold((f64::MAX, f64::MIN), |(a, b), (x, _)| {
+        (a.min(*x), b.max(*x))
+    });
+    let x_max = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .fold(x_max, f64::max);
+    let x_span = (x_max - x_min).max(1e-9);
+    let left_max = series
+        .iter()
+        .filter(|s| !s.right)
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .fold(0.0, f64::max);
+    let right_max = series
+        .iter()
+        .filter(|s| s.right)
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .fold(0.0, f64::max);
+    let (ly, lstep) = nice(left_max * 1.05);
+    let (ry, rstep) = nice(right_max * 1.05);
+    let px = |x: f64| L + (x - x_min) / x_span * (W - L - R);
+    let py = |y: f64, top: f64| H - B - y / top * (H - T - B);
+    let mut s = format!(
+        r#"<svg class="chart" id="{id}" viewBox="0 0 {W} {H}" role="img" aria-label="{}">"#,
+        esc(y_label)
+    );
+    let mut y = 0.0;
+    while y <= ly + 1e-9 {
+        let _ = write!(
+            s,
+            r##"<line x1="{L}" x2="{0}" y1="{1:.1}" y2="{1:.1}" stroke="#e3e3e3"/><text x="{2}" y="{3:.1}" class="tick" text-anchor="end">{4}</text>"##,
+            W - R,
+            py(y, ly),
+            L - 6.0,
+            py(y, ly) + 4.0,
+            esc(&fmt_y(y))
+        );
+        y += lstep;
+    }
+    if series.iter().any(|s| s.right) {
+        let mut y = 0.0;
+        while y <= ry + 1e-9 {
+            let _ = write!(
+                s,
+                r#"<text x="{}" y="{:.1}" class="tick">{}</text>"#,
+                W - R + 6.0,
+                py(y, ry) + 4.0,
+                y.round()
+            );
+            y += rstep;
+        }
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" class="axis" transform="rotate(90 {0} {1})">{}</text>"#,
+            W - 12.0,
+            H / 2.0,
+            esc(y2_label)
+        );
+    }
+    for (x, label) in x_ticks {
+        let _ = write!(
+            s,
+            r##"<line x1="{0:.1}" x2="{0:.1}" y1="{1}" y2="{2}" stroke="#999"/><text x="{0:.1}" y="{3}" class="tick" text-anchor="middle">{4}</text>"##,
+            px(*x),
+            H - B,
+            H - B + 5.0,
+            H - B + 18.0,
+            esc(label)
+        );
+    }
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="{}" class="axis" text-anchor="middle">{}</text>"#,
+        (L + W - R) / 2.0,
+        H - 8.0,
+        esc(x_label)
+    );
+    let _ = write!(
+        s,
+        r#"<text x="14" y="{}" class="axis" transform="rotate(-90 14 {0})" text-anchor="middle">{}</text>"#,
+        H / 2.0,
+        esc(y_label)
+    );
+    for (i, se) in series.iter().enumerate() {
+        if se.points.is_empty() {
+            continue;
+        }
+        let top = if se.right { ry } else { ly };
+        let pts: Vec<String> = se
+            .points
+            .iter()
+            .map(|(x, y)| format!("{:.1},{:.1}", px(*x), py(*y, top)))
+            .collect();
+        let dash = if se.dashed {
+            r#" stroke-dasharray="6 4""#
+        } else {
+            ""
+        };
+        let _ = write!(
+            s,
+            r#"<polyline class="series" fill="none" stroke="{}" stroke-width="2"{dash} points="{}"/>"#,
+            se.color,
+            pts.join(" ")
+        );
+        let lx = L + 10.0 + (i as f64) * 150.0;
+        let _ = write!(
+            s,
+            r#"<line x1="{lx}" x2="{}" y1="8" y2="8" stroke="{}" stroke-width="3"{dash}/><text x="{}" y="12" class="legend">{}</text>"#,
+            lx + 18.0,
+            se.color,
+            lx + 22.0,
+            esc(&se.name)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+fn seconds_ticks(max_t: f64) -> Vec<(f64, String)> {
+    let (top, step) = nice(max_t.max(1.0));
+    let mut ticks = Vec::new();
+    let mut t = 0.0;
+    while t <= top + 1e-9 {
+        ticks.push((t, format!("{t}s")));
+        t += step;
+    }
+    ticks
+}
+
+/// The whole page for one JSON report.
+pub fn render(r: &Value) -> String {
+    let timeline = r["timeline"].as_array().cloned().unwrap_or_default();
+    let t = |e: &Value| n(&e["t"]);
+    let max_t = timeline.iter().map(t).fold(1.0, f64::max);
+    let points = |key: &str| -> Vec<(f64, f64)> {
+        timeline
+            .iter()
+            .filter(|e| !e[key].is_null())
+            .map(|e| (t(e), n(&e[key])))
+            .collect()
+    };
+    let mut throughput = vec![
+        Series {
+            name: "responses/s".into(),
+            color: "#1f77b4",
+            dashed: false,
+            right: false,
+            points: points("rps"),
+        },
+        Series {
+            name: "errors/s".into(),
+            color: "#d62728",
+            dashed: false,
+            right: false,
+            points: points("errors"),
+        },
+    ];
+    let mut y2 = "";
+    if timeline.iter().any(|e| !e["target_rps"].is_null()) {
+        throughput.push(Series {
+            name: "target rate".into(),
+            color: "#2ca02c",
+            dashed: true,
+            right: false,
+            points: points("target_rps"),
+        });
+    }
+    if timeline.iter().any(|e| !e["users"].is_null()) {
+        throughput.push(Series {
+            name: "users".into(),
+            color: "#9467bd",
+            dashed: true,
+            right: true,
+            points: points("users"),
+        });
+        y2 = "users";
+    }
+    let latency = [
+        ("p50", "p50_us", "#1f77b4", false),
+        ("p90", "p90_us", "#ff7f0e", false),
+        ("p99", "p99_us", "#d62728", false),
+        ("p50 (actual send)", "p50_uncorrected_us", "#1f77b4", true),
+        ("p99 (actual send)", "p99_uncorrected_us", "#d62728", true),
+    ]
+    .iter()
+    .map(|(name, key, color, dashed)| Series {
+        name: name.to_string(),
+        color,
+        dashed: *dashed,
+        right: false,
+        points: points(key),
+    })
+    .collect::<Vec<_>>();
+    // HdrHistogram's percentile plot: x = log10(1 / (1 - q)), so 90 %, 99 %, 99.9 % … are evenly spaced.
+    let spectrum = |key: &str| -> Vec<(f64, f64)> {
+        r[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| Some((p.get(0)?.as_f64()?, p.get(1)?.as_f64()?)))
+            .map(|(q, v)| ((1.0 / (1.0 - (q / 100.0).min(0.999_999))).log10(), v))
+            .collect()
+    };
+    let distribution = vec![
+        Series {
+            name: "latency".into(),
+            color: "#1f77b4",
+            dashed: false,
+            right: false,
+            points: spectrum("latency_distribution"),
+        },
+        Series {
+            name: "from actual send".into(),
+            color: "#ff7f0e",
+            dashed: true,
+            right: false,
+            points: spectrum("latency_uncorrected_distribution"),
+        },
+    ];
+    let pct_ticks: Vec<(f64, String)> =
+        ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%"]
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i as f64, l.to_string()))
+            .collect();
+    let max_pct = distribution
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .fold(1.0, f64::max)
+        .ceil() as usize;
+    let pct_ticks: Vec<(f64, String)> = pct_ticks
+        .into_iter()
+        .take((max_pct + 1).clamp(2, 7))
+        .collect();
+
+    let mut page = String::with_capacity(64 * 1024);
+    let title = match r["scenario"].as_str() {
+        Some(s) => format!("scenario {s} against {}", r["url"].as_str().unwrap_or("")),
+        None => format!(
+            "{} {}",
+            r["method"].as_str().unwrap_or(""),
+            r["url"].as_str().unwrap_or("")
+        ),
+    };
+    let _ = write!(
+        page,
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>ringblast: {}</title><style>
+body{{font:14px/1.4 system-ui,sans-serif;margin:24px auto;max-width:920px;color:#222}} h1{{font-size:20px}} h2{{font-size:16px;margin-top:28px}}
+table{{border-collapse:collapse;width:100%}} td,th{{padding:4px 8px;border-bottom:1px solid #eee;text-align:right}} td:first-child,th:first-child{{text-align:left}}
+.ok{{color:#2a7}} .bad{{color:#c22;font-weight:bold}} .warn{{background:#fff4d6;padding:6px 10px;margin:4px 0}}
+svg.chart{{width:100%;height:auto;border:1px solid #ddd;background:#fff}} .tick{{font-size:11px;fill:#555}} .axis{{font-size:12px;fill:#333}} .legend{{font-size:12px;fill:#333}}
+</style></head><body><h1>ringblast: {}</h1>"#,
+        esc(&title),
+        esc(&title)
+    );
+    let req = &r["requests"];
+    let lat = &r["latency_us"];
+    let unc = &r["latency_uncorrected_us"];
+    let _ = write!(
+        page,
+        "<table><tr><th>backend</th><td>{} ({}), {} threads, {} connections, pipeline {}</td></tr>",
+        esc(r["backend"].as_str().unwrap_or("")),
+        esc(r["backend_flags"].as_str().unwrap_or("")),
+        r["threads"],
+        r["connections"],
+        r["pipeline"]
+    );
+    let _ = write!(
+        page,
+        "<tr><th>load</th><td>{} (peak {}), {:.2} s measured{}</td></tr>",
+        esc(r["load"]["model"].as_str().unwrap_or("")),
+        r["load"]["peak"],
+        n(&r["duration_s"]),
+        if r["interrupted"] == true {
+            ", interrupted"
+        } else {
+            ""
+        }
+    );
+    let target = r["target_rps"].as_f64().map_or(String::new(), |t| {
+        format!(" (target {t:.0}, sent {:.0})", n(&r["sent_rps"]))
+    });
+    let _ = write!(
+        page,
+        "<tr><th>throughput</th><td>{:.1} responses/s{target}</td></tr>",
+        n(&r["rps"])
+    );
+    let _ = write!(
+        page,
+        "<tr><th>requests</th><td>sent {} · responses {} · ok {} · errors {} · unfinished {}</td></tr>",
+        req["sent"], req["responses"], req["ok"], req["errors"], req["unfinished"]
+    );
+    for (label, l) in [("latency", lat), ("from actual send", unc)] {
+        let _ = write!(
+            page,
+            "<tr><th>{label}</th><td>p50 {} · p90 {} · p99 {} · p99.9 {} · max {}</td></tr>",
+            ms(n(&l["p50"])),
+            ms(n(&l["p90"])),
+            ms(n(&l["p99"])),
+            ms(n(&l["p999"])),
+            ms(n(&l["max"]))
+        );
+    }
+    page.push_str("</table>");
+    for a in r["assertions"].as_array().into_iter().flatten() {
+        let ok = a["ok"] == true;
+        let _ = write!(
+            page,
+            r#"<div class="{}">assert {} → {} {}</div>"#,
+            if ok { "ok" } else { "bad" },
+            esc(a["expr"].as_str().unwrap_or("")),
+            a["value"],
+            if ok { "ok" } else { "FAILED" }
+        );
+    }
+    for w in r["warnings"].as_array().into_iter().flatten() {
+        let _ = write!(
+            page,
+            r#"<div class="warn">{}</div>"#,
+            esc(w.as_str().unwrap_or(""))
+        );
+    }
+    page.push_str("<h2>Endpoints</h2><table><tr><th>endpoint</th><th>requests</th><th>failed</th><th>req/s</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>");
+    for e in r["endpoints"].as_array().into_iter().flatten() {
+        let l = &e["latency_us"];
+        let _ = write!(
+            page,
+            "<tr><td>{} {}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(e["method"].as_str().unwrap_or("")),
+            esc(e["name"].as_str().unwrap_or("")),
+            e["requests"]["sent"],
+            e["failed"],
+            n(&e["rps"]),
+            ms(n(&l["p50"])),
+            ms(n(&l["p95"])),
+            ms(n(&l["p99"])),
+            ms(n(&l["max"]))
+        );
+    }
+    page.push_str("</table>");
+    page.push_str("<h2>Throughput over time</h2>");
+    page.push_str(&chart(
+        "throughput",
+        &throughput,
+        &seconds_ticks(max_t),
+        "time",
+        "per second",
+        &|v| format!("{v:.0}"),
+        y2,
+    ));
+    page.push_str("<h2>Latency over time</h2>");
+    page.push_str(&chart(
+        "latency",
+        &latency,
+        &seconds_ticks(max_t),
+        "time",
+        "latency",
+        &|v| ms(v),
+        "",
+    ));
+    page.push_str("<h2>Latency distribution</h2>");
+    page.push_str(&chart(
+        "distribution",
+        &distribution,
+        &pct_ticks,
+        "percentile",
+        "latency",
+        &|v| ms(v),
+        "",
+    ));
+    // A check a browser runs: how many charts drew at least one line of non-zero length.
+    page.push_str(
+        r#"<script>addEventListener("load",()=>{let n=0;for(const s of document.querySelectorAll("svg.chart")){if([...s.querySelectorAll("polyline.series")].some(p=>p.getTotalLength()>0))n++;}document.body.dataset.chartsDrawn=n;});</script></body></html>"#,
+    );
+    page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_bounds() {
+        assert_eq!(nice(95.0), (100.0, 25.0));
+        assert_eq!(nice(0.0), (1.0, 0.25));
+        assert_eq!(nice(1234.0), (1500.0, 500.0));
+    }
+
+    #[test]
+    fn page_is_self_contained_and_escaped() {
+        let r = serde_json::json!({
+            "method": "GET", "url": "http://h/<x>", "timeline": [{"t": 1, "rps": 10.0, "errors": 0, "p50_us": 100, "p90_us": 200, "p99_us": 300, "p50_uncorrected_us": 90, "p99_uncorrected_us": 250, "target_rps": null, "users": 5}],
+            "latency_distribution": [[0.0, 50], [50.0, 100], [99.0, 300]], "latency_uncorrected_distribution": [],
+            "requests": {}, "latency_us": {}, "latency_uncorrected_us": {}, "load": {"model": "users", "peak": 5},
+            "endpoints": [{"method": "GET", "name": "a&b", "requests": {"sent": 1}, "failed": 0, "rps": 1.0, "latency_us": {}}],
+        });
+        let page = render(&r);
+        assert!(page.contains("http://h/&lt;x&gt;") && page.contains("a&amp;b"));
+        assert!(
+            !page.contains("http://") || !page.contains("src=\"http"),
+            "no external resources"
+        );
+        assert!(!page.contains("<script src"));
+        assert_eq!(page.matches("<svg class=\"chart\"").count(), 3);
+        assert!(page.contains(">users<"));
+    }
+}
