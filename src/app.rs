@@ -86,6 +86,12 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<i32, Set
         eprintln!("ringblast: cannot write {}: {e}", path.display());
         return Ok(1);
     }
+    if let Some(path) = &plan.hlog
+        && let Err(e) = crate::report::hlog::write(path, result)
+    {
+        eprintln!("ringblast: cannot write {}: {e}", path.display());
+        return Ok(1);
+    }
     if let Some(prefix) = &plan.csv
         && let Err(e) = crate::report::csv::write(prefix, result, &report)
     {

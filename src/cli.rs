@@ -136,6 +136,10 @@ pub struct RunArgs {
     /// Also write a self-contained HTML report with charts.
     #[arg(long)]
     pub html: Option<PathBuf>,
+    /// Also write an HdrHistogram interval log: each second's latency (µs), untagged for all
+    /// requests and tagged per endpoint.
+    #[arg(long)]
+    pub hlog: Option<PathBuf>,
     /// No live progress line.
     #[arg(short = 'q', long)]
     pub quiet: bool,

@@ -73,6 +73,7 @@ pub fn run(
         json: args.json.clone(),
         csv: None,
         html: args.html.clone(),
+        hlog: None,
         quiet: false,
     };
     let outcome = RunPlan::from_args(&run_args).and_then(|plan| {

@@ -231,6 +231,8 @@ pub struct Interval {
     pub latency_uncorrected: Histogram<u64>,
     /// Response body bytes in this second.
     pub body_bytes: u64,
+    /// Per-endpoint latency in this second (only when asked for, for `--hlog`).
+    pub endpoints: Vec<Histogram<u64>>,
 }
 
 /// The per-worker recorder: totals plus the interval that is being filled.
@@ -238,6 +240,8 @@ pub struct Interval {
 pub struct Recorder {
     pub totals: Totals,
     current: Interval,
+    /// How many per-endpoint interval histograms to keep (0: none).
+    endpoint_intervals: usize,
 }
 
 impl Default for Recorder {
@@ -247,6 +251,17 @@ impl Default for Recorder {
 }
 
 impl Recorder {
+    /// A recorder for a program with `endpoints` endpoints that also keeps each second's
+    /// latency per endpoint when `per_endpoint_intervals` (for the interval log).
+    pub fn with_endpoint_intervals(endpoints: usize, per_endpoint_intervals: bool) -> Self {
+        let mut r = Self::new(endpoints);
+        if per_endpoint_intervals {
+            r.endpoint_intervals = endpoints;
+            r.current.endpoints = (0..endpoints).map(|_| latency_histogram(2)).collect();
+        }
+        r
+    }
+
     /// A recorder for a program with `endpoints` endpoints.
     pub fn new(endpoints: usize) -> Self {
         let mut totals = Totals::default();
@@ -261,7 +276,9 @@ impl Recorder {
                 latency: latency_histogram(2),
                 latency_uncorrected: latency_histogram(2),
                 body_bytes: 0,
+                endpoints: Vec::new(),
             },
+            endpoint_intervals: 0,
         }
     }
 
@@ -312,6 +329,9 @@ impl Recorder {
         e.latency_sum_us += latency_us;
         e.latency_min_us = e.latency_min_us.min(latency_us);
         e.latency_max_us = e.latency_max_us.max(latency_us);
+        if let Some(h) = self.current.endpoints.get_mut(ep) {
+            h.saturating_record(latency_us);
+        }
         self.totals.status[code] += 1;
         self.totals.latency.saturating_record(latency_us);
         self.current.latency.saturating_record(latency_us);
@@ -363,6 +383,9 @@ impl Recorder {
             latency: latency_histogram(2),
             latency_uncorrected: latency_histogram(2),
             body_bytes: 0,
+            endpoints: (0..self.endpoint_intervals)
+                .map(|_| latency_histogram(2))
+                .collect(),
         };
         std::mem::replace(&mut self.current, fresh)
     }

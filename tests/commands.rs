@@ -541,3 +541,103 @@ fn report_rejects_what_is_not_a_report() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a ringblast report"));
 }
+
+#[test]
+fn interval_log_round_trips_through_the_hdrhistogram_reader() {
+    use hdrhistogram::serialization::Deserializer;
+    use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+    let server = common::TestServer::start(common::Mode::Plain);
+    let dir = std::env::temp_dir().join(format!("ringblast-hlog-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = dir.join("s.toml");
+    std::fs::write(&scenario, "[[user]]\n[[user.task]]\nname = \"a\"\npath = \"/a\"\n[[user.task]]\nname = \"b\"\nmethod = \"POST\"\npath = \"/b\"\n").unwrap();
+    let log = dir.join("run.hlog");
+    let r = run(&[
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--host",
+        &server.url("/"),
+        "-c",
+        "4",
+        "-d",
+        "2s",
+        "--hlog",
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code(), 0);
+    let bytes = std::fs::read(&log).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        text.contains("#[StartTime: ") && text.contains("#[BaseTime: "),
+        "{}",
+        &text[..200.min(text.len())]
+    );
+    let mut deserializer = Deserializer::new();
+    let (mut untagged, mut tagged, mut intervals) =
+        (0u64, std::collections::BTreeMap::<String, u64>::new(), 0);
+    for entry in IntervalLogIterator::new(&bytes) {
+        if let LogEntry::Interval(h) = entry.expect("a valid log line") {
+            let decoded = base64_decode(h.encoded_histogram());
+            let hist: hdrhistogram::Histogram<u64> = deserializer
+                .deserialize(&mut decoded.as_slice())
+                .expect("a V2 histogram");
+            match h.tag() {
+                None => {
+                    untagged += hist.len();
+                    intervals += 1;
+                }
+                Some(tag) => *tagged.entry(tag.as_str().to_string()).or_insert(0) += hist.len(),
+            }
+        }
+    }
+    assert!(intervals >= 2, "{intervals} intervals");
+    assert_eq!(
+        untagged,
+        r.n("/requests/responses"),
+        "the untagged histograms hold every response"
+    );
+    let endpoint = |name: &str| {
+        r.json["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap()["requests"]["responses"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(tagged.get("GET_a"), Some(&endpoint("a")));
+    assert_eq!(tagged.get("POST_b"), Some(&endpoint("b")));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Standard base64 (the interval log's encoding), for the test only.
+fn base64_decode(s: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let clean: Vec<u8> = s
+        .bytes()
+        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
+        .collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let v: Vec<u32> = chunk.iter().map(|&c| u32::from(value(c))).collect();
+        let n = v
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, x)| acc | (x << (18 - 6 * i)));
+        out.push((n >> 16) as u8);
+        if v.len() > 2 {
+            out.push((n >> 8) as u8);
+        }
+        if v.len() > 3 {
+            out.push(n as u8);
+        }
+    }
+    out
+}

@@ -54,6 +54,8 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Seed for think-time randomness.
     pub seed: u64,
+    /// Keep each second's latency per endpoint (for the interval log).
+    pub endpoint_intervals: bool,
 }
 
 /// What a worker hands back when it stops.
@@ -129,12 +131,13 @@ impl Client {
             cfg.share.workers,
         );
         let endpoints = cfg.program.endpoints.len();
+        let per_endpoint = cfg.endpoint_intervals;
         Self {
             batch,
             request_len,
             gens,
             conns,
-            rec: Recorder::new(endpoints),
+            rec: Recorder::with_endpoint_intervals(endpoints, per_endpoint),
             start,
             now: 0,
             end,
@@ -517,7 +520,10 @@ impl Client {
     /// The warm-up ended: forget everything measured so far; requests in flight stay uncounted.
     fn start_measuring(&mut self) {
         self.measuring = true;
-        self.rec = Recorder::new(self.cfg.program.endpoints.len());
+        self.rec = Recorder::with_endpoint_intervals(
+            self.cfg.program.endpoints.len(),
+            self.cfg.endpoint_intervals,
+        );
         for conn in &mut self.conns {
             for p in &mut conn.in_flight {
                 p.counted = false;

@@ -41,6 +41,8 @@ pub struct Second {
     pub counts: Counts,
     pub latency: Histogram<u64>,
     pub body_bytes: u64,
+    /// Per endpoint, when the run keeps them (`--hlog`).
+    pub endpoints: Vec<Histogram<u64>>,
 }
 
 #[derive(Debug)]
@@ -49,6 +51,7 @@ struct Pending {
     latency: Histogram<u64>,
     uncorrected: Histogram<u64>,
     body_bytes: u64,
+    endpoints: Vec<Histogram<u64>>,
     reports: usize,
 }
 
@@ -83,6 +86,7 @@ impl Collector {
             latency: Histogram::new_from(&iv.latency),
             uncorrected: Histogram::new_from(&iv.latency_uncorrected),
             body_bytes: 0,
+            endpoints: iv.endpoints.iter().map(Histogram::new_from).collect(),
             reports: 0,
         });
         p.counts.sent += iv.counts.sent;
@@ -92,6 +96,9 @@ impl Collector {
         p.latency += &iv.latency;
         p.uncorrected += &iv.latency_uncorrected;
         p.body_bytes += iv.body_bytes;
+        for (a, b) in p.endpoints.iter_mut().zip(&iv.endpoints) {
+            *a += b;
+        }
         p.reports += 1;
         if p.reports < self.workers {
             return None;
@@ -107,6 +114,7 @@ impl Collector {
             counts: p.counts,
             latency: p.latency,
             body_bytes: p.body_bytes,
+            endpoints: p.endpoints,
         })
     }
 

@@ -130,6 +130,7 @@ pub fn run(
             timeout: plan.timeout,
             connect_timeout: plan.connect_timeout,
             seed: 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9),
+            endpoint_intervals: plan.hlog.is_some(),
         };
         let (stop, tx) = (stop.clone(), tx.clone());
         let handle = std::thread::Builder::new()
@@ -148,7 +149,9 @@ pub fn run(
     }
     drop(tx);
     // Every second's histogram is kept for windowed assertions and the CSV history.
-    let windowed = plan.assertions.iter().any(|a| a.window.is_some()) || plan.csv.is_some();
+    let windowed = plan.assertions.iter().any(|a| a.window.is_some())
+        || plan.csv.is_some()
+        || plan.hlog.is_some();
     let started_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

@@ -63,6 +63,8 @@ pub struct RunPlan {
     pub csv: Option<PathBuf>,
     /// The HTML report's path.
     pub html: Option<PathBuf>,
+    /// The HdrHistogram interval log's path.
+    pub hlog: Option<PathBuf>,
     pub progress: bool,
 }
 
@@ -291,6 +293,7 @@ impl RunPlan {
             json: args.json.clone(),
             csv: args.csv.clone(),
             html: args.html.clone(),
+            hlog: args.hlog.clone(),
             progress: !args.quiet,
         })
     }
