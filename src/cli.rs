@@ -133,6 +133,9 @@ pub struct RunArgs {
     /// PREFIX_failures.csv and PREFIX_exceptions.csv.
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// With --csv: history rows for every endpoint too, with Locust's current (10 s) percentiles.
+    #[arg(long, requires = "csv")]
+    pub csv_full_history: bool,
     /// Also write a self-contained HTML report with charts.
     #[arg(long)]
     pub html: Option<PathBuf>,

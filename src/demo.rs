@@ -72,6 +72,7 @@ pub fn run(
         connect_timeout: None,
         json: args.json.clone(),
         csv: None,
+        csv_full_history: false,
         html: args.html.clone(),
         hlog: None,
         quiet: false,

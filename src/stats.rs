@@ -231,8 +231,10 @@ pub struct Interval {
     pub latency_uncorrected: Histogram<u64>,
     /// Response body bytes in this second.
     pub body_bytes: u64,
-    /// Per-endpoint latency in this second (only when asked for, for `--hlog`).
+    /// Per-endpoint latency and counts in this second (only when asked for: `--hlog`,
+    /// `--csv-full-history`).
     pub endpoints: Vec<Histogram<u64>>,
+    pub endpoint_counts: Vec<Counts>,
 }
 
 /// The per-worker recorder: totals plus the interval that is being filled.
@@ -258,6 +260,7 @@ impl Recorder {
         if per_endpoint_intervals {
             r.endpoint_intervals = endpoints;
             r.current.endpoints = (0..endpoints).map(|_| latency_histogram(2)).collect();
+            r.current.endpoint_counts = vec![Counts::default(); endpoints];
         }
         r
     }
@@ -277,6 +280,7 @@ impl Recorder {
                 latency_uncorrected: latency_histogram(2),
                 body_bytes: 0,
                 endpoints: Vec::new(),
+                endpoint_counts: Vec::new(),
             },
             endpoint_intervals: 0,
         }
@@ -289,6 +293,9 @@ impl Recorder {
         self.current.counts.sent += n;
         self.totals.bytes_sent += bytes;
         self.totals.endpoints[ep].counts.sent += n;
+        if let Some(c) = self.current.endpoint_counts.get_mut(ep) {
+            c.sent += n;
+        }
     }
 
     /// Takes back requests that were counted as sent but never reached the kernel.
@@ -320,6 +327,10 @@ impl Recorder {
             &mut self.current.counts,
             &mut e.counts,
         ] {
+            c.responses += 1;
+            c.ok += u64::from(ok);
+        }
+        if let Some(c) = self.current.endpoint_counts.get_mut(ep) {
             c.responses += 1;
             c.ok += u64::from(ok);
         }
@@ -368,6 +379,9 @@ impl Recorder {
         let e = &mut self.totals.endpoints[ep];
         e.errors[kind as usize] += n;
         e.counts.errors += n;
+        if let Some(c) = self.current.endpoint_counts.get_mut(ep) {
+            c.errors += n;
+        }
     }
 
     pub fn unfinished(&mut self, ep: usize, n: u64) {
@@ -386,6 +400,7 @@ impl Recorder {
             endpoints: (0..self.endpoint_intervals)
                 .map(|_| latency_histogram(2))
                 .collect(),
+            endpoint_counts: vec![Counts::default(); self.endpoint_intervals],
         };
         std::mem::replace(&mut self.current, fresh)
     }

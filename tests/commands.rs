@@ -355,6 +355,43 @@ fn locust_csv_files_agree_with_the_report() {
     let history = read("stats_history");
     assert!(history.starts_with("Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,"));
     assert!(history.lines().skip(1).all(|l| l.contains(",Aggregated,")));
+
+    // --csv-full-history: each second, the endpoints (sorted) and then Aggregated.
+    let full = dir.join("full/run");
+    let r = run(&[
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--host",
+        &server.url("/"),
+        "-c",
+        "4",
+        "-d",
+        "2s",
+        "--csv",
+        full.to_str().unwrap(),
+        "--csv-full-history",
+    ]);
+    assert_eq!(r.code(), 0);
+    let history = std::fs::read_to_string(dir.join("full/run_stats_history.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = history
+        .trim_end()
+        .split("\r\n")
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert!(rows.len() >= 6, "{history}");
+    for tick in rows.chunks(3) {
+        let names: Vec<&str> = tick.iter().map(|r| r[3]).collect();
+        assert_eq!(names, vec!["gone", "ok", "Aggregated"], "{history}");
+        assert_eq!(tick[0][0], tick[2][0], "one timestamp per tick");
+    }
+    let last: Vec<&Vec<&str>> = rows.iter().rev().take(3).collect();
+    let total = |r: &Vec<&str>| r[17].parse::<u64>().unwrap();
+    assert_eq!(
+        total(last[1]) + total(last[2]),
+        total(last[0]),
+        "endpoint totals add up to Aggregated"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

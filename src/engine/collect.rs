@@ -41,8 +41,9 @@ pub struct Second {
     pub counts: Counts,
     pub latency: Histogram<u64>,
     pub body_bytes: u64,
-    /// Per endpoint, when the run keeps them (`--hlog`).
+    /// Per endpoint, when the run keeps them (`--hlog`, `--csv-full-history`).
     pub endpoints: Vec<Histogram<u64>>,
+    pub endpoint_counts: Vec<Counts>,
 }
 
 #[derive(Debug)]
@@ -52,6 +53,7 @@ struct Pending {
     uncorrected: Histogram<u64>,
     body_bytes: u64,
     endpoints: Vec<Histogram<u64>>,
+    endpoint_counts: Vec<Counts>,
     reports: usize,
 }
 
@@ -87,6 +89,7 @@ impl Collector {
             uncorrected: Histogram::new_from(&iv.latency_uncorrected),
             body_bytes: 0,
             endpoints: iv.endpoints.iter().map(Histogram::new_from).collect(),
+            endpoint_counts: vec![Counts::default(); iv.endpoint_counts.len()],
             reports: 0,
         });
         p.counts.sent += iv.counts.sent;
@@ -98,6 +101,12 @@ impl Collector {
         p.body_bytes += iv.body_bytes;
         for (a, b) in p.endpoints.iter_mut().zip(&iv.endpoints) {
             *a += b;
+        }
+        for (a, b) in p.endpoint_counts.iter_mut().zip(&iv.endpoint_counts) {
+            a.sent += b.sent;
+            a.responses += b.responses;
+            a.ok += b.ok;
+            a.errors += b.errors;
         }
         p.reports += 1;
         if p.reports < self.workers {
@@ -115,6 +124,7 @@ impl Collector {
             latency: p.latency,
             body_bytes: p.body_bytes,
             endpoints: p.endpoints,
+            endpoint_counts: p.endpoint_counts,
         })
     }
 

@@ -50,6 +50,8 @@ pub struct RunResult {
     pub endpoint_expect: Vec<Option<Vec<u16>>>,
     /// Unix time (seconds) when measurement started.
     pub started_unix: u64,
+    /// The CSV history has a row per endpoint (per-endpoint seconds were kept).
+    pub full_history: bool,
     pub interrupted: bool,
 }
 
@@ -130,7 +132,7 @@ pub fn run(
             timeout: plan.timeout,
             connect_timeout: plan.connect_timeout,
             seed: 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9),
-            endpoint_intervals: plan.hlog.is_some(),
+            endpoint_intervals: plan.hlog.is_some() || plan.csv_full_history,
         };
         let (stop, tx) = (stop.clone(), tx.clone());
         let handle = std::thread::Builder::new()
@@ -217,6 +219,7 @@ pub fn run(
             })
             .collect(),
         started_unix,
+        full_history: plan.csv_full_history,
         interrupted,
     })
 }

@@ -61,6 +61,8 @@ pub struct RunPlan {
     pub json: Option<PathBuf>,
     /// Prefix for Locust-compatible CSV files.
     pub csv: Option<PathBuf>,
+    /// History rows per endpoint too, with current (10 s window) percentiles.
+    pub csv_full_history: bool,
     /// The HTML report's path.
     pub html: Option<PathBuf>,
     /// The HdrHistogram interval log's path.
@@ -292,6 +294,7 @@ impl RunPlan {
             io: args.workers.io.into(),
             json: args.json.clone(),
             csv: args.csv.clone(),
+            csv_full_history: args.csv_full_history,
             html: args.html.clone(),
             hlog: args.hlog.clone(),
             progress: !args.quiet,

@@ -140,7 +140,13 @@ impl Entry {
     }
 
     fn percentile_fields(&self) -> String {
-        if self.num_requests == 0 {
+        self.percentile_fields_unless(self.num_requests == 0)
+    }
+
+    /// The percentile columns, or N/A in each when `na` (Locust decides on the cumulative entry
+    /// even when it shows current percentiles, so an idle window reads 0, not N/A).
+    fn percentile_fields_unless(&self, na: bool) -> String {
+        if na {
             return vec!["N/A"; PERCENTILES.len()].join(",");
         }
         PERCENTILES
@@ -228,42 +234,49 @@ pub fn stats_csv(rows: &[Row], total: &Entry, secs: f64) -> String {
     out
 }
 
-/// One second of the run for the history file.
-pub struct HistorySecond {
+/// One row of the history file.
+pub struct HistoryRow<'a> {
     pub timestamp: u64,
     pub user_count: u64,
-    /// Requests that ended (responses + errors) and failures in this second.
-    pub requests: u64,
-    pub failures: u64,
-    /// Cumulative stats up to the end of this second.
-    pub cumulative: Entry,
+    pub method: &'a str,
+    pub name: &'a str,
+    /// Locust's current rates (see `window_mean`).
+    pub rps: f64,
+    pub fail_per_sec: f64,
+    /// Whose percentiles the row shows: cumulative (default) or current (full history).
+    pub percentiles: &'a Entry,
+    /// Cumulative stats up to this second.
+    pub totals: &'a Entry,
 }
 
-/// _stats_history.csv in Locust's default mode: one Aggregated row per second, its rates averaged
-/// over Locust's window (seconds t−12 … t−3), its percentiles cumulative.
-pub fn history_csv(seconds: &[HistorySecond]) -> String {
+/// Locust's current-rate window: the mean of seconds i−12 … i−3 (clipped at the start; 0 when empty).
+pub fn window_mean(values: &[u64], i: usize) -> f64 {
+    let lo = i.saturating_sub(12);
+    let hi = i.saturating_sub(2).max(lo);
+    let slice = &values[lo..hi.min(values.len())];
+    slice.iter().sum::<u64>() as f64 / slice.len().max(1) as f64
+}
+
+/// _stats_history.csv: the header and the given rows.
+pub fn history_csv(rows: &[HistoryRow]) -> String {
     let mut out = format!(
         "Timestamp,User Count,Type,Name,Requests/s,Failures/s,{PERCENTILE_HEADERS},Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,Total Min Response Time,Total Max Response Time,Total Average Content Size\r\n"
     );
-    for (i, s) in seconds.iter().enumerate() {
-        let window = |f: &dyn Fn(&HistorySecond) -> u64| {
-            let lo = i.saturating_sub(12);
-            let hi = i.saturating_sub(2);
-            let slice = &seconds[lo..hi.max(lo)];
-            slice.iter().map(f).sum::<u64>() as f64 / slice.len().max(1) as f64
-        };
-        let e = &s.cumulative;
+    for r in rows {
         let _ = write!(
             out,
-            "{},{},,Aggregated,{:.6},{:.6},{},{},{},{}\r\n",
-            s.timestamp,
-            s.user_count,
-            window(&|x| x.requests),
-            window(&|x| x.failures),
-            e.percentile_fields(),
-            e.num_requests,
-            e.num_failures,
-            e.summary_fields()
+            "{},{},{},{},{:.6},{:.6},{},{},{},{}\r\n",
+            r.timestamp,
+            r.user_count,
+            field(r.method),
+            field(r.name),
+            r.rps,
+            r.fail_per_sec,
+            r.percentiles
+                .percentile_fields_unless(r.totals.num_requests == 0),
+            r.totals.num_requests,
+            r.totals.num_failures,
+            r.totals.summary_fields()
         );
     }
     out
@@ -426,6 +439,20 @@ mod tests {
             failures,
             "Method,Name,Error,Occurrences,First Seen,Last Seen\r\nGET,/x,HTTP 404,3,,\r\n"
         );
+    }
+
+    #[test]
+    fn rate_window_is_locusts() {
+        let per_second: Vec<u64> = (1..=20).collect();
+        assert_eq!(
+            window_mean(&per_second, 0),
+            0.0,
+            "nothing before the first seconds"
+        );
+        assert_eq!(window_mean(&per_second, 2), 0.0);
+        assert_eq!(window_mean(&per_second, 3), 1.0, "second 0 only");
+        // At i = 15: seconds 3..=12, values 4..=13.
+        assert_eq!(window_mean(&per_second, 15), 8.5);
     }
 
     #[test]
