@@ -32,6 +32,7 @@ pub struct TimelineEntry {
     pub max_us: u64,
     /// Latency from the actual send, microseconds.
     pub p50_uncorrected_us: u64,
+    pub p90_uncorrected_us: u64,
     pub p99_uncorrected_us: u64,
 }
 
@@ -175,6 +176,7 @@ impl Collector {
                 p.latency.max()
             },
             p50_uncorrected_us: q(&p.uncorrected, 0.5),
+            p90_uncorrected_us: q(&p.uncorrected, 0.9),
             p99_uncorrected_us: q(&p.uncorrected, 0.99),
         }
     }

@@ -172,7 +172,8 @@ fn chart(
             se.color,
             pts.join(" ")
         );
-        let lx = L + 10.0 + (i as f64) * 150.0;
+        let spacing = ((W - L - R) / series.len().max(1) as f64).min(150.0);
+        let lx = L + 10.0 + (i as f64) * spacing;
         let _ = write!(
             s,
             r#"<line x1="{lx}" x2="{}" y1="8" y2="8" stroke="{}" stroke-width="3"{dash}/><text x="{}" y="12" class="legend">{}</text>"#,
@@ -249,8 +250,9 @@ pub fn render(r: &Value) -> String {
         ("p50", "p50_us", "#1f77b4", false),
         ("p90", "p90_us", "#ff7f0e", false),
         ("p99", "p99_us", "#d62728", false),
-        ("p50 (actual send)", "p50_uncorrected_us", "#1f77b4", true),
-        ("p99 (actual send)", "p99_uncorrected_us", "#d62728", true),
+        ("p50 (actual)", "p50_uncorrected_us", "#1f77b4", true),
+        ("p90 (actual)", "p90_uncorrected_us", "#ff7f0e", true),
+        ("p99 (actual)", "p99_uncorrected_us", "#d62728", true),
     ]
     .iter()
     .map(|(name, key, color, dashed)| Series {
@@ -418,7 +420,7 @@ svg.chart{{width:100%;height:auto;border:1px solid #ddd;background:#fff}} .tick{
         &|v| format!("{v:.0}"),
         y2,
     ));
-    page.push_str("<h2>Latency over time</h2>");
+    page.push_str("<h2>Latency over time</h2><p>Solid: from the intended send (the headline); dashed: from the actual send.</p>");
     page.push_str(&chart(
         "latency",
         &latency,
