@@ -11,8 +11,16 @@ fn within(value: f64, target: f64, tolerance: f64) -> bool {
     (value - target).abs() <= tolerance * target
 }
 
+/// These tests measure timing (1 % rate accuracy, stalls, think times): they run one at a time so
+/// they do not compete with each other for the machine's cores.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn open_loop_rate_is_met_within_one_percent() {
+    let _serial = serial();
     let server = TestServer::start(Mode::Plain);
     let r = run(&[&server.url("/"), "-R", "2000", "-d", "3s", "-c", "16"]);
     assert_eq!(r.code(), 0);
@@ -41,6 +49,7 @@ fn open_loop_rate_is_met_within_one_percent() {
 
 #[test]
 fn stalls_show_in_corrected_latency_only() {
+    let _serial = serial();
     // The server freezes for 200 ms of every second. With one connection, requests due during a
     // freeze wait inside ringblast: their corrected latency counts the wait, the uncorrected does not.
     let server = TestServer::start(Mode::Freeze { freeze_ms: 200 });
@@ -64,19 +73,27 @@ fn stalls_show_in_corrected_latency_only() {
         "corrected p99 {corrected}us should reflect the 200 ms stalls"
     );
     assert!(
-        uncorrected < 20_000,
-        "uncorrected p99 {uncorrected}us should stay small"
+        uncorrected < 50_000 && uncorrected * 5 < corrected,
+        "uncorrected p99 {uncorrected}us should stay small next to the corrected {corrected}us"
     );
     assert!(r.n("/schedule_lag_us/max") >= 100_000);
     std::thread::sleep(Duration::from_millis(300));
     r.assert_server_answered(server.answered());
-    // Nothing missing: what was due was sent (catching up after each stall).
-    let sent = r.n("/requests/sent") as f64;
-    assert!(within(sent, 3000.0, 0.02), "sent {sent}");
+    // Nothing missing: every request the schedule made due was sent (catching up after each
+    // stall), or is reported as due but unsent when a stall overlapped the end.
+    let due = r.n("/requests/sent") + r.n("/diagnostics/due_unsent");
+    assert_eq!(
+        due,
+        3000,
+        "sent {} + due_unsent {}",
+        r.n("/requests/sent"),
+        r.n("/diagnostics/due_unsent")
+    );
 }
 
 #[test]
 fn stages_and_ramps_follow_the_shape() {
+    let _serial = serial();
     let server = TestServer::start(Mode::Plain);
     let r = run(&[
         &server.url("/"),
@@ -101,6 +118,7 @@ fn stages_and_ramps_follow_the_shape() {
 
 #[test]
 fn warmup_is_run_but_not_recorded() {
+    let _serial = serial();
     let server = TestServer::start(Mode::Plain);
     let r = run(&[
         &server.url("/"),
@@ -132,6 +150,7 @@ fn warmup_is_run_but_not_recorded() {
 
 #[test]
 fn users_and_spawn_rate_reach_their_counts() {
+    let _serial = serial();
     let server = TestServer::start(Mode::Plain);
     let r = run(&[
         &server.url("/"),
@@ -172,6 +191,7 @@ fn users_and_spawn_rate_reach_their_counts() {
 
 #[test]
 fn uniform_think_time_spreads_requests() {
+    let _serial = serial();
     let server = TestServer::start(Mode::Plain);
     let r = run(&[
         &server.url("/"),
@@ -190,6 +210,7 @@ fn uniform_think_time_spreads_requests() {
 
 #[test]
 fn assertions_pass_fail_and_exit_3() {
+    let _serial = serial();
     let server = TestServer::start(Mode::Plain);
     let url = server.url("/");
     let ok = run(&[
@@ -264,6 +285,7 @@ fn assertions_pass_fail_and_exit_3() {
 
 #[test]
 fn peak_search_converges_on_a_known_capacity() {
+    let _serial = serial();
     // 20 connections to a target that answers after 10 ms: at most ~2,000 requests per second.
     let served = Served::start(&["--delay", "10ms"]);
     let dir = std::env::temp_dir().join(format!("ringblast-peak-{}", std::process::id()));

@@ -65,6 +65,8 @@ pub struct ClientOutcome {
     pub backend_flags: &'static str,
     /// Times a due request found no idle connection (open loop): too few connections.
     pub starved: u64,
+    /// Open loop: requests due (within the measured time) but never sent when the run ended.
+    pub due_unsent: u64,
     /// CPU-seconds this worker's thread used, and the wall time it ran.
     pub cpu_seconds: f64,
     pub wall_seconds: f64,
@@ -648,6 +650,7 @@ impl Worker for Client {
     }
 
     fn finish(&mut self, buffer_exhaustions: u64, backend_flags: &'static str) {
+        let mut never_sent = 0;
         for conn in &mut self.conns {
             for p in conn.in_flight.drain(..) {
                 if !p.counted {
@@ -656,6 +659,7 @@ impl Worker for Client {
                 let ep = self.cfg.program.tasks[p.task as usize].endpoint;
                 if p.sent == UNSTAMPED {
                     self.rec.unsend(ep, 1);
+                    never_sent += 1;
                 } else {
                     self.rec.unfinished(ep, 1);
                 }
@@ -671,10 +675,22 @@ impl Worker for Client {
             self.send_interval(index + 1);
         }
         let wall = self.start.elapsed().as_secs_f64();
+        // Open loop: what the schedule wanted by now (or by the end) but no connection could send.
+        // Open loop: what the schedule made due by now (or by the end) but was never handed to the
+        // kernel: not yet taken off the schedule, or staged in the last turn and taken back.
+        let due_unsent = if self.kind() == Kind::Rate && self.measuring {
+            let until = (self.clock().min(self.end) as f64) / 1e6;
+            let due = due_count(&self.cfg.shape, self.cfg.share, until)
+                .min(self.scheduled.saturating_add(self.quota_left()));
+            due.saturating_sub(self.scheduled) + never_sent
+        } else {
+            0
+        };
         self.outcome = Some(ClientOutcome {
             totals: self.rec.totals.clone(),
             backend_flags,
             starved: self.starved,
+            due_unsent,
             cpu_seconds: crate::sys::thread_cpu_seconds(),
             wall_seconds: wall,
         });

@@ -37,6 +37,8 @@ pub struct RunResult {
     pub totals: Totals,
     /// Times a due request found no idle connection (open loop).
     pub starved: u64,
+    /// Open loop: requests due by the end that were never sent (every connection was busy).
+    pub due_unsent: u64,
     /// The busiest worker's CPU use as a share of its wall time (0–1).
     pub busiest_worker: f64,
     pub timeline: Vec<TimelineEntry>,
@@ -169,13 +171,14 @@ pub fn run(
     let mut totals = Totals::default();
     let mut flags = String::new();
     let mut failure = None;
-    let (mut starved, mut busiest) = (0, 0.0f64);
+    let (mut starved, mut busiest, mut due_unsent) = (0, 0.0f64, 0);
     for h in handles {
         match h.join() {
             Ok(Ok(outcome)) => {
                 totals.merge(&outcome.totals);
                 flags = outcome.backend_flags.to_string();
                 starved += outcome.starved;
+                due_unsent += outcome.due_unsent;
                 busiest = busiest.max(outcome.cpu_seconds / outcome.wall_seconds.max(1e-9));
             }
             Ok(Err(e)) => failure = Some(e),
@@ -198,6 +201,7 @@ pub fn run(
         measured: elapsed.saturating_sub(plan.warmup),
         totals,
         starved,
+        due_unsent,
         busiest_worker: busiest,
         timeline,
         seconds,

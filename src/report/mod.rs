@@ -95,6 +95,8 @@ pub struct Diagnostics {
     pub recv_buffer_exhausted: u64,
     /// Times a due request found no idle connection (open loop).
     pub connection_starved: u64,
+    /// Open loop: requests due by the end but never sent (the schedule's backlog).
+    pub due_unsent: u64,
     /// The busiest worker's CPU use as a share of its run (0–1).
     pub busiest_worker_cpu: f64,
 }
@@ -268,6 +270,7 @@ impl Report {
                 connects: t.connects,
                 recv_buffer_exhausted: t.recv_buffer_exhausted,
                 connection_starved: result.starved,
+                due_unsent: result.due_unsent,
                 busiest_worker_cpu: (result.busiest_worker * 1000.0).round() / 1000.0,
             },
             warnings: warnings(result, target_rps, sent_rps, schedule_lag_us),

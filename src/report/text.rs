@@ -84,6 +84,13 @@ pub fn render(r: &Report) -> String {
         }
         Kind::Connections => {}
     }
+    if r.diagnostics.due_unsent > 0 {
+        let _ = writeln!(
+            s,
+            "  {} requests were due but never sent: every connection was busy when the run ended",
+            fmt_count(r.diagnostics.due_unsent)
+        );
+    }
     if r.load.warmup_s > 0.0 {
         let _ = writeln!(s, "  measured after a {:.1}s warm-up", r.load.warmup_s);
     }
