@@ -3,10 +3,7 @@
 # same machine. Installs Locust into .bench-venv/ when missing. Results: results/<date>-<host>-users/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x .bench-venv/bin/locust ]; then
-  python3 -m venv .bench-venv
-  .bench-venv/bin/pip install -q locust
-fi
+source scripts/ensure-locust.sh
 cargo build --release --locked -q
 out="results/$(date +%Y-%m-%d)-$(hostname -s)-users"
 mkdir -p "$out"

@@ -4,10 +4,7 @@
 # Results: results/<date>-<host>-locust/. The burst at full size: scripts/run-burst.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x .bench-venv/bin/locust ]; then
-  python3 -m venv .bench-venv
-  .bench-venv/bin/pip install -q locust
-fi
+source scripts/ensure-locust.sh
 cargo build --release --locked -q
 out="results/$(date +%Y-%m-%d)-$(hostname -s)-locust"
 mkdir -p "$out"
