@@ -148,13 +148,14 @@ pub struct Totals {
     pub bytes_sent: u64,
     pub bytes_received: u64,
     /// The headline latency: from the intended send time under an open-loop rate (corrected for
-    /// coordinated omission), else from the actual send.
+    /// coordinated omission), else from the actual send. Folded from the endpoints by
+    /// `Recorder::snapshot_totals`.
     pub latency: Histogram<u64>,
     /// Always from the moment the request was handed to the kernel.
     pub latency_uncorrected: Histogram<u64>,
     /// How late sends went out against their intended time (open loop and users only).
     pub schedule_lag: Histogram<u64>,
-    /// Responses by status code (index = code, 0..=999).
+    /// Responses by status code (index = code, 0..=999); folded like `latency`.
     pub status: Vec<u64>,
     /// Errors by kind, indexed like `ErrorKind::ALL`.
     pub errors: [u64; 8],
@@ -343,8 +344,8 @@ impl Recorder {
         if let Some(h) = self.current.endpoints.get_mut(ep) {
             h.saturating_record(latency_us);
         }
-        self.totals.status[code] += 1;
-        self.totals.latency.saturating_record(latency_us);
+        // The aggregate latency and status table are the endpoints' sums: folded once, in
+        // `snapshot_totals`, not recorded twice per response.
         self.current.latency.saturating_record(latency_us);
         self.totals
             .latency_uncorrected
@@ -410,6 +411,21 @@ impl Recorder {
         self.current.counts == Counts::default()
     }
 
+    /// The totals so far, with the aggregate latency histogram and status table folded from
+    /// the endpoints (they are only kept per endpoint while recording).
+    pub fn snapshot_totals(&self) -> Totals {
+        let mut t = self.totals.clone();
+        t.latency.reset();
+        t.status.iter_mut().for_each(|n| *n = 0);
+        for e in &self.totals.endpoints {
+            t.latency += &e.latency;
+            for (a, b) in t.status.iter_mut().zip(&e.status) {
+                *a += b;
+            }
+        }
+        t
+    }
+
     /// Index of the interval being filled.
     pub fn interval_index(&self) -> u32 {
         self.current.index
@@ -432,8 +448,8 @@ mod tests {
         b.response(0, 200, true, 200, 200);
         b.unfinished(0, 1);
         b.error(0, ErrorKind::ConnectRefused, 0);
-        let mut t = a.totals.clone();
-        t.merge(&b.totals);
+        let mut t = a.snapshot_totals();
+        t.merge(&b.snapshot_totals());
         assert_eq!(
             t.counts,
             Counts {

@@ -687,7 +687,7 @@ impl Worker for Client {
             0
         };
         self.outcome = Some(ClientOutcome {
-            totals: self.rec.totals.clone(),
+            totals: self.rec.snapshot_totals(),
             backend_flags,
             starved: self.starved,
             due_unsent,
