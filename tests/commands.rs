@@ -295,10 +295,9 @@ fn listening_on_a_busy_port_is_a_clear_error() {
 #[test]
 fn locust_csv_files_agree_with_the_report() {
     let server = common::TestServer::start(common::Mode::Api { close_every: 0 });
-    let dir = std::env::temp_dir().join(format!("ringblast-csv-{}", std::process::id()));
+    let dir = common::TempDir::new("csv");
     let prefix = dir.join("out/run");
     let scenario = dir.join("s.toml");
-    std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         &scenario,
         "[[user]]\n[[user.task]]\nname = \"ok\"\npath = \"/fine\"\nweight = 3\n[[user.task]]\nname = \"gone\"\npath = \"/missing/x\"\n",
@@ -392,7 +391,6 @@ fn locust_csv_files_agree_with_the_report() {
         total(last[0]),
         "endpoint totals add up to Aggregated"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -479,8 +477,7 @@ fn chromium() -> Option<&'static str> {
 #[test]
 fn html_report_draws_its_charts_in_a_browser() {
     let served = Served::start(&[]);
-    let dir = std::env::temp_dir().join(format!("ringblast-html-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("html");
     let (json, html, again) = (
         dir.join("r.json"),
         dir.join("r.html"),
@@ -556,14 +553,12 @@ fn html_report_draws_its_charts_in_a_browser() {
         .filter(|l| l.contains("CONSOLE") && (l.contains("Error") || l.contains("Uncaught")))
         .collect();
     assert!(console_errors.is_empty(), "{console_errors:?}");
-    let _ = std::fs::remove_dir_all(&dir);
     served.stop();
 }
 
 #[test]
 fn report_rejects_what_is_not_a_report() {
-    let dir = std::env::temp_dir().join(format!("ringblast-notreport-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("notreport");
     let bogus = dir.join("x.json");
     std::fs::write(&bogus, "{\"a\": 1}").unwrap();
     let out = common::ringblast(
@@ -584,8 +579,7 @@ fn interval_log_round_trips_through_the_hdrhistogram_reader() {
     use hdrhistogram::serialization::Deserializer;
     use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
     let server = common::TestServer::start(common::Mode::Plain);
-    let dir = std::env::temp_dir().join(format!("ringblast-hlog-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("hlog");
     let scenario = dir.join("s.toml");
     std::fs::write(&scenario, "[[user]]\n[[user.task]]\nname = \"a\"\npath = \"/a\"\n[[user.task]]\nname = \"b\"\nmethod = \"POST\"\npath = \"/b\"\n").unwrap();
     let log = dir.join("run.hlog");
@@ -645,7 +639,6 @@ fn interval_log_round_trips_through_the_hdrhistogram_reader() {
     };
     assert_eq!(tagged.get("GET_a"), Some(&endpoint("a")));
     assert_eq!(tagged.get("POST_b"), Some(&endpoint("b")));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Standard base64 (the interval log's encoding), for the test only.

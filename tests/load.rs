@@ -288,8 +288,7 @@ fn peak_search_converges_on_a_known_capacity() {
     let _serial = serial();
     // 20 connections to a target that answers after 10 ms: at most ~2,000 requests per second.
     let served = Served::start(&["--delay", "10ms"]);
-    let dir = std::env::temp_dir().join(format!("ringblast-peak-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("peak");
     let json = dir.join("peak.json");
     let out = ringblast(
         &[
@@ -332,6 +331,5 @@ fn peak_search_converges_on_a_known_capacity() {
         "some step must fail"
     );
     assert!(text.contains("peak sustainable rate"));
-    let _ = std::fs::remove_dir_all(&dir);
     served.stop();
 }

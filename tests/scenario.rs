@@ -10,15 +10,13 @@ use std::time::Duration;
 
 use common::{Mode, Served, TestServer, ringblast, run};
 
-/// Writes a scenario into a fresh temporary directory and returns its path.
-fn scenario(text: &str) -> PathBuf {
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("ringblast-scenario-{}-{n}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// Writes a scenario into a fresh temporary directory; the directory lives as long as the
+/// returned guard.
+fn scenario(text: &str) -> (common::TempDir, PathBuf) {
+    let dir = common::TempDir::new("scenario");
     let path = dir.join("s.toml");
     std::fs::write(&path, text).unwrap();
-    path
+    (dir, path)
 }
 
 fn endpoint<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
@@ -33,7 +31,7 @@ fn endpoint<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Va
 #[test]
 fn generated_values_and_the_captured_token_reach_the_server() {
     let server = TestServer::start(Mode::Api { close_every: 0 });
-    let path = scenario(
+    let (_dir, path) = scenario(
         r#"
 [[user]]
 on_start = [{ name = "login", method = "POST", path = "/login", body = '{"u":"{{seq 4}}"}', capture = { token = "json:/access" } }]
@@ -116,7 +114,7 @@ headers = { Authorization = "Bearer {{token}}" }
 fn login_happens_once_per_user_across_reconnects() {
     // The server closes every 3rd response: users reconnect, but a user logs in once.
     let server = TestServer::start(Mode::Api { close_every: 3 });
-    let path = scenario(
+    let (_dir, path) = scenario(
         r#"
 [[user]]
 on_start = [{ name = "login", method = "POST", path = "/login", capture = { token = "json:/access" } }]
@@ -165,7 +163,7 @@ headers = { Authorization = "Bearer {{token}}" }
 #[test]
 fn task_weights_hold_within_statistical_bounds() {
     let server = TestServer::start(Mode::Plain);
-    let path = scenario(
+    let (_dir, path) = scenario(
         r#"
 [[user]]
 [[user.task]]
@@ -208,7 +206,7 @@ weight = 1
 #[test]
 fn expected_statuses_count_as_success_and_sequences_run_in_order() {
     let server = TestServer::start(Mode::Api { close_every: 0 });
-    let path = scenario(
+    let (_dir, path) = scenario(
         r#"
 [[user]]
 sequence = true
@@ -291,7 +289,7 @@ fn bad_scenarios_fail_with_one_clear_line() {
         ),
     ];
     for (text, want) in cases {
-        let path = scenario(text);
+        let (_dir, path) = scenario(text);
         let out = ringblast(
             &[
                 "run",

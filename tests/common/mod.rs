@@ -294,14 +294,38 @@ impl Run {
     }
 }
 
+/// A fresh directory under the system's temporary directory, removed when dropped (also when the
+/// test fails).
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "ringblast-{tag}-{}-{}",
+            std::process::id(),
+            unique()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Runs `ringblast run` with `args` (plus `--json`), bounded by a hard timeout.
 pub fn run(args: &[&str]) -> Run {
-    let dir = std::env::temp_dir().join(format!(
-        "ringblast-test-{}-{}",
-        std::process::id(),
-        unique()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("run");
     let json_path = dir.join("report.json");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ringblast"));
     cmd.arg("run")
@@ -315,7 +339,6 @@ pub fn run(args: &[&str]) -> Run {
     let json = std::fs::read_to_string(&json_path)
         .map(|s| serde_json::from_str(&s).expect("report is valid JSON"))
         .unwrap_or(serde_json::Value::Null);
-    let _ = std::fs::remove_dir_all(&dir);
     Run {
         output,
         json,
