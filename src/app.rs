@@ -10,6 +10,7 @@ use crate::engine::collect::TimelineEntry;
 use crate::engine::{self, RunResult, choose_backend};
 use crate::error::SetupError;
 use crate::plan::{RunPlan, ServePlan};
+use crate::report::stream::{History, IntervalLog, Streams};
 use crate::report::{Report, text};
 
 /// Runs one command and returns the process exit code.
@@ -86,14 +87,8 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<i32, Set
         eprintln!("ringblast: cannot write {}: {e}", path.display());
         return Ok(1);
     }
-    if let Some(path) = &plan.hlog
-        && let Err(e) = crate::report::hlog::write(path, result)
-    {
-        eprintln!("ringblast: cannot write {}: {e}", path.display());
-        return Ok(1);
-    }
     if let Some(prefix) = &plan.csv
-        && let Err(e) = crate::report::csv::write(prefix, result, &report)
+        && let Err(e) = crate::report::csv::write(prefix, result)
     {
         eprintln!("ringblast: cannot write {}_*.csv: {e}", prefix.display());
         return Ok(1);
@@ -118,9 +113,50 @@ fn run(args: &RunArgs, stop: Arc<AtomicBool>) -> Result<i32, SetupError> {
     if let Some(why) = &fallback {
         eprintln!("ringblast: io_uring unavailable ({why}); using epoll");
     }
-    let mut result = engine::run(&plan, kind, stop, progress_printer(plan.progress))?;
+    let mut streams = open_streams(&plan, progress_printer(plan.progress))?;
+    let mut result = engine::run(&plan, kind, stop, &mut streams)?;
     result.fallback = fallback;
+    if let Err(e) = streams.finish() {
+        eprintln!("ringblast: cannot write the per-second outputs: {e}");
+        finish(&plan, &result, plan.progress)?;
+        return Ok(1);
+    }
     finish(&plan, &result, plan.progress)
+}
+
+/// Opens the outputs written as the run goes (`--csv` history, `--hlog`), before it starts, so
+/// an unwritable path fails at once.
+fn open_streams<P: FnMut(&TimelineEntry)>(
+    plan: &RunPlan,
+    progress: P,
+) -> Result<Streams<P>, SetupError> {
+    let endpoints: Vec<(String, String)> = plan
+        .program
+        .endpoints
+        .iter()
+        .map(|e| (e.name.clone(), e.method.clone()))
+        .collect();
+    let mut streams = Streams::new(progress);
+    if let Some(prefix) = &plan.csv {
+        let history = History::create(
+            prefix,
+            endpoints.clone(),
+            plan.csv_full_history,
+            u64::from(plan.connections),
+        );
+        streams.history = Some(history.map_err(|source| SetupError::Output {
+            path: format!("{}_stats_history.csv", prefix.display()),
+            source,
+        })?);
+    }
+    if let Some(path) = &plan.hlog {
+        let log = IntervalLog::create(path, &endpoints);
+        streams.hlog = Some(log.map_err(|source| SetupError::Output {
+            path: path.display().to_string(),
+            source,
+        })?);
+    }
+    Ok(streams)
 }
 
 fn demo(args: &DemoArgs, stop: Arc<AtomicBool>) -> Result<i32, SetupError> {
@@ -244,12 +280,8 @@ fn peak(args: &PeakArgs, stop: Arc<AtomicBool>) -> Result<i32, SetupError> {
     };
     if let Some(path) = &plan.json {
         let write = || -> std::io::Result<()> {
-            let tmp = path.with_extension("json.partial");
-            std::fs::write(
-                &tmp,
-                serde_json::to_vec_pretty(&report).map_err(std::io::Error::other)?,
-            )?;
-            std::fs::rename(&tmp, path)
+            let bytes = serde_json::to_vec_pretty(&report).map_err(std::io::Error::other)?;
+            crate::report::write_whole(path, &bytes)
         };
         if let Err(e) = write() {
             eprintln!("ringblast: cannot write {}: {e}", path.display());
@@ -271,11 +303,9 @@ fn compare(args: &CompareArgs) -> Result<i32, SetupError> {
     Ok(0)
 }
 
-/// Writes the HTML page whole (temporary file, then rename).
+/// Writes the HTML page whole.
 fn write_html(path: &std::path::Path, report: &serde_json::Value) -> std::io::Result<()> {
-    let tmp = path.with_extension("html.partial");
-    std::fs::write(&tmp, crate::report::html::render(report))?;
-    std::fs::rename(&tmp, path)
+    crate::report::write_whole(path, crate::report::html::render(report).as_bytes())
 }
 
 fn report(args: &ReportArgs) -> Result<i32, SetupError> {

@@ -1,6 +1,8 @@
 //! `--assert EXPR`: parsing and checking pass/fail conditions such as `p99<500ms`, `success>=99%`,
 //! `rps>=10000`, `errors==0`, and windowed forms like `p99[30s]<1s` that must hold in every window.
 
+use std::collections::VecDeque;
+
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
@@ -183,10 +185,8 @@ pub fn measure(metric: Metric, v: &View) -> f64 {
     }
 }
 
-/// Checks an assertion over the whole run, or over every `window`-second run of `seconds`.
-/// An empty measurement (no responses) fails; a run shorter than the window is one window.
-pub fn check(a: &Assertion, whole: &View, seconds: &[View]) -> Outcome {
-    let outcome = |value: f64| Outcome {
+fn outcome(a: &Assertion, value: f64) -> Outcome {
+    Outcome {
         expr: a.text.clone(),
         value: if value.is_finite() {
             (value * 100.0).round() / 100.0
@@ -194,21 +194,62 @@ pub fn check(a: &Assertion, whole: &View, seconds: &[View]) -> Outcome {
             -1.0
         },
         ok: value.is_finite() && a.op.holds(value, a.threshold),
-    };
-    let Some(w) = a.window.map(|w| w as usize) else {
-        return outcome(measure(a.metric, whole));
-    };
-    if seconds.len() <= w {
-        return outcome(measure(a.metric, whole));
     }
-    // Sliding windows, one second apart; report the worst (or the first failing) value.
-    let mut worst: Option<f64> = None;
-    for start in 0..=seconds.len() - w {
-        let part = &seconds[start..start + w];
-        let mut h = Histogram::new_from(part[0].latency);
+}
+
+/// One second as a windowed check keeps it.
+#[derive(Debug, Clone)]
+struct Kept {
+    latency: Histogram<u64>,
+    responses: u64,
+    ok: u64,
+    errors: u64,
+    seconds: f64,
+}
+
+/// Checks one windowed assertion as the seconds arrive, one second apart, holding only the
+/// last `window` seconds: memory depends on the window, not on the run's length.
+#[derive(Debug, Clone)]
+pub struct Windows {
+    window: usize,
+    recent: VecDeque<Kept>,
+    seen: usize,
+    /// The first failing window's value, else the worst passing one.
+    failed: Option<f64>,
+    worst: Option<f64>,
+}
+
+impl Windows {
+    pub fn new(window: u32) -> Self {
+        Self {
+            window: window as usize,
+            recent: VecDeque::with_capacity(window as usize + 1),
+            seen: 0,
+            failed: None,
+            worst: None,
+        }
+    }
+
+    /// Adds the next second and checks the window that ends with it.
+    pub fn push(&mut self, a: &Assertion, second: &View) {
+        self.seen += 1;
+        self.recent.push_back(Kept {
+            latency: second.latency.clone(),
+            responses: second.responses,
+            ok: second.ok,
+            errors: second.errors,
+            seconds: second.seconds,
+        });
+        if self.recent.len() > self.window {
+            self.recent.pop_front();
+        }
+        if self.recent.len() < self.window || self.failed.is_some() {
+            return;
+        }
+        let mut h = Histogram::new_from(&self.recent[0].latency);
         let (mut responses, mut ok, mut errors, mut secs) = (0, 0, 0, 0.0);
-        for s in part {
-            h += s.latency;
+        for s in &self.recent {
+            h += &s.latency;
             responses += s.responses;
             ok += s.ok;
             errors += s.errors;
@@ -223,19 +264,41 @@ pub fn check(a: &Assertion, whole: &View, seconds: &[View]) -> Outcome {
         };
         let value = measure(a.metric, &view);
         if !value.is_finite() {
-            continue;
+            return;
         }
         if !a.op.holds(value, a.threshold) {
-            return outcome(value);
+            self.failed = Some(value);
+            return;
         }
         let better_is_lower = matches!(a.op, Op::Lt | Op::Le);
-        worst = Some(match worst {
+        self.worst = Some(match self.worst {
             None => value,
             Some(w) if better_is_lower => w.max(value),
             Some(w) => w.min(value),
         });
     }
-    outcome(worst.unwrap_or(f64::NAN))
+
+    /// The outcome: the first failing (or the worst) window; a run no longer than the window
+    /// is judged whole.
+    pub fn finish(&self, a: &Assertion, whole: &View) -> Outcome {
+        if self.seen <= self.window {
+            return outcome(a, measure(a.metric, whole));
+        }
+        outcome(a, self.failed.or(self.worst).unwrap_or(f64::NAN))
+    }
+}
+
+/// Checks an assertion over the whole run, or over every `window`-second run of `seconds`.
+/// An empty measurement (no responses) fails; a run shorter than the window is one window.
+pub fn check(a: &Assertion, whole: &View, seconds: &[View]) -> Outcome {
+    let Some(w) = a.window else {
+        return outcome(a, measure(a.metric, whole));
+    };
+    let mut windows = Windows::new(w);
+    for s in seconds {
+        windows.push(a, s);
+    }
+    windows.finish(a, whole)
 }
 
 #[cfg(test)]

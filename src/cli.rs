@@ -126,6 +126,10 @@ pub struct RunArgs {
     /// Connect timeout [default: 5s].
     #[arg(long, value_parser = parse_duration)]
     pub connect_timeout: Option<Duration>,
+    /// The most bytes of one response kept for a scenario's captures (e.g. 64k, 8m); a larger
+    /// response still counts, and its captures are reported as failed.
+    #[arg(long, default_value = "1m")]
+    pub capture_max: String,
     /// Also write the report as JSON to this file (schema: docs/report.schema.json).
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -208,6 +212,15 @@ pub struct ServeArgs {
     /// Serve a mock API from a routes file (TOML) instead of one response for everything.
     #[arg(long)]
     pub routes: Option<PathBuf>,
+    /// Largest request body accepted; larger ones get 413 and the connection is closed.
+    #[arg(long, default_value = "16m")]
+    pub max_body: String,
+    /// A request head must arrive whole within this long (slowloris); else the connection closes.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+    /// Close a connection with nothing in progress, or whose client stops reading, after this.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Args)]

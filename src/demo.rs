@@ -20,7 +20,7 @@ const SCENARIO: &str = include_str!("../examples/demo/scenario.toml");
 pub fn run(
     args: &DemoArgs,
     stop: Arc<AtomicBool>,
-    progress: impl FnMut(&engine::collect::TimelineEntry),
+    mut progress: impl FnMut(&engine::collect::TimelineEntry),
 ) -> Result<(RunPlan, engine::RunResult, u64), SetupError> {
     let (kind, fallback) = choose_backend(args.io.into())?;
     let routes = Routes::parse(ROUTES)
@@ -32,6 +32,7 @@ pub fn run(
         body_size: 13,
         delay: Duration::ZERO,
         unique_heads: false,
+        limits: crate::plan::Limits::default(),
         routes: Some(Arc::new(routes)),
         io: args.io.into(),
     };
@@ -70,6 +71,7 @@ pub fn run(
         body_file: None,
         timeout: None,
         connect_timeout: None,
+        capture_max: "1m".into(),
         json: args.json.clone(),
         csv: None,
         csv_full_history: false,
@@ -78,7 +80,7 @@ pub fn run(
         quiet: false,
     };
     let outcome = RunPlan::from_args(&run_args).and_then(|plan| {
-        let mut result = engine::run(&plan, kind, stop, progress)?;
+        let mut result = engine::run(&plan, kind, stop, &mut progress)?;
         result.fallback = fallback;
         Ok((plan, result))
     });

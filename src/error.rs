@@ -23,6 +23,11 @@ pub enum SetupError {
     },
     #[error("worker setup failed: {0}")]
     Worker(String),
+    #[error("cannot write {path}: {source}; check the directory exists and is writable")]
+    Output {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl SetupError {

@@ -8,6 +8,14 @@ use std::time::Duration;
 /// Index of a connection inside one worker; backends key their sockets by it.
 pub type Token = u32;
 
+/// Which socket of a token a command or completion belongs to. Bumped on every close, and 32 bits
+/// wide, so an operation of an old socket is never taken for one of the current socket.
+pub type Generation = u32;
+
+/// A connection's unsent bytes (staged plus in the kernel's hands) above which a driver should
+/// stop producing output for it and stop reading from it (see `Ops::pause_reading`).
+pub const HIGH_WATER: usize = 4 << 20;
+
 /// Something the kernel finished, as the driver sees it.
 #[derive(Debug)]
 pub enum Event<'a> {
@@ -23,27 +31,56 @@ pub enum Event<'a> {
     Closed { token: Token, errno: i32 },
     /// A listener accepted a socket; the driver adopts it with `Ops::adopt` or closes it.
     Accepted { fd: RawFd },
+    /// Everything staged on the connection has been sent (only after `Ops::notify_drained`).
+    Drained { token: Token },
 }
 
-/// A command queued by a driver, carried out by the backend at its next turn.
+/// A command queued by a driver, carried out by the backend at its next turn. Each carries the
+/// generation it was issued for: a backend drops a command whose socket has since been retired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
-    Connect { token: Token, addr: SocketAddr },
-    Adopt { token: Token, fd: RawFd },
-    Flush { token: Token },
-    Close { token: Token },
+    Connect {
+        token: Token,
+        generation: Generation,
+        addr: SocketAddr,
+    },
+    Adopt {
+        token: Token,
+        generation: Generation,
+        fd: RawFd,
+    },
+    Flush {
+        token: Token,
+        generation: Generation,
+    },
+    /// Close the socket opened under `generation` (the generation before the close bumped it).
+    Close {
+        token: Token,
+        generation: Generation,
+    },
+    /// The driver paused or resumed reading the socket (`Slot::reading_paused` says which).
+    Reading {
+        token: Token,
+        generation: Generation,
+    },
 }
 
 /// The per-connection state both backends share.
 #[derive(Debug, Default)]
 pub struct Slot {
     /// Bumped on every close, so completions of an old socket are recognised and dropped.
-    pub generation: u16,
+    pub generation: Generation,
     /// Bytes staged for sending and not yet handed to the kernel.
     pub out: Vec<u8>,
+    /// Bytes handed to the kernel and not yet confirmed sent (kept by the backend).
+    pub in_kernel: usize,
     flush_queued: bool,
     /// Close the connection once everything staged has been sent.
     pub close_after_send: bool,
+    /// Send `Event::Drained` once everything staged has been sent.
+    pub notify_drained: bool,
+    /// The driver applies backpressure: the socket is not read until it resumes.
+    pub reading_paused: bool,
 }
 
 /// Where drivers queue work; backends drain it.
@@ -62,12 +99,22 @@ impl Ops {
     }
 
     pub fn connect(&mut self, token: Token, addr: SocketAddr) {
-        self.commands.push(Command::Connect { token, addr });
+        let generation = self.generation(token);
+        self.commands.push(Command::Connect {
+            token,
+            generation,
+            addr,
+        });
     }
 
     /// Hands an accepted socket to a token.
     pub fn adopt(&mut self, token: Token, fd: RawFd) {
-        self.commands.push(Command::Adopt { token, fd });
+        let generation = self.generation(token);
+        self.commands.push(Command::Adopt {
+            token,
+            generation,
+            fd,
+        });
     }
 
     /// The staging buffer of a connection: append request bytes, then `flush`.
@@ -76,20 +123,57 @@ impl Ops {
         &mut self.slots[token as usize].out
     }
 
+    /// Bytes of the connection not yet sent: staged, plus handed to the kernel and unconfirmed.
+    pub fn unsent(&self, token: Token) -> usize {
+        let slot = &self.slots[token as usize];
+        slot.out.len() + slot.in_kernel
+    }
+
     /// Asks the backend to send what is staged.
     #[inline]
     pub fn flush(&mut self, token: Token) {
         let slot = &mut self.slots[token as usize];
         if !slot.flush_queued {
             slot.flush_queued = true;
-            self.commands.push(Command::Flush { token });
+            let generation = slot.generation;
+            self.commands.push(Command::Flush { token, generation });
         }
     }
 
     /// Closes the connection now; staged bytes are dropped and later completions ignored.
     pub fn close(&mut self, token: Token) {
+        let generation = self.generation(token);
         self.retire(token);
-        self.commands.push(Command::Close { token });
+        self.commands.push(Command::Close { token, generation });
+    }
+
+    /// Stops reading the connection (its input stays in the kernel) until `resume_reading`.
+    pub fn pause_reading(&mut self, token: Token) {
+        self.set_reading(token, false);
+    }
+
+    pub fn resume_reading(&mut self, token: Token) {
+        self.set_reading(token, true);
+    }
+
+    fn set_reading(&mut self, token: Token, on: bool) {
+        let slot = &mut self.slots[token as usize];
+        if slot.reading_paused != on {
+            return;
+        }
+        slot.reading_paused = !on;
+        let generation = slot.generation;
+        self.commands.push(Command::Reading { token, generation });
+    }
+
+    /// Whether the driver wants the connection read now.
+    pub fn reading(&self, token: Token) -> bool {
+        !self.slots[token as usize].reading_paused
+    }
+
+    /// Asks for one `Event::Drained` when everything staged so far has been sent.
+    pub fn notify_drained(&mut self, token: Token) {
+        self.slots[token as usize].notify_drained = true;
     }
 
     /// Starts a new generation for the token without queuing a Close (for backends that have
@@ -98,16 +182,36 @@ impl Ops {
         let slot = &mut self.slots[token as usize];
         slot.generation = slot.generation.wrapping_add(1);
         slot.out.clear();
+        slot.in_kernel = 0;
         slot.close_after_send = false;
+        slot.notify_drained = false;
+        slot.reading_paused = false;
+        // A Flush still queued belongs to the old generation and will be dropped: the next
+        // flush of the new one must queue its own.
+        slot.flush_queued = false;
     }
 
-    /// Called by a backend when it takes a Flush command off the queue.
+    /// Called by a backend when it takes a current Flush command off the queue.
     pub fn flush_taken(&mut self, token: Token) {
         self.slots[token as usize].flush_queued = false;
     }
 
-    pub fn generation(&self, token: Token) -> u16 {
+    /// Whether a command issued under `generation` still applies to the token.
+    pub fn is_current(&self, token: Token, generation: Generation) -> bool {
+        self.slots
+            .get(token as usize)
+            .is_some_and(|s| s.generation == generation)
+    }
+
+    pub fn generation(&self, token: Token) -> Generation {
         self.slots[token as usize].generation
+    }
+
+    /// Called by a backend when a connection has nothing left to send: takes the drained
+    /// notification the driver asked for, if any.
+    pub fn take_drained(&mut self, token: Token) -> bool {
+        let slot = &mut self.slots[token as usize];
+        std::mem::take(&mut slot.notify_drained)
     }
 }
 
@@ -157,6 +261,50 @@ mod tests {
         ops.close(1);
         assert_eq!(ops.generation(1), g.wrapping_add(1));
         assert!(ops.out(1).is_empty());
-        assert_eq!(ops.commands.last(), Some(&Command::Close { token: 1 }));
+        assert_eq!(
+            ops.commands.last(),
+            Some(&Command::Close {
+                token: 1,
+                generation: g
+            })
+        );
+    }
+
+    #[test]
+    fn a_flush_queued_before_a_close_does_not_swallow_the_next_one() {
+        let mut ops = Ops::default();
+        ops.ensure_slots(1);
+        ops.flush(0);
+        ops.close(0);
+        ops.out(0).extend_from_slice(b"x");
+        ops.flush(0);
+        let flushes: Vec<_> = ops
+            .commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Flush { generation, .. } => Some(*generation),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(flushes, vec![0, 1]);
+        assert!(!ops.is_current(0, 0) && ops.is_current(0, 1));
+    }
+
+    #[test]
+    fn commands_carry_the_generation_they_were_issued_for() {
+        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let mut ops = Ops::default();
+        ops.ensure_slots(1);
+        ops.connect(0, addr);
+        ops.close(0);
+        ops.connect(0, addr);
+        assert!(matches!(
+            ops.commands[..],
+            [
+                Command::Connect { generation: 0, .. },
+                Command::Close { generation: 0, .. },
+                Command::Connect { generation: 1, .. }
+            ]
+        ));
     }
 }

@@ -133,7 +133,7 @@ pub fn run(
         let mut step_plan = plan.clone();
         step_plan.shape = Shape::constant(Kind::Rate, rate, cfg.step).with_warmup(plan.warmup);
         step_plan.stop.requests = None;
-        let result = engine::run(&step_plan, kind, stop.clone(), |_| {})?;
+        let result = engine::run(&step_plan, kind, stop.clone(), &mut |_: &_| {})?;
         let report = Report::new(&result, &plan.url, &plan.request.method, &plan.assertions);
         let mut failed: Vec<String> = report
             .assertions

@@ -88,6 +88,15 @@ pub struct Counts {
     pub errors: u64,
 }
 
+impl std::ops::AddAssign<&Counts> for Counts {
+    fn add_assign(&mut self, other: &Counts) {
+        self.sent += other.sent;
+        self.responses += other.responses;
+        self.ok += other.ok;
+        self.errors += other.errors;
+    }
+}
+
 /// What one endpoint (a task name and method) measured over the whole run.
 #[derive(Debug, Clone)]
 pub struct EndpointTotals {
@@ -121,10 +130,7 @@ impl Default for EndpointTotals {
 
 impl EndpointTotals {
     fn merge(&mut self, other: &EndpointTotals) {
-        self.counts.sent += other.counts.sent;
-        self.counts.responses += other.counts.responses;
-        self.counts.ok += other.counts.ok;
-        self.counts.errors += other.counts.errors;
+        self.counts += &other.counts;
         self.unfinished += other.unfinished;
         self.latency += &other.latency;
         self.latency_sum_us += other.latency_sum_us;
@@ -163,6 +169,11 @@ pub struct Totals {
     pub connects: u64,
     /// Times the receive buffer ring ran dry (io_uring only).
     pub recv_buffer_exhausted: u64,
+    /// Captures that found nothing to take, by the program's variable index.
+    pub capture_failed: Vec<u64>,
+    /// Responses to capturing tasks too large to keep whole (`--capture-max`); their captures
+    /// are counted in `capture_failed` too.
+    pub capture_too_large: u64,
     /// Per endpoint, indexed like the program's endpoints.
     pub endpoints: Vec<EndpointTotals>,
 }
@@ -181,6 +192,8 @@ impl Default for Totals {
             errors: [0; 8],
             connects: 0,
             recv_buffer_exhausted: 0,
+            capture_failed: Vec::new(),
+            capture_too_large: 0,
             endpoints: Vec::new(),
         }
     }
@@ -189,10 +202,7 @@ impl Default for Totals {
 impl Totals {
     /// Adds another worker's totals into this one.
     pub fn merge(&mut self, other: &Totals) {
-        self.counts.sent += other.counts.sent;
-        self.counts.responses += other.counts.responses;
-        self.counts.ok += other.counts.ok;
-        self.counts.errors += other.counts.errors;
+        self.counts += &other.counts;
         self.unfinished += other.unfinished;
         self.bytes_sent += other.bytes_sent;
         self.bytes_received += other.bytes_received;
@@ -207,6 +217,13 @@ impl Totals {
         }
         self.connects += other.connects;
         self.recv_buffer_exhausted += other.recv_buffer_exhausted;
+        self.capture_too_large += other.capture_too_large;
+        if self.capture_failed.len() < other.capture_failed.len() {
+            self.capture_failed.resize(other.capture_failed.len(), 0);
+        }
+        for (a, b) in self.capture_failed.iter_mut().zip(&other.capture_failed) {
+            *a += b;
+        }
         if self.endpoints.len() < other.endpoints.len() {
             self.endpoints
                 .resize_with(other.endpoints.len(), EndpointTotals::default);
@@ -236,6 +253,7 @@ pub struct Interval {
     /// `--csv-full-history`).
     pub endpoints: Vec<Histogram<u64>>,
     pub endpoint_counts: Vec<Counts>,
+    pub endpoint_body_bytes: Vec<u64>,
 }
 
 /// The per-worker recorder: totals plus the interval that is being filled.
@@ -262,6 +280,7 @@ impl Recorder {
             r.endpoint_intervals = endpoints;
             r.current.endpoints = (0..endpoints).map(|_| latency_histogram(2)).collect();
             r.current.endpoint_counts = vec![Counts::default(); endpoints];
+            r.current.endpoint_body_bytes = vec![0; endpoints];
         }
         r
     }
@@ -282,6 +301,7 @@ impl Recorder {
                 body_bytes: 0,
                 endpoints: Vec::new(),
                 endpoint_counts: Vec::new(),
+                endpoint_body_bytes: Vec::new(),
             },
             endpoint_intervals: 0,
         }
@@ -360,6 +380,9 @@ impl Recorder {
     pub fn body(&mut self, ep: usize, bytes: u64) {
         self.totals.endpoints[ep].body_bytes += bytes;
         self.current.body_bytes += bytes;
+        if let Some(b) = self.current.endpoint_body_bytes.get_mut(ep) {
+            *b += bytes;
+        }
     }
 
     /// Records how late a send went out against its intended time.
@@ -402,6 +425,7 @@ impl Recorder {
                 .map(|_| latency_histogram(2))
                 .collect(),
             endpoint_counts: vec![Counts::default(); self.endpoint_intervals],
+            endpoint_body_bytes: vec![0; self.endpoint_intervals],
         };
         std::mem::replace(&mut self.current, fresh)
     }
@@ -409,6 +433,16 @@ impl Recorder {
     /// True when nothing has been counted in the interval being filled.
     pub fn interval_is_empty(&self) -> bool {
         self.current.counts == Counts::default()
+    }
+
+    /// A capture of variable `var` found nothing (or its response was too large to keep).
+    pub fn capture_failed(&mut self, var: usize, too_large: bool) {
+        let failed = &mut self.totals.capture_failed;
+        if failed.len() <= var {
+            failed.resize(var + 1, 0);
+        }
+        failed[var] += 1;
+        self.totals.capture_too_large += u64::from(too_large);
     }
 
     /// The totals so far, with the aggregate latency histogram and status table folded from

@@ -520,6 +520,11 @@ fn html_report_draws_its_charts_in_a_browser() {
     );
     assert_eq!(page.matches("<svg class=\"chart\"").count(), 3);
     let Some(browser) = chromium() else {
+        // CI installs the browser: there a missing one is a failure, not a skip.
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but no chromium: .ci/run must install Debian's chromium"
+        );
         eprintln!("SKIP the browser check: no chromium here (.ci/run installs Debian's chromium)");
         return;
     };
@@ -608,7 +613,7 @@ fn interval_log_round_trips_through_the_hdrhistogram_reader() {
         (0u64, std::collections::BTreeMap::<String, u64>::new(), 0);
     for entry in IntervalLogIterator::new(&bytes) {
         if let LogEntry::Interval(h) = entry.expect("a valid log line") {
-            let decoded = base64_decode(h.encoded_histogram());
+            let decoded = common::base64_decode(h.encoded_histogram());
             let hist: hdrhistogram::Histogram<u64> = deserializer
                 .deserialize(&mut decoded.as_slice())
                 .expect("a V2 histogram");
@@ -639,35 +644,4 @@ fn interval_log_round_trips_through_the_hdrhistogram_reader() {
     };
     assert_eq!(tagged.get("GET_a"), Some(&endpoint("a")));
     assert_eq!(tagged.get("POST_b"), Some(&endpoint("b")));
-}
-
-/// Standard base64 (the interval log's encoding), for the test only.
-fn base64_decode(s: &str) -> Vec<u8> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        _ => 63,
-    };
-    let clean: Vec<u8> = s
-        .bytes()
-        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
-        .collect();
-    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
-    for chunk in clean.chunks(4) {
-        let v: Vec<u32> = chunk.iter().map(|&c| u32::from(value(c))).collect();
-        let n = v
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, x)| acc | (x << (18 - 6 * i)));
-        out.push((n >> 16) as u8);
-        if v.len() > 2 {
-            out.push((n >> 8) as u8);
-        }
-        if v.len() > 3 {
-            out.push(n as u8);
-        }
-    }
-    out
 }

@@ -372,3 +372,45 @@ fn the_locust_report_examples_run_against_the_mock() {
     }
     served.stop();
 }
+
+#[test]
+fn failed_and_oversized_captures_are_reported_by_name() {
+    let server = TestServer::start(Mode::Api { close_every: 0 });
+    let (_dir, path) = scenario(
+        r#"
+[[user]]
+[[user.task]]
+name = "login"
+method = "POST"
+path = "/login"
+capture = { token = "json:/access", missing = "json:/nope" }
+"#,
+    );
+    let host = server.url("");
+    let path = path.to_str().unwrap();
+    let r = run(&["--scenario", path, "--host", &host, "-c", "2", "-n", "20"]);
+    r.assert_accounted();
+    let failed = &r.json["diagnostics"]["capture_failed"];
+    assert_eq!(failed["missing"], 20, "{failed}");
+    assert!(failed.get("token").is_none(), "{failed}");
+    assert_eq!(r.n("/diagnostics/capture_too_large"), 0);
+    // A bound below the response's size: the responses still count, the captures fail.
+    let r = run(&[
+        "--scenario",
+        path,
+        "--host",
+        &host,
+        "-c",
+        "2",
+        "-n",
+        "20",
+        "--capture-max",
+        "16",
+    ]);
+    r.assert_accounted();
+    assert_eq!(r.n("/requests/responses"), 20);
+    assert_eq!(r.n("/diagnostics/capture_too_large"), 20);
+    assert_eq!(r.json["diagnostics"]["capture_failed"]["token"], 20);
+    let text = String::from_utf8_lossy(&r.output.stdout);
+    assert!(text.contains("missing: failed 20 times"), "{text}");
+}

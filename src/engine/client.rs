@@ -56,6 +56,8 @@ pub struct ClientConfig {
     pub seed: u64,
     /// Keep each second's latency per endpoint (for the interval log).
     pub endpoint_intervals: bool,
+    /// The most bytes of one response kept for its captures.
+    pub capture_limit: usize,
 }
 
 /// What a worker hands back when it stops.
@@ -122,7 +124,16 @@ impl Client {
             _ => (Vec::new(), 0),
         };
         let conns = (0..cfg.connections)
-            .map(|j| Conn::new(program, cfg.share, u64::from(j), cfg.pipeline as usize))
+            .map(|j| {
+                let pipeline = cfg.pipeline as usize;
+                Conn::new(
+                    program,
+                    cfg.share,
+                    u64::from(j),
+                    pipeline,
+                    cfg.capture_limit,
+                )
+            })
             .collect();
         let end = (cfg.shape.end() * 1e6) as u64;
         let measure_from = cfg.warmup.as_micros() as u64;
@@ -350,7 +361,12 @@ impl Client {
         if p.on_start {
             conn.on_start_waiting = false;
         }
-        conn.captured(task);
+        let rec = &mut self.rec;
+        conn.captured(task, |var, too_large| {
+            if p.counted {
+                rec.capture_failed(var, too_large);
+            }
+        });
     }
 
     fn on_data(&mut self, token: Token, bytes: &[u8], ops: &mut Ops) {
@@ -582,6 +598,7 @@ impl Driver for Client {
                 self.connect(token, ops);
             }
             Event::Accepted { fd } => crate::sys::socket::close(fd),
+            Event::Drained { .. } => {}
         }
     }
 }

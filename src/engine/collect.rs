@@ -36,7 +36,8 @@ pub struct TimelineEntry {
     pub p99_uncorrected_us: u64,
 }
 
-/// One merged second, kept whole when windowed assertions need it.
+/// One merged second, handed to a `SecondSink` as it completes (and then dropped: nothing per
+/// second is kept for the whole run but its timeline entry).
 #[derive(Debug, Clone)]
 pub struct Second {
     pub counts: Counts,
@@ -45,6 +46,22 @@ pub struct Second {
     /// Per endpoint, when the run keeps them (`--hlog`, `--csv-full-history`).
     pub endpoints: Vec<Histogram<u64>>,
     pub endpoint_counts: Vec<Counts>,
+    pub endpoint_body_bytes: Vec<u64>,
+}
+
+/// Whoever consumes the run's seconds as they complete, in order, on the main thread: the
+/// progress line, and outputs written as the run goes (CSV history, interval log).
+pub trait SecondSink {
+    /// Measurement starts at this Unix time (whole seconds); called once, before any second.
+    fn start(&mut self, _started_unix: u64) {}
+    fn second(&mut self, entry: &TimelineEntry, second: &Second);
+}
+
+/// A plain progress callback is a sink that looks at the timeline entry only.
+impl<F: FnMut(&TimelineEntry)> SecondSink for F {
+    fn second(&mut self, entry: &TimelineEntry, _second: &Second) {
+        self(entry)
+    }
 }
 
 #[derive(Debug)]
@@ -55,35 +72,34 @@ struct Pending {
     body_bytes: u64,
     endpoints: Vec<Histogram<u64>>,
     endpoint_counts: Vec<Counts>,
+    endpoint_body_bytes: Vec<u64>,
     reports: usize,
 }
 
-/// Accumulates intervals by index until every worker has reported each one.
+/// Accumulates intervals by index until every worker has reported each one. Only seconds that
+/// some worker has not reported yet are held (at most a few), so memory does not grow with the
+/// run's length.
 #[derive(Debug)]
 pub struct Collector {
     workers: usize,
     shape: Arc<Shape>,
     warmup: f64,
-    keep_seconds: bool,
     pending: BTreeMap<u32, Pending>,
-    done: Vec<(TimelineEntry, Option<Second>)>,
 }
 
 impl Collector {
-    /// `keep_seconds` retains every second's merged histogram (for windowed assertions).
-    pub fn new(workers: usize, shape: Arc<Shape>, warmup: f64, keep_seconds: bool) -> Self {
+    pub fn new(workers: usize, shape: Arc<Shape>, warmup: f64) -> Self {
         Self {
             workers,
             shape,
             warmup,
-            keep_seconds,
             pending: BTreeMap::new(),
-            done: Vec::new(),
         }
     }
 
-    /// Adds one worker's interval; returns the merged entry if that completed the second.
-    pub fn add(&mut self, iv: Interval) -> Option<TimelineEntry> {
+    /// Adds one worker's interval; returns the merged second if that completed it. Seconds
+    /// complete in order: every worker reports its seconds in order.
+    pub fn add(&mut self, iv: Interval) -> Option<(TimelineEntry, Second)> {
         let p = self.pending.entry(iv.index).or_insert_with(|| Pending {
             counts: Counts::default(),
             latency: Histogram::new_from(&iv.latency),
@@ -91,12 +107,10 @@ impl Collector {
             body_bytes: 0,
             endpoints: iv.endpoints.iter().map(Histogram::new_from).collect(),
             endpoint_counts: vec![Counts::default(); iv.endpoint_counts.len()],
+            endpoint_body_bytes: vec![0; iv.endpoint_body_bytes.len()],
             reports: 0,
         });
-        p.counts.sent += iv.counts.sent;
-        p.counts.responses += iv.counts.responses;
-        p.counts.ok += iv.counts.ok;
-        p.counts.errors += iv.counts.errors;
+        p.counts += &iv.counts;
         p.latency += &iv.latency;
         p.uncorrected += &iv.latency_uncorrected;
         p.body_bytes += iv.body_bytes;
@@ -104,42 +118,43 @@ impl Collector {
             *a += b;
         }
         for (a, b) in p.endpoint_counts.iter_mut().zip(&iv.endpoint_counts) {
-            a.sent += b.sent;
-            a.responses += b.responses;
-            a.ok += b.ok;
-            a.errors += b.errors;
+            *a += b;
+        }
+        for (a, b) in p
+            .endpoint_body_bytes
+            .iter_mut()
+            .zip(&iv.endpoint_body_bytes)
+        {
+            *a += b;
         }
         p.reports += 1;
         if p.reports < self.workers {
             return None;
         }
         let p = self.pending.remove(&iv.index).expect("entry exists");
-        let entry = self.entry(iv.index, &p);
-        self.done.push((entry.clone(), self.keep(p)));
-        Some(entry)
+        Some(self.complete(iv.index, p))
     }
 
-    fn keep(&self, p: Pending) -> Option<Second> {
-        self.keep_seconds.then_some(Second {
+    fn complete(&self, index: u32, p: Pending) -> (TimelineEntry, Second) {
+        let entry = self.entry(index, &p);
+        let second = Second {
             counts: p.counts,
             latency: p.latency,
             body_bytes: p.body_bytes,
             endpoints: p.endpoints,
             endpoint_counts: p.endpoint_counts,
-        })
+            endpoint_body_bytes: p.endpoint_body_bytes,
+        };
+        (entry, second)
     }
 
-    /// All seconds, in order, including any that not every worker reported (a worker that
-    /// finished early sends nothing more), with the kept histograms if asked for.
-    pub fn finish(mut self) -> (Vec<TimelineEntry>, Vec<Second>) {
-        for (index, p) in std::mem::take(&mut self.pending) {
-            let entry = self.entry(index, &p);
-            let kept = self.keep(p);
-            self.done.push((entry, kept));
-        }
-        self.done.sort_by_key(|(e, _)| e.t);
-        let seconds = self.done.iter().filter_map(|(_, s)| s.clone()).collect();
-        (self.done.into_iter().map(|(e, _)| e).collect(), seconds)
+    /// The seconds that not every worker reported (a worker that finished early sends nothing
+    /// more), in order.
+    pub fn finish(mut self) -> Vec<(TimelineEntry, Second)> {
+        std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(|(index, p)| self.complete(index, p))
+            .collect()
     }
 
     fn entry(&self, index: u32, p: &Pending) -> TimelineEntry {
@@ -196,9 +211,10 @@ mod tests {
         a.response(0, 200, true, 100, 50);
         b.response(0, 200, true, 300, 60);
         b.error(0, crate::stats::ErrorKind::Timeout, 2);
-        let mut c = Collector::new(2, shape, 0.0, true);
+        let mut c = Collector::new(2, shape, 0.0);
         assert!(c.add(a.roll(1)).is_none());
-        let e = c.add(b.roll(1)).unwrap();
+        let (e, second) = c.add(b.roll(1)).unwrap();
+        assert_eq!(second.counts.errors, 2);
         assert_eq!((e.t, e.responses, e.errors), (1, 2, 2));
         assert_eq!(e.target_rps, Some(10.0));
         assert_eq!(e.users, None);
@@ -206,11 +222,9 @@ mod tests {
         assert!((300..=303).contains(&e.max_us), "{}", e.max_us);
         assert!(e.p99_uncorrected_us <= 61);
         a.response(0, 200, true, 5, 5);
-        c.add(a.roll(2));
-        let (all, seconds) = c.finish();
-        assert_eq!(all.len(), 2);
-        assert_eq!(all[1].responses, 1);
-        assert_eq!(seconds.len(), 2);
-        assert_eq!(seconds[0].counts.errors, 2);
+        assert!(c.add(a.roll(2)).is_none());
+        let rest = c.finish();
+        assert_eq!(rest.len(), 1);
+        assert_eq!((rest[0].0.t, rest[0].0.responses), (2, 1));
     }
 }

@@ -64,11 +64,17 @@ pub struct Conn {
 
 impl Conn {
     /// Connection `j` of a worker owning `share`: its class comes from its global index.
-    pub fn new(program: &Program, share: Share, j: u64, pipeline: usize) -> Self {
+    pub fn new(
+        program: &Program,
+        share: Share,
+        j: u64,
+        pipeline: usize,
+        capture_limit: usize,
+    ) -> Self {
         Self {
             state: State::Idle,
             in_flight: VecDeque::with_capacity(pipeline),
-            parser: ResponseParser::new(),
+            parser: ResponseParser::with_collect_limit(capture_limit),
             backoff: 0,
             active: false,
             class: program.class_cycle[(share.global(j) as usize) % program.class_cycle.len()],
@@ -161,17 +167,28 @@ impl Conn {
     }
 
     /// A response to `task` arrived (its bytes were collected if it captures): store what it
-    /// captured; tasks that use a changed variable are rendered again on next use.
-    pub fn captured(&mut self, task: &Task) {
+    /// captured; tasks that use a changed variable are rendered again on next use. Each capture
+    /// that took nothing is reported as `failed(variable, response_too_large)` (the flag is set on
+    /// the first capture of a too-large response only, so the response counts once).
+    pub fn captured(&mut self, task: &Task, mut failed: impl FnMut(usize, bool)) {
         if task.captures.is_empty() {
             return;
         }
-        let raw = self.parser.take_collected();
+        let Some(raw) = self.parser.take_collected() else {
+            // Every capture fails; the response is counted as too large once.
+            for (i, c) in task.captures.iter().enumerate() {
+                failed(c.var, i == 0);
+            }
+            return;
+        };
         let mut changed = false;
         for c in &task.captures {
-            if let Some(value) = capture::extract(&raw, &c.source) {
-                changed |= self.vars[c.var].as_ref() != Some(&value);
-                self.vars[c.var] = Some(value);
+            match capture::extract(&raw, &c.source) {
+                Some(value) => {
+                    changed |= self.vars[c.var].as_ref() != Some(&value);
+                    self.vars[c.var] = Some(value);
+                }
+                None => failed(c.var, false),
             }
         }
         if changed {

@@ -11,6 +11,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::assertions::{View, Windows};
 use crate::error::SetupError;
 use crate::io::IoChoice;
 use crate::load::{Kind, Shape, Share};
@@ -18,7 +19,7 @@ use crate::plan::RunPlan;
 use crate::stats::Totals;
 use crate::sys::{UringSupport, probe_uring};
 use client::{Client, ClientConfig};
-use collect::{Collector, Second, TimelineEntry};
+use collect::{Collector, Second, SecondSink, TimelineEntry};
 use worker::BackendKind;
 
 /// The merged outcome of a run, before rendering.
@@ -42,10 +43,13 @@ pub struct RunResult {
     /// The busiest worker's CPU use as a share of its wall time (0–1).
     pub busiest_worker: f64,
     pub timeline: Vec<TimelineEntry>,
-    /// Every second's merged latency and counts, kept only for windowed assertions.
-    pub seconds: Vec<Second>,
+    /// For each of the plan's assertions, its sliding-window check (windowed forms only), fed
+    /// every second as it completed.
+    pub windows: Vec<Option<Windows>>,
     pub shape: Arc<Shape>,
     pub warmup: Duration,
+    /// The scenario's captured variables, indexed like `totals.capture_failed`.
+    pub variables: Vec<String>,
     /// (name, method) of each endpoint, indexed like `totals.endpoints`.
     pub endpoints: Vec<(String, String)>,
     /// Each endpoint's expected statuses (None: 2xx and 3xx), from its first task.
@@ -90,12 +94,12 @@ pub fn split(total: u64, parts: usize) -> Vec<u64> {
 }
 
 /// Runs the plan to its end (or until `stop` is set) and returns the merged result.
-/// `progress` is called on the main thread with each completed second.
+/// `sink` is given each completed second, in order, on the main thread.
 pub fn run(
     plan: &RunPlan,
     kind: BackendKind,
     stop: Arc<AtomicBool>,
-    mut progress: impl FnMut(&TimelineEntry),
+    sink: &mut impl SecondSink,
 ) -> Result<RunResult, SetupError> {
     let workers = plan.cpus.len();
     ensure_open_files(u64::from(plan.connections) + 64)?;
@@ -135,6 +139,7 @@ pub fn run(
             connect_timeout: plan.connect_timeout,
             seed: 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9),
             endpoint_intervals: plan.hlog.is_some() || plan.csv_full_history,
+            capture_limit: plan.capture_limit,
         };
         let (stop, tx) = (stop.clone(), tx.clone());
         let handle = std::thread::Builder::new()
@@ -152,20 +157,42 @@ pub fn run(
         handles.push(handle);
     }
     drop(tx);
-    // Every second's histogram is kept for windowed assertions and the CSV history.
-    let windowed = plan.assertions.iter().any(|a| a.window.is_some())
-        || plan.csv.is_some()
-        || plan.hlog.is_some();
     let started_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
         + plan.warmup.as_secs();
-    let mut collector = Collector::new(workers, shape.clone(), plan.warmup.as_secs_f64(), windowed);
+    sink.start(started_unix);
+    let mut windows: Vec<Option<Windows>> = plan
+        .assertions
+        .iter()
+        .map(|a| a.window.map(Windows::new))
+        .collect();
+    let mut timeline = Vec::new();
+    let mut on_second = |entry: TimelineEntry, second: Second| {
+        let view = View {
+            latency: &second.latency,
+            responses: second.counts.responses,
+            ok: second.counts.ok,
+            errors: second.counts.errors,
+            seconds: 1.0,
+        };
+        for (w, a) in windows.iter_mut().zip(&plan.assertions) {
+            if let Some(w) = w {
+                w.push(a, &view);
+            }
+        }
+        sink.second(&entry, &second);
+        timeline.push(entry);
+    };
+    let mut collector = Collector::new(workers, shape.clone(), plan.warmup.as_secs_f64());
     // The channel closes when every worker has dropped its sender, i.e. has finished.
     for iv in rx {
-        if let Some(entry) = collector.add(iv) {
-            progress(&entry);
+        if let Some((entry, second)) = collector.add(iv) {
+            on_second(entry, second);
         }
+    }
+    for (entry, second) in collector.finish() {
+        on_second(entry, second);
     }
     let elapsed = start.elapsed();
     let mut totals = Totals::default();
@@ -189,7 +216,6 @@ pub fn run(
         return Err(SetupError::Worker(e));
     }
     let interrupted = stop.load(std::sync::atomic::Ordering::Relaxed);
-    let (timeline, seconds) = collector.finish();
     Ok(RunResult {
         backend: kind,
         backend_flags: flags,
@@ -204,9 +230,10 @@ pub fn run(
         due_unsent,
         busiest_worker: busiest,
         timeline,
-        seconds,
+        windows,
         shape,
         warmup: plan.warmup,
+        variables: plan.program.variables.clone(),
         endpoints: plan
             .program
             .endpoints

@@ -23,20 +23,81 @@ pub struct Details {
     pub authorization: Vec<u8>,
 }
 
+/// Why a request stream cannot be served; each maps to the status a real server answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestError {
+    /// The head grew past `MAX_HEAD` or has too many fields: 431.
+    HeadTooLarge,
+    /// The body is larger than the server accepts: 413.
+    BodyTooLarge,
+    /// Not HTTP/1.x, or a broken length or chunk: 400.
+    Malformed(&'static str),
+}
+
+impl RequestError {
+    pub fn status(self) -> u16 {
+        match self {
+            Self::HeadTooLarge => 431,
+            Self::BodyTooLarge => 413,
+            Self::Malformed(_) => 400,
+        }
+    }
+}
+
 #[derive(Debug)]
 enum Body {
     Length(u64),
-    Chunked(ChunkedDecoder),
+    /// A chunked body and the bytes of it read so far (framing included).
+    Chunked(ChunkedDecoder, u64),
 }
 
-/// Parses a stream of pipelined requests from arbitrarily split input.
-#[derive(Debug, Default)]
+/// The largest request body accepted by default (nginx's is 1 MiB; this target takes more).
+pub const DEFAULT_MAX_BODY: u64 = 16 << 20;
+
+/// Parses a stream of pipelined requests from arbitrarily split input. A head split across
+/// segments is scanned once for its end and parsed once, however many pieces it comes in.
+#[derive(Debug)]
 pub struct RequestParser {
     carry: Vec<u8>,
+    /// How much of `carry` is known to hold no end of head.
+    scanned: usize,
     body: Option<(Body, Request)>,
+    pub max_body: u64,
     /// Keep `details` of every request head.
     pub want_details: bool,
     pub details: Details,
+    /// Bytes of carried input searched for the end of a head (to test that it stays linear).
+    #[cfg(test)]
+    examined: usize,
+}
+
+impl Default for RequestParser {
+    fn default() -> Self {
+        Self {
+            carry: Vec::new(),
+            scanned: 0,
+            body: None,
+            max_body: DEFAULT_MAX_BODY,
+            want_details: false,
+            details: Details::default(),
+            #[cfg(test)]
+            examined: 0,
+        }
+    }
+}
+
+/// The end of the first head in `buf` (an empty line, CRLF or bare LF), searching from `from`.
+fn head_end(buf: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(k) = buf[i..].iter().position(|&b| b == b'\n') {
+        let nl = i + k;
+        match buf.get(nl + 1) {
+            Some(b'\n') => return Some(nl + 2),
+            Some(b'\r') if buf.get(nl + 2) == Some(&b'\n') => return Some(nl + 3),
+            _ => i = nl + 1,
+        }
+    }
+    None
 }
 
 impl RequestParser {
@@ -44,8 +105,13 @@ impl RequestParser {
         Self::default()
     }
 
+    /// A request head has begun and not ended.
+    pub fn in_head(&self) -> bool {
+        !self.carry.is_empty()
+    }
+
     /// Feeds input; returns the bytes used and, if a request ended there, the request.
-    pub fn advance(&mut self, input: &[u8]) -> Result<(usize, Option<Request>), &'static str> {
+    pub fn advance(&mut self, input: &[u8]) -> Result<(usize, Option<Request>), RequestError> {
         if let Some((body, req)) = &mut self.body {
             let (used, done) = match body {
                 Body::Length(left) => {
@@ -53,7 +119,16 @@ impl RequestParser {
                     *left -= take;
                     (take as usize, *left == 0)
                 }
-                Body::Chunked(dec) => dec.advance(input).map_err(|e| e.0)?,
+                Body::Chunked(dec, seen) => {
+                    let (used, done) = dec
+                        .advance(input)
+                        .map_err(|e| RequestError::Malformed(e.0))?;
+                    *seen += used as u64;
+                    if *seen > self.max_body.saturating_add(MAX_HEAD as u64) {
+                        return Err(RequestError::BodyTooLarge);
+                    }
+                    (used, done)
+                }
             };
             let req = *req;
             if done {
@@ -66,23 +141,42 @@ impl RequestParser {
         let buf: &[u8] = if carried == 0 {
             input
         } else {
+            // Only the new bytes (and the three before them) can hold the end of the head.
             self.carry.extend_from_slice(input);
-            &self.carry
+            #[cfg(test)]
+            {
+                self.examined += self.carry.len() - self.scanned;
+            }
+            match head_end(&self.carry, self.scanned) {
+                Some(end) => &self.carry[..end],
+                None => {
+                    self.scanned = self.carry.len().saturating_sub(3);
+                    if self.carry.len() > MAX_HEAD {
+                        return Err(RequestError::HeadTooLarge);
+                    }
+                    return Ok((input.len(), None));
+                }
+            }
         };
         let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; 64];
         let mut parsed = httparse::Request::new(&mut []);
         let n = match parsed.parse_with_uninit_headers(buf, &mut headers) {
-            Ok(httparse::Status::Complete(n)) => n,
-            Ok(httparse::Status::Partial) => {
-                if carried == 0 {
-                    self.carry.extend_from_slice(input);
+            Ok(httparse::Status::Complete(n)) if n <= MAX_HEAD => n,
+            Ok(httparse::Status::Complete(_)) | Err(httparse::Error::TooManyHeaders) => {
+                return Err(RequestError::HeadTooLarge);
+            }
+            Ok(httparse::Status::Partial) if carried == 0 => {
+                if input.len() > MAX_HEAD {
+                    return Err(RequestError::HeadTooLarge);
                 }
-                if self.carry.len() > MAX_HEAD {
-                    return Err("request head too large");
-                }
+                self.carry.extend_from_slice(input);
+                self.scanned = input.len().saturating_sub(3);
                 return Ok((input.len(), None));
             }
-            Err(_) => return Err("malformed request"),
+            Ok(httparse::Status::Partial) => {
+                return Err(RequestError::Malformed("incomplete head"));
+            }
+            Err(_) => return Err(RequestError::Malformed("malformed request")),
         };
         let mut req = Request {
             close: parsed.version == Some(0),
@@ -101,18 +195,28 @@ impl RequestParser {
         let mut body = None;
         for h in parsed.headers.iter() {
             if h.name.eq_ignore_ascii_case("content-length") {
-                let len = parse_content_length(h.value).ok_or("invalid Content-Length")?;
-                if len > 0 {
+                let len = parse_content_length(h.value)
+                    .ok_or(RequestError::Malformed("invalid Content-Length"))?;
+                if len > self.max_body {
+                    return Err(RequestError::BodyTooLarge);
+                }
+                if len > 0 && body.is_none() {
                     body = Some(Body::Length(len));
                 }
-            } else if h.name.eq_ignore_ascii_case("transfer-encoding") && is_chunked(h.value) {
-                body = Some(Body::Chunked(ChunkedDecoder::new()));
+            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                if !is_chunked(h.value) {
+                    // RFC 9112 §6.3: a request body without a final chunked cannot be delimited.
+                    return Err(RequestError::Malformed("Transfer-Encoding without chunked"));
+                }
+                // Transfer-Encoding overrides Content-Length.
+                body = Some(Body::Chunked(ChunkedDecoder::new(), 0));
             } else if h.name.eq_ignore_ascii_case("connection") {
                 req.close =
                     has_token(h.value, "close") || (req.close && !has_token(h.value, "keep-alive"));
             }
         }
         self.carry.clear();
+        self.scanned = 0;
         let used = n - carried;
         match body {
             None => Ok((used, Some(req))),
@@ -151,6 +255,54 @@ mod tests {
             assert!(r[3].close && r[3].head);
             assert!(!r[0].close);
         }
+    }
+
+    #[test]
+    fn limits_map_to_the_statuses_servers_use() {
+        let big_head = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(MAX_HEAD));
+        let mut p = RequestParser::new();
+        let mut err = None;
+        for piece in big_head.as_bytes().chunks(1000) {
+            match p.advance(piece) {
+                Ok(_) => {}
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            }
+        }
+        assert_eq!(err.map(RequestError::status), Some(431));
+        let mut p = RequestParser::new();
+        p.max_body = 10;
+        let e = p
+            .advance(b"POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n")
+            .unwrap_err();
+        assert_eq!(e.status(), 413);
+        let e = RequestParser::new()
+            .advance(b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n")
+            .unwrap_err();
+        assert_eq!(e.status(), 400);
+    }
+
+    #[test]
+    fn a_head_fed_byte_by_byte_is_scanned_once() {
+        // Each byte is looked at a bounded number of times: the carry is searched from where the
+        // last search stopped, so feeding 60 KiB one byte at a time stays linear.
+        let head = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "b".repeat(60_000));
+        let mut p = RequestParser::new();
+        let mut done = 0;
+        for b in head.as_bytes() {
+            let (n, r) = p.advance(std::slice::from_ref(b)).unwrap();
+            assert_eq!(n, 1);
+            done += usize::from(r.is_some());
+        }
+        assert_eq!(done, 1);
+        assert!(
+            p.examined <= 4 * head.len(),
+            "{} for {}",
+            p.examined,
+            head.len()
+        );
     }
 
     #[test]

@@ -33,7 +33,7 @@ enum Body {
 const CACHED_HEAD_MAX: usize = 512;
 
 /// Parses a stream of responses, one at a time, from arbitrarily split input.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ResponseParser {
     /// Bytes of a head that has not been completed yet.
     carry: Vec<u8>,
@@ -44,6 +44,9 @@ pub struct ResponseParser {
     /// Keep the bytes of the next responses (for captures); see `set_collect`.
     collect: bool,
     collected: Vec<u8>,
+    /// The most bytes of one response kept for captures, and whether the current one exceeded it.
+    collect_limit: usize,
+    overflowed: bool,
     /// The current response's body, once its head has been read.
     body: Option<(Body, Complete)>,
     body_bytes: BodyCount,
@@ -60,9 +63,37 @@ pub enum Progress {
     Done(usize, Complete),
 }
 
+/// The default bound on a response kept whole for captures.
+pub const DEFAULT_COLLECT_LIMIT: usize = 1 << 20;
+
+impl Default for ResponseParser {
+    fn default() -> Self {
+        Self {
+            carry: Vec::new(),
+            last_head: Vec::new(),
+            last: None,
+            collect: false,
+            collected: Vec::new(),
+            collect_limit: DEFAULT_COLLECT_LIMIT,
+            overflowed: false,
+            body: None,
+            body_bytes: BodyCount::default(),
+            last_body_len: 0,
+        }
+    }
+}
+
 impl ResponseParser {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Keeps at most `limit` bytes of a response for captures (larger ones are still parsed).
+    pub fn with_collect_limit(limit: usize) -> Self {
+        Self {
+            collect_limit: limit,
+            ..Self::default()
+        }
     }
 
     /// True when part of a response has been read but not its end.
@@ -77,6 +108,7 @@ impl ResponseParser {
         self.body_bytes = BodyCount::default();
         self.collect = false;
         self.collected.clear();
+        self.overflowed = false;
     }
 
     /// Whether to keep the whole of the response that starts next (head and body), for
@@ -85,12 +117,14 @@ impl ResponseParser {
         if !self.mid_response() {
             self.collect = on;
             self.collected.clear();
+            self.overflowed = false;
         }
     }
 
-    /// The bytes of the last collected response.
-    pub fn take_collected(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.collected)
+    /// The bytes of the last collected response, or None if it was larger than the bound.
+    pub fn take_collected(&mut self) -> Option<Vec<u8>> {
+        let bytes = std::mem::take(&mut self.collected);
+        (!std::mem::take(&mut self.overflowed)).then_some(bytes)
     }
 
     /// Feeds input; `head_request` says the request was HEAD (the response has no body).
@@ -101,7 +135,13 @@ impl ResponseParser {
                 Progress::Partial => input.len(),
                 Progress::Done(n, _) => n,
             };
-            self.collected.extend_from_slice(&input[..used]);
+            if self.collected.len() + used > self.collect_limit {
+                // Too large to keep: stop copying, but parse on; the capture will fail.
+                self.overflowed = true;
+                self.collected = Vec::new();
+            } else if !self.overflowed {
+                self.collected.extend_from_slice(&input[..used]);
+            }
             if matches!(progress, Progress::Done(..)) {
                 self.collect = false;
             }
@@ -441,7 +481,7 @@ mod tests {
                             done += 1;
                             if done == 1 {
                                 assert_eq!(
-                                    p.take_collected(),
+                                    p.take_collected().unwrap(),
                                     b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
                                     "cut {cut}"
                                 );
@@ -454,10 +494,48 @@ mod tests {
             let _ = rest;
             assert_eq!(done, 2);
             assert!(
-                p.take_collected().is_empty(),
+                p.take_collected().unwrap().is_empty(),
                 "only the first response was collected"
             );
         }
+    }
+
+    #[test]
+    fn a_response_over_the_collect_bound_is_parsed_but_not_kept() {
+        let body = "x".repeat(100);
+        let s = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{body}HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ny"
+        );
+        let mut p = ResponseParser::with_collect_limit(64);
+        p.set_collect(true);
+        let mut rest = s.as_bytes();
+        let mut kept = Vec::new();
+        while let Progress::Done(n, done) = p
+            .advance(&rest[..rest.len().min(30)], false)
+            .map(|pr| match pr {
+                Progress::Partial => Progress::Done(
+                    rest.len().min(30),
+                    Complete {
+                        status: 0,
+                        close: false,
+                    },
+                ),
+                d => d,
+            })
+            .unwrap()
+        {
+            if done.status == 200 {
+                kept.push(p.take_collected());
+                p.set_collect(true);
+            }
+            rest = &rest[n..];
+            if rest.is_empty() {
+                break;
+            }
+        }
+        assert_eq!(kept.len(), 2);
+        assert!(kept[0].is_none(), "the 140-byte response exceeds the bound");
+        assert_eq!(kept[1].as_deref().map(<[u8]>::len), Some(39));
     }
 
     #[test]

@@ -67,7 +67,30 @@ pub struct RunPlan {
     pub html: Option<PathBuf>,
     /// The HdrHistogram interval log's path.
     pub hlog: Option<PathBuf>,
+    /// The most bytes of one response kept for captures.
+    pub capture_limit: usize,
     pub progress: bool,
+}
+
+/// What the target tolerates from a client before it answers with an error or hangs up.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Larger request bodies get 413.
+    pub max_body: u64,
+    /// A request head must arrive whole within this long of its first byte (slowloris).
+    pub head_timeout: Duration,
+    /// A connection with nothing to do (or a client that does not read) is closed after this.
+    pub idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body: crate::http::request_parser::DEFAULT_MAX_BODY,
+            head_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
 }
 
 /// Everything the built-in target needs, resolved.
@@ -80,9 +103,18 @@ pub struct ServePlan {
     pub delay: Duration,
     /// Add a per-response counter header, so no two response heads are the same.
     pub unique_heads: bool,
+    /// Body size, head and idle timeouts the target enforces on its clients.
+    pub limits: Limits,
     /// The mock API's routes (`--routes FILE`); without it every request gets one response.
     pub routes: Option<Arc<Routes>>,
     pub io: IoChoice,
+}
+
+fn positive(d: Duration, flag: &str) -> Result<Duration, SetupError> {
+    if d.is_zero() {
+        return Err(usage(format!("{flag} must be longer than 0s")));
+    }
+    Ok(d)
 }
 
 pub(crate) fn usage(msg: impl Into<String>) -> SetupError {
@@ -297,6 +329,8 @@ impl RunPlan {
             csv_full_history: args.csv_full_history,
             html: args.html.clone(),
             hlog: args.hlog.clone(),
+            capture_limit: parse_size(&args.capture_max)
+                .map_err(|e| usage(format!("--capture-max: {e}")))?,
             progress: !args.quiet,
         })
     }
@@ -332,6 +366,11 @@ impl ServePlan {
             body_size,
             delay: args.delay,
             unique_heads: args.unique_heads,
+            limits: Limits {
+                max_body: parse_size(&args.max_body).map_err(usage)? as u64,
+                head_timeout: positive(args.header_timeout, "--header-timeout")?,
+                idle_timeout: positive(args.idle_timeout, "--idle-timeout")?,
+            },
             routes: match &args.routes {
                 Some(path) => Some(Arc::new(Routes::load(path).map_err(usage)?)),
                 None => None,

@@ -259,10 +259,23 @@ pub fn window_mean(values: &[u64], i: usize) -> f64 {
 
 /// _stats_history.csv: the header and the given rows.
 pub fn history_csv(rows: &[HistoryRow]) -> String {
-    let mut out = format!(
-        "Timestamp,User Count,Type,Name,Requests/s,Failures/s,{PERCENTILE_HEADERS},Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,Total Min Response Time,Total Max Response Time,Total Average Content Size\r\n"
-    );
+    let mut out = history_header();
     for r in rows {
+        history_row(&mut out, r);
+    }
+    out
+}
+
+/// The history file's header line.
+pub fn history_header() -> String {
+    format!(
+        "Timestamp,User Count,Type,Name,Requests/s,Failures/s,{PERCENTILE_HEADERS},Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,Total Min Response Time,Total Max Response Time,Total Average Content Size\r\n"
+    )
+}
+
+/// Appends one history line.
+pub fn history_row(out: &mut String, r: &HistoryRow) {
+    {
         let _ = write!(
             out,
             "{},{},{},{},{:.6},{:.6},{},{},{},{}\r\n",
@@ -279,7 +292,6 @@ pub fn history_csv(rows: &[HistoryRow]) -> String {
             r.totals.summary_fields()
         );
     }
-    out
 }
 
 /// One failure row: what failed, how, how often.
@@ -315,24 +327,27 @@ pub fn exceptions_csv() -> String {
 }
 
 /// Writes the four files next to `prefix` (creating its directory), each whole.
-pub fn write_all(prefix: &Path, stats: &str, history: &str, failures: &str) -> std::io::Result<()> {
-    if let Some(dir) = prefix.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
+/// The path of one of the CSV files: `PREFIX_suffix.csv`.
+pub fn csv_path(prefix: &Path, suffix: &str) -> std::path::PathBuf {
     let name = prefix
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    prefix.with_file_name(format!("{name}_{suffix}.csv"))
+}
+
+/// Writes the stats, failures and exceptions files whole (the history is written as the run
+/// goes, by `report::stream`).
+pub fn write_all(prefix: &Path, stats: &str, failures: &str) -> std::io::Result<()> {
+    if let Some(dir) = prefix.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
     for (suffix, text) in [
         ("stats", stats),
-        ("stats_history", history),
         ("failures", failures),
         ("exceptions", &exceptions_csv()),
     ] {
-        let path = prefix.with_file_name(format!("{name}_{suffix}.csv"));
-        let tmp = path.with_extension("csv.partial");
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, &path)?;
+        crate::report::write_whole(&csv_path(prefix, suffix), text.as_bytes())?;
     }
     Ok(())
 }

@@ -5,10 +5,10 @@ pub mod csv;
 pub mod hlog;
 pub mod html;
 pub mod locust;
+pub mod stream;
 pub mod text;
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use hdrhistogram::Histogram;
@@ -99,6 +99,11 @@ pub struct Diagnostics {
     pub due_unsent: u64,
     /// The busiest worker's CPU use as a share of its run (0–1).
     pub busiest_worker_cpu: f64,
+    /// Captures that took nothing (no match, or the response was over `--capture-max`), by
+    /// variable name.
+    pub capture_failed: BTreeMap<String, u64>,
+    /// Responses to capturing tasks that were over `--capture-max` and so were not kept.
+    pub capture_too_large: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -212,20 +217,13 @@ impl Report {
             errors: t.counts.errors,
             seconds: secs,
         };
-        let per_second: Vec<View> = result
-            .seconds
-            .iter()
-            .map(|s| View {
-                latency: &s.latency,
-                responses: s.counts.responses,
-                ok: s.counts.ok,
-                errors: s.counts.errors,
-                seconds: 1.0,
-            })
-            .collect();
         let assertions = checks
             .iter()
-            .map(|a| assertions::check(a, &whole, &per_second))
+            .zip(result.windows.iter().chain(std::iter::repeat(&None)))
+            .map(|(a, windows)| match windows {
+                Some(w) => w.finish(a, &whole),
+                None => assertions::check(a, &whole, &[]),
+            })
             .collect();
         Self {
             ringblast_version: env!("CARGO_PKG_VERSION"),
@@ -272,6 +270,17 @@ impl Report {
                 connection_starved: result.starved,
                 due_unsent: result.due_unsent,
                 busiest_worker_cpu: (result.busiest_worker * 1000.0).round() / 1000.0,
+                capture_failed: t
+                    .capture_failed
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(i, n)| {
+                        let name = result.variables.get(i).cloned().unwrap_or_default();
+                        (name, *n)
+                    })
+                    .collect(),
+                capture_too_large: t.capture_too_large,
             },
             warnings: warnings(result, target_rps, sent_rps, schedule_lag_us),
             assertions,
@@ -285,17 +294,27 @@ impl Report {
         self.assertions.iter().all(|a| a.ok)
     }
 
-    /// Writes the JSON report whole: to a temporary file first, then renamed into place.
+    /// Writes the JSON report whole.
     pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
-        let tmp = path.with_extension("json.partial");
-        {
-            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-            serde_json::to_writer_pretty(&mut f, self).map_err(std::io::Error::other)?;
-            f.write_all(b"\n")?;
-            f.flush()?;
-        }
-        std::fs::rename(&tmp, path)
+        let mut bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        bytes.push(b'\n');
+        write_whole(path, &bytes)
     }
+}
+
+/// The temporary name a file is written under before it is renamed into place.
+pub fn partial_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".partial");
+    name.into()
+}
+
+/// Writes a file whole: to a temporary file beside it first, then renamed into place, so a
+/// reader never sees half a report.
+pub fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = partial_path(path);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
 /// HdrHistogram's percentile spectrum: quantiles at 5 ticks per half distance to 100 %.

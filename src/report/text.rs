@@ -193,6 +193,19 @@ pub fn render(r: &Report) -> String {
             r.diagnostics.recv_buffer_exhausted
         );
     }
+    for (var, n) in &r.diagnostics.capture_failed {
+        let _ = writeln!(
+            s,
+            "  captures  {var}: failed {n} times (no match in the response)"
+        );
+    }
+    if r.diagnostics.capture_too_large > 0 {
+        let _ = writeln!(
+            s,
+            "  captures  {} responses were over --capture-max and not kept for capturing",
+            r.diagnostics.capture_too_large
+        );
+    }
     s
 }
 

@@ -1,5 +1,6 @@
 //! The built-in target's driver: accepts connections, parses pipelined requests and answers each
-//! with one pre-built response (optionally after a delay). Counts what it answered.
+//! with one pre-built response (optionally after a delay). Counts what it answered, bounds what a
+//! hostile client can make it hold (backpressure, size limits, timeouts).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -7,12 +8,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::engine::worker::Worker;
-use crate::http::request_parser::RequestParser;
-use crate::io::{Driver, Event, Ops, Token};
+use crate::http::reason_phrase;
+use crate::http::request_parser::{RequestError, RequestParser};
+use crate::io::{Driver, Event, HIGH_WATER, Ops, Token};
+use crate::plan::Limits;
 use crate::serve::routes::{RouteState, Routes};
 
 /// How often the stop flag is checked.
 const CHECK_EVERY: Duration = Duration::from_millis(10);
+/// How often connections are checked against the timeouts.
+const SCAN_EVERY: Duration = Duration::from_millis(250);
+/// Delayed answers one connection may have queued before its input stops being read.
+const MAX_QUEUED: usize = 1024;
 
 /// The bytes the target answers with.
 #[derive(Debug, Clone)]
@@ -20,6 +27,9 @@ pub struct Responses {
     pub full: Arc<[u8]>,
     /// The same head without the body, for HEAD requests.
     pub head_only: Arc<[u8]>,
+    /// Both again with `Connection: close`, for the last answer on a connection.
+    pub full_close: Arc<[u8]>,
+    pub head_only_close: Arc<[u8]>,
     pub delay: Duration,
     /// Where a 16-hex-digit response counter sits in both, when every head must differ.
     pub counter_at: Option<usize>,
@@ -27,41 +37,37 @@ pub struct Responses {
 
 impl Responses {
     pub fn new(status: u16, body_size: usize, delay: Duration, unique_heads: bool) -> Self {
-        let reason = match status {
-            200 => "OK",
-            201 => "Created",
-            204 => "No Content",
-            301 => "Moved Permanently",
-            304 => "Not Modified",
-            400 => "Bad Request",
-            404 => "Not Found",
-            429 => "Too Many Requests",
-            500 => "Internal Server Error",
-            503 => "Service Unavailable",
-            _ => "Status",
-        };
         let no_body = status == 204 || status == 304;
         let len_header = if no_body {
             String::new()
         } else {
             format!("Content-Length: {body_size}\r\n")
         };
-        let status_line = format!("HTTP/1.1 {status} {reason}\r\n");
+        let status_line = format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status));
         let counter = if unique_heads {
             "X-Response: 0000000000000000\r\n"
         } else {
             ""
         };
         let counter_at = unique_heads.then(|| status_line.len() + "X-Response: ".len());
-        let head = format!("{status_line}{counter}{len_header}Content-Type: text/plain\r\n\r\n");
-        let mut full = head.clone().into_bytes();
-        if !no_body {
-            let pattern = b"Hello, world!";
-            full.extend(pattern.iter().cycle().take(body_size));
-        }
+        let build = |connection: &str| {
+            let head = format!(
+                "{status_line}{counter}{connection}{len_header}Content-Type: text/plain\r\n\r\n"
+            );
+            let mut full = head.clone().into_bytes();
+            if !no_body {
+                let pattern = b"Hello, world!";
+                full.extend(pattern.iter().cycle().take(body_size));
+            }
+            (full.into(), head.into_bytes().into())
+        };
+        let (full, head_only) = build("");
+        let (full_close, head_only_close) = build("Connection: close\r\n");
         Self {
-            full: full.into(),
-            head_only: head.into_bytes().into(),
+            full,
+            head_only,
+            full_close,
+            head_only_close,
             delay,
             counter_at,
         }
@@ -73,23 +79,46 @@ impl Responses {
 enum Outgoing {
     /// The target's one pre-built response (or its head, for HEAD).
     Fixed { head: bool },
-    /// A mock route's response.
+    /// A mock route's response, or an error answer.
     Bytes(Vec<u8>),
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Conn {
     open: bool,
     parser: RequestParser,
     /// Answers not sent yet, in request order: (due time, answer, close after it).
     due: VecDeque<(Instant, Outgoing, bool)>,
     closing: bool,
+    /// Input that arrived while reading was paused, parsed once the output drains.
+    stash: Vec<u8>,
+    /// Reading is paused because too much output or too many answers are pending (since when).
+    paused: Option<Instant>,
+    /// When the current request head began (it must end within the head timeout).
+    head_started: Option<Instant>,
+    last_activity: Instant,
+}
+
+impl Conn {
+    fn new(now: Instant) -> Self {
+        Self {
+            open: false,
+            parser: RequestParser::new(),
+            due: VecDeque::new(),
+            closing: false,
+            stash: Vec::new(),
+            paused: None,
+            head_started: None,
+            last_activity: now,
+        }
+    }
 }
 
 pub struct Server {
     responses: Responses,
     /// The mock API, when serving `--routes`.
     routes: Option<(Arc<Routes>, RouteState)>,
+    limits: Limits,
     conns: Vec<Conn>,
     free: Vec<Token>,
     /// Tokens with delayed answers pending.
@@ -97,6 +126,7 @@ pub struct Server {
     pub answered: u64,
     stop: Arc<AtomicBool>,
     next_check: Instant,
+    next_scan: Instant,
     done: bool,
 }
 
@@ -104,18 +134,22 @@ impl Server {
     pub fn new(
         responses: Responses,
         routes: Option<Arc<Routes>>,
+        limits: Limits,
         seed: u64,
         stop: Arc<AtomicBool>,
     ) -> Self {
+        let now = Instant::now();
         Self {
             responses,
             routes: routes.map(|r| (r, RouteState::new(seed))),
+            limits,
             conns: Vec::new(),
             free: Vec::new(),
             waiting: Vec::new(),
             answered: 0,
             stop,
-            next_check: Instant::now(),
+            next_check: now,
+            next_scan: now + SCAN_EVERY,
             done: false,
         }
     }
@@ -123,17 +157,30 @@ impl Server {
     fn answer(&mut self, token: Token, outgoing: Outgoing, close: bool, ops: &mut Ops) {
         let out = ops.out(token);
         let start = out.len();
+        // The last answer on a connection says so, as real servers do.
         let fixed = match outgoing {
             Outgoing::Fixed { head } => {
-                out.extend_from_slice(if head {
-                    &self.responses.head_only
-                } else {
-                    &self.responses.full
+                let r = &self.responses;
+                out.extend_from_slice(match (head, close) {
+                    (false, false) => &r.full,
+                    (true, false) => &r.head_only,
+                    (false, true) => &r.full_close,
+                    (true, true) => &r.head_only_close,
                 });
                 true
             }
             Outgoing::Bytes(bytes) => {
-                out.extend_from_slice(&bytes);
+                let line_end = bytes.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+                let announced = bytes
+                    .windows(17)
+                    .any(|w| w.eq_ignore_ascii_case(b"connection: close"));
+                if close && !announced && line_end > 0 {
+                    out.extend_from_slice(&bytes[..line_end]);
+                    out.extend_from_slice(b"Connection: close\r\n");
+                    out.extend_from_slice(&bytes[line_end..]);
+                } else {
+                    out.extend_from_slice(&bytes);
+                }
                 false
             }
         };
@@ -148,22 +195,84 @@ impl Server {
         if close {
             ops.slots[token as usize].close_after_send = true;
         }
+        self.conns[token as usize].last_activity = Instant::now();
         ops.flush(token);
+    }
+
+    /// Answers now, or queues the answer behind earlier ones (answers leave in request order).
+    fn enqueue(
+        &mut self,
+        token: Token,
+        outgoing: Outgoing,
+        close: bool,
+        delay: Duration,
+        ops: &mut Ops,
+    ) {
+        let conn = &mut self.conns[token as usize];
+        if delay.is_zero() && conn.due.is_empty() {
+            self.answer(token, outgoing, close, ops);
+        } else {
+            if conn.due.is_empty() {
+                self.waiting.push(token);
+            }
+            conn.due
+                .push_back((Instant::now() + delay, outgoing, close));
+        }
     }
 
     fn release(&mut self, token: Token) {
         let conn = &mut self.conns[token as usize];
         if conn.open {
-            *conn = Conn::default();
+            *conn = Conn::new(Instant::now());
             self.free.push(token);
         }
     }
 
+    /// Closes a connection the server gives up on.
+    fn hang_up(&mut self, token: Token, ops: &mut Ops) {
+        ops.close(token);
+        self.waiting.retain(|&t| t != token);
+        self.release(token);
+    }
+
+    /// Too much is pending on the connection to take more requests from it.
+    fn congested(&self, token: Token, ops: &Ops) -> bool {
+        ops.unsent(token) > HIGH_WATER || self.conns[token as usize].due.len() >= MAX_QUEUED
+    }
+
     fn on_data(&mut self, token: Token, bytes: &[u8], ops: &mut Ops) {
-        let mut rest = bytes;
+        let conn = &mut self.conns[token as usize];
+        conn.last_activity = Instant::now();
+        if conn.paused.is_some() || !conn.stash.is_empty() {
+            // Already read by the kernel before the pause took effect: keep it, in order.
+            conn.stash.extend_from_slice(bytes);
+            return;
+        }
+        self.consume(token, bytes, ops);
+    }
+
+    /// Parses and answers requests until the input ends or the connection is congested; then
+    /// the rest waits in the stash and reading pauses until the output drains.
+    fn consume(&mut self, token: Token, input: &[u8], ops: &mut Ops) {
+        let mut rest = input;
         let now = Instant::now();
         while !rest.is_empty() && !self.conns[token as usize].closing {
-            match self.conns[token as usize].parser.advance(rest) {
+            if self.congested(token, ops) {
+                let conn = &mut self.conns[token as usize];
+                conn.stash.extend_from_slice(rest);
+                conn.paused = Some(now);
+                ops.pause_reading(token);
+                ops.notify_drained(token);
+                return;
+            }
+            let conn = &mut self.conns[token as usize];
+            let parsed = conn.parser.advance(rest);
+            conn.head_started = match (conn.parser.in_head(), conn.head_started) {
+                (true, None) => Some(now),
+                (true, since) => since,
+                (false, _) => None,
+            };
+            match parsed {
                 Ok((n, req)) => {
                     rest = &rest[n..];
                     let Some(req) = req else { continue };
@@ -184,24 +293,39 @@ impl Server {
                             (Outgoing::Bytes(reply.bytes), reply.delay)
                         }
                     };
-                    let conn = &mut self.conns[token as usize];
-                    if delay.is_zero() && conn.due.is_empty() {
-                        self.answer(token, outgoing, req.close, ops);
-                    } else {
-                        // Answers leave in request order: a quick one waits behind a slow one.
-                        if conn.due.is_empty() {
-                            self.waiting.push(token);
-                        }
-                        conn.due.push_back((now + delay, outgoing, req.close));
-                    }
+                    self.enqueue(token, outgoing, req.close, delay, ops);
                 }
-                Err(_) => {
-                    ops.close(token);
-                    self.release(token);
-                    return;
-                }
+                Err(e) => return self.refuse(token, e, ops),
             }
         }
+    }
+
+    /// Answers a request the target will not serve with the status a real server uses, then
+    /// closes the connection.
+    fn refuse(&mut self, token: Token, e: RequestError, ops: &mut Ops) {
+        let status = e.status();
+        let bytes = format!(
+            "HTTP/1.1 {status} {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            reason_phrase(status)
+        )
+        .into_bytes();
+        let conn = &mut self.conns[token as usize];
+        conn.closing = true;
+        conn.stash = Vec::new();
+        self.enqueue(token, Outgoing::Bytes(bytes), true, Duration::ZERO, ops);
+    }
+
+    /// Resumes a paused connection once it is no longer congested.
+    fn maybe_resume(&mut self, token: Token, ops: &mut Ops) {
+        let conn = &self.conns[token as usize];
+        if !conn.open || conn.paused.is_none() || self.congested(token, ops) {
+            return;
+        }
+        let conn = &mut self.conns[token as usize];
+        conn.paused = None;
+        let stash = std::mem::take(&mut conn.stash);
+        ops.resume_reading(token);
+        self.consume(token, &stash, ops);
     }
 
     /// Sends delayed answers that are due; returns the time until the next one.
@@ -228,8 +352,32 @@ impl Server {
             } else {
                 i += 1;
             }
+            if self.conns[token as usize].paused.is_some() {
+                self.maybe_resume(token, ops);
+            }
         }
         next
+    }
+
+    /// Closes connections past their head or idle timeout.
+    fn enforce_timeouts(&mut self, now: Instant, ops: &mut Ops) {
+        let limits = self.limits;
+        for i in 0..self.conns.len() {
+            let conn = &self.conns[i];
+            if !conn.open {
+                continue;
+            }
+            let slow_head = conn
+                .head_started
+                .is_some_and(|t| now.duration_since(t) >= limits.head_timeout);
+            // A paused client that does not read its answers counts as idle from the pause.
+            let quiet_since = conn.paused.unwrap_or(conn.last_activity);
+            let pending = !conn.due.is_empty() && conn.paused.is_none();
+            let idle = !pending && now.duration_since(quiet_since) >= limits.idle_timeout;
+            if slow_head || idle {
+                self.hang_up(i as Token, ops);
+            }
+        }
     }
 }
 
@@ -237,16 +385,21 @@ impl Driver for Server {
     fn on_event(&mut self, event: Event<'_>, ops: &mut Ops) {
         match event {
             Event::Accepted { fd } => {
+                let now = Instant::now();
                 let token = self.free.pop().unwrap_or_else(|| {
-                    self.conns.push(Conn::default());
+                    self.conns.push(Conn::new(now));
                     (self.conns.len() - 1) as Token
                 });
                 ops.ensure_slots(self.conns.len());
-                self.conns[token as usize].open = true;
-                self.conns[token as usize].parser.want_details = self.routes.is_some();
+                let conn = &mut self.conns[token as usize];
+                *conn = Conn::new(now);
+                conn.open = true;
+                conn.parser.want_details = self.routes.is_some();
+                conn.parser.max_body = self.limits.max_body;
                 ops.adopt(token, fd);
             }
             Event::Data { token, bytes } => self.on_data(token, bytes, ops),
+            Event::Drained { token } => self.maybe_resume(token, ops),
             Event::Closed { token, .. } => {
                 self.waiting.retain(|&t| t != token);
                 self.release(token);
@@ -268,6 +421,10 @@ impl Worker for Server {
                 self.done = true;
                 return None;
             }
+        }
+        if now >= self.next_scan {
+            self.next_scan = now + SCAN_EVERY;
+            self.enforce_timeouts(now, ops);
         }
         let mut wait = self.next_check.saturating_duration_since(now);
         if !self.waiting.is_empty()

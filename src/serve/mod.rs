@@ -48,7 +48,14 @@ pub fn start(
         addr: plan.listen.to_string(),
         source,
     };
-    let first = socket::listener(&plan.listen, true).map_err(listen_err)?;
+    // Port 0 with SO_REUSEPORT may be given a port another process's reuseport listener holds
+    // (and then share its connections): find a port nobody holds first, then bind it.
+    let mut listen = plan.listen;
+    if listen.port() == 0 {
+        let probe = std::net::TcpListener::bind(listen).map_err(listen_err)?;
+        listen = probe.local_addr().map_err(listen_err)?;
+    }
+    let first = socket::listener(&listen, true).map_err(listen_err)?;
     let addr = socket::local_addr(first).map_err(listen_err)?;
     let mut listeners = vec![first];
     for _ in 1..plan.cpus.len() {
@@ -64,11 +71,12 @@ pub fn start(
     let mut handles = Vec::new();
     for (&cpu, fd) in plan.cpus.iter().zip(listeners) {
         let (responses, stop, routes) = (responses.clone(), stop.clone(), plan.routes.clone());
+        let limits = plan.limits;
         let handle = std::thread::Builder::new()
             .name(format!("ringblast-serve-{cpu}"))
             .spawn(move || {
                 worker::pin(cpu);
-                let mut server = Server::new(responses, routes, cpu as u64 + 1, stop);
+                let mut server = Server::new(responses, routes, limits, cpu as u64 + 1, stop);
                 let result = worker::run(kind, 1024, Some(fd), &mut server);
                 socket::close(fd);
                 result.map(|_| server.answered)

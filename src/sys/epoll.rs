@@ -3,13 +3,15 @@
 
 use std::io;
 use std::os::fd::RawFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::errno;
 use super::socket::{self, RawAddr};
-use crate::io::{Backend, Command, Driver, Event, Ops, Token};
+use crate::io::{Backend, Command, Driver, Event, Generation, Ops, Token};
 
 const LISTENER: u64 = u64::MAX;
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -21,6 +23,8 @@ enum State {
 struct Conn {
     fd: RawFd,
     state: State,
+    /// The generation the socket was opened under.
+    generation: Generation,
     sending: Vec<u8>,
     send_offset: usize,
 }
@@ -33,10 +37,13 @@ pub struct Epoll {
     scratch: Vec<u8>,
     events: Vec<libc::epoll_event>,
     listener: RawFd,
+    /// Accepting paused after running out of files: when to try again, and the next pause.
+    accept_resume: Option<Instant>,
+    accept_backoff: Duration,
 }
 
-fn key(token: Token, generation: u16) -> u64 {
-    (u64::from(token) << 16) | u64::from(generation)
+fn key(token: Token, generation: Generation) -> u64 {
+    (u64::from(token) << 32) | u64::from(generation)
 }
 
 impl Epoll {
@@ -53,6 +60,8 @@ impl Epoll {
             scratch: vec![0; read_buffer],
             events: vec![libc::epoll_event { events: 0, u64: 0 }; 1024],
             listener: -1,
+            accept_resume: None,
+            accept_backoff: ACCEPT_BACKOFF_MIN,
         })
     }
 
@@ -74,6 +83,7 @@ impl Epoll {
             self.conns.resize_with(i + 1, || Conn {
                 fd: -1,
                 state: State::Idle,
+                generation: 0,
                 sending: Vec::new(),
                 send_offset: 0,
             });
@@ -101,7 +111,8 @@ impl Epoll {
 
     /// Writes as much as the socket takes; the rest waits for the next EPOLLOUT edge.
     /// `take_staged` is true only for a Flush command: bytes the driver staged go out after it
-    /// stamped them, never from a readiness edge in the middle of a dispatch.
+    /// stamped them, never from a readiness edge in the middle of a dispatch. When an edge
+    /// finishes a partial send and more is staged, a Flush is queued for the next turn.
     fn write_out<D: Driver>(&mut self, token: Token, take_staged: bool, driver: &mut D) {
         let i = token as usize;
         loop {
@@ -110,32 +121,47 @@ impl Epoll {
                 return;
             }
             if conn.send_offset == conn.sending.len() {
-                let out = &mut self.ops.slots[i].out;
-                if !take_staged || out.is_empty() {
-                    if out.is_empty() && self.ops.slots[i].close_after_send {
+                self.ops.slots[i].in_kernel = 0;
+                if self.ops.slots[i].out.is_empty() {
+                    if self.ops.slots[i].close_after_send {
                         self.fail(token, 0, driver);
+                    } else if self.ops.take_drained(token) {
+                        driver.on_event(Event::Drained { token }, &mut self.ops);
                     }
+                    return;
+                }
+                if !take_staged {
+                    self.ops.flush(token);
                     return;
                 }
                 conn.sending.clear();
                 conn.send_offset = 0;
-                std::mem::swap(&mut conn.sending, out);
+                std::mem::swap(&mut conn.sending, &mut self.ops.slots[i].out);
             }
+            let conn = &mut self.conns[i];
             match socket::write(conn.fd, &conn.sending[conn.send_offset..]) {
+                Ok(0) => return self.fail(token, libc::EPIPE, driver),
                 Ok(n) => conn.send_offset += n,
-                Err(libc::EAGAIN) => return,
+                Err(libc::EAGAIN) => {
+                    self.ops.slots[i].in_kernel = conn.sending.len() - conn.send_offset;
+                    return;
+                }
                 Err(libc::EINTR) => {}
                 Err(e) => return self.fail(token, e, driver),
             }
         }
     }
 
-    /// Reads until the socket is drained. `hangup` says the peer's FIN is already queued: then
-    /// a short read is not proof of a drained socket, and reading goes on to the end of stream.
-    fn read_in<D: Driver>(&mut self, token: Token, generation: u16, hangup: bool, driver: &mut D) {
+    /// Reads until the socket is drained. `hangup` says the peer's FIN is already queued (or the
+    /// read follows a pause): then a short read is not proof of a drained socket, and reading
+    /// goes on until the kernel says so.
+    fn read_in<D: Driver>(&mut self, token: Token, generation: u32, hangup: bool, driver: &mut D) {
         let i = token as usize;
         loop {
-            if self.ops.generation(token) != generation || self.conns[i].state != State::Open {
+            if !self.ops.is_current(token, generation)
+                || self.conns[i].state != State::Open
+                || !self.ops.reading(token)
+            {
                 return;
             }
             let fd = self.conns[i].fd;
@@ -160,18 +186,21 @@ impl Epoll {
         let mut commands = std::mem::take(&mut self.ops.commands);
         for cmd in commands.drain(..) {
             match cmd {
-                Command::Connect { token, addr } => {
-                    let generation = self.ops.generation(token);
+                Command::Connect {
+                    token,
+                    generation,
+                    addr,
+                } => {
+                    if !self.ops.is_current(token, generation) {
+                        continue;
+                    }
+                    self.conn(token);
+                    self.release(token);
                     let fd = match socket::tcp_socket(&addr, true) {
                         Ok(fd) => fd,
                         Err(e) => {
-                            driver.on_event(
-                                Event::Connected {
-                                    token,
-                                    result: Err(e),
-                                },
-                                &mut self.ops,
-                            );
+                            let result = Err(e);
+                            driver.on_event(Event::Connected { token, result }, &mut self.ops);
                             continue;
                         }
                     };
@@ -179,43 +208,62 @@ impl Epoll {
                         .and_then(|now| self.register(fd, key(token, generation)).map(|_| now));
                     let conn = self.conn(token);
                     conn.fd = fd;
+                    conn.generation = generation;
                     match result {
                         Ok(_) => conn.state = State::Connecting,
                         Err(e) => {
                             socket::close(fd);
                             conn.fd = -1;
                             conn.state = State::Idle;
-                            driver.on_event(
-                                Event::Connected {
-                                    token,
-                                    result: Err(e),
-                                },
-                                &mut self.ops,
-                            );
+                            let result = Err(e);
+                            driver.on_event(Event::Connected { token, result }, &mut self.ops);
                         }
                     }
                     // An immediate success is reported by the first EPOLLOUT edge, like the rest.
                 }
-                Command::Adopt { token, fd } => {
-                    let generation = self.ops.generation(token);
+                Command::Adopt {
+                    token,
+                    generation,
+                    fd,
+                } => {
+                    if !self.ops.is_current(token, generation) {
+                        socket::close(fd);
+                        continue;
+                    }
+                    self.conn(token);
+                    self.release(token);
                     socket::set_nonblocking(fd);
                     socket::set_nodelay(fd);
                     let conn = self.conn(token);
                     conn.fd = fd;
+                    conn.generation = generation;
                     conn.state = State::Open;
                     if let Err(e) = self.register(fd, key(token, generation)) {
                         self.fail(token, e, driver);
                     }
                 }
-                Command::Flush { token } => {
-                    self.ops.flush_taken(token);
-                    if (token as usize) < self.conns.len() {
-                        self.write_out(token, true, driver);
+                Command::Flush { token, generation } => {
+                    if self.ops.is_current(token, generation) {
+                        self.ops.flush_taken(token);
+                        if (token as usize) < self.conns.len() {
+                            self.write_out(token, true, driver);
+                        }
                     }
                 }
-                Command::Close { token } => {
-                    if (token as usize) < self.conns.len() {
+                Command::Close { token, generation } => {
+                    if let Some(conn) = self.conns.get(token as usize)
+                        && conn.generation == generation
+                    {
                         self.release(token);
+                    }
+                }
+                Command::Reading { token, generation } => {
+                    // Input that arrived while paused raised its edge already: read it now.
+                    if self.ops.is_current(token, generation)
+                        && (token as usize) < self.conns.len()
+                        && self.ops.reading(token)
+                    {
+                        self.read_in(token, generation, true, driver);
                     }
                 }
             }
@@ -227,10 +275,68 @@ impl Epoll {
     fn accept_all<D: Driver>(&mut self, driver: &mut D) {
         loop {
             match socket::accept(self.listener) {
-                Ok(fd) => driver.on_event(Event::Accepted { fd }, &mut self.ops),
+                Ok(fd) => {
+                    self.accept_backoff = ACCEPT_BACKOFF_MIN;
+                    driver.on_event(Event::Accepted { fd }, &mut self.ops);
+                }
                 Err(libc::EINTR) | Err(libc::ECONNABORTED) => {}
+                Err(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
+                    // Out of files: the pending connections raise no new edge, so try again
+                    // after a pause instead of spinning or stalling.
+                    self.accept_resume = Some(Instant::now() + self.accept_backoff);
+                    self.accept_backoff = (self.accept_backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                    return;
+                }
                 Err(_) => return,
             }
+        }
+    }
+
+    /// Retries a paused accept when its time has come; returns how long until then otherwise.
+    fn accept_wait<D: Driver>(&mut self, driver: &mut D) -> Option<Duration> {
+        let at = self.accept_resume?;
+        let now = Instant::now();
+        if now < at {
+            return Some(at - now);
+        }
+        self.accept_resume = None;
+        self.accept_all(driver);
+        self.accept_resume
+            .map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
+    fn on_ready<D: Driver>(&mut self, token: Token, generation: u32, flags: u32, driver: &mut D) {
+        if (token as usize) >= self.conns.len() || !self.ops.is_current(token, generation) {
+            return;
+        }
+        if self.conns[token as usize].generation != generation {
+            return;
+        }
+        if self.conns[token as usize].state == State::Connecting {
+            if flags & (libc::EPOLLOUT | libc::EPOLLERR | libc::EPOLLHUP) as u32 == 0 {
+                return;
+            }
+            let err = socket::take_error(self.conns[token as usize].fd);
+            if err != 0 {
+                self.ops.retire(token);
+                self.release(token);
+                let result = Err(err);
+                driver.on_event(Event::Connected { token, result }, &mut self.ops);
+                return;
+            }
+            self.conns[token as usize].state = State::Open;
+            let result = Ok(());
+            driver.on_event(Event::Connected { token, result }, &mut self.ops);
+            if !self.ops.is_current(token, generation) {
+                return;
+            }
+        }
+        let hangup = flags & (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0;
+        if hangup || flags & libc::EPOLLIN as u32 != 0 {
+            self.read_in(token, generation, hangup, driver);
+        }
+        if flags & libc::EPOLLOUT as u32 != 0 && self.ops.is_current(token, generation) {
+            self.write_out(token, false, driver);
         }
     }
 }
@@ -270,6 +376,10 @@ impl Backend for Epoll {
 
     fn turn<D: Driver>(&mut self, driver: &mut D, timeout: Duration) -> io::Result<()> {
         self.apply(driver);
+        let timeout = match self.accept_wait(driver) {
+            Some(wait) => timeout.min(wait),
+            None => timeout,
+        };
         let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
         let ms = if ms == 0 && !timeout.is_zero() { 1 } else { ms };
         // SAFETY: the kernel writes at most events.len() entries into our live vector.
@@ -293,50 +403,12 @@ impl Backend for Epoll {
             let ev = self.events[k];
             let (flags, data) = (ev.events, ev.u64);
             if data == LISTENER {
-                self.accept_all(driver);
+                if self.accept_resume.is_none() {
+                    self.accept_all(driver);
+                }
                 continue;
             }
-            let token = (data >> 16) as Token;
-            let generation = data as u16;
-            if self.ops.generation(token) != generation || (token as usize) >= self.conns.len() {
-                continue;
-            }
-            if self.conns[token as usize].state == State::Connecting {
-                if flags & (libc::EPOLLOUT | libc::EPOLLERR | libc::EPOLLHUP) as u32 == 0 {
-                    continue;
-                }
-                let err = socket::take_error(self.conns[token as usize].fd);
-                if err != 0 {
-                    self.ops.retire(token);
-                    self.release(token);
-                    driver.on_event(
-                        Event::Connected {
-                            token,
-                            result: Err(err),
-                        },
-                        &mut self.ops,
-                    );
-                    continue;
-                }
-                self.conns[token as usize].state = State::Open;
-                driver.on_event(
-                    Event::Connected {
-                        token,
-                        result: Ok(()),
-                    },
-                    &mut self.ops,
-                );
-                if self.ops.generation(token) != generation {
-                    continue;
-                }
-            }
-            let hangup = flags & (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0;
-            if hangup || flags & libc::EPOLLIN as u32 != 0 {
-                self.read_in(token, generation, hangup, driver);
-            }
-            if flags & libc::EPOLLOUT as u32 != 0 && self.ops.generation(token) == generation {
-                self.write_out(token, false, driver);
-            }
+            self.on_ready((data >> 32) as Token, data as u32, flags, driver);
         }
         Ok(())
     }

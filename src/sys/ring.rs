@@ -1,16 +1,18 @@
 //! The io_uring backend: connect, send, multishot receive into a provided-buffer ring, multishot
 //! accept, cancel and close, all submitted in batches with one enter per turn of the worker loop.
 
+use std::collections::VecDeque;
 use std::io;
+use std::mem::ManuallyDrop;
 use std::os::fd::RawFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use io_uring::types::{Fd, SubmitArgs, Timespec};
 use io_uring::{IoUring, cqueue, opcode, squeue};
 
 use super::bufring::BufRing;
 use super::socket::{self, RawAddr};
-use crate::io::{Backend, Command, Driver, Event, Ops, Token};
+use crate::io::{Backend, Command, Driver, Event, Generation, Ops, Token};
 
 const OP_CONNECT: u8 = 1;
 const OP_SEND: u8 = 2;
@@ -18,15 +20,27 @@ const OP_RECV: u8 = 3;
 const OP_ACCEPT: u8 = 4;
 const OP_CANCEL: u8 = 5;
 const OP_CLOSE: u8 = 6;
-const LISTENER: Token = u32::MAX;
+/// Tokens are 24 bits in `user_data`; the largest is the listener's.
+const TOKEN_BITS: u32 = 24;
+const LISTENER: Token = (1 << TOKEN_BITS) - 1;
+/// The most connections one worker's ring can key.
+pub const MAX_TOKENS: usize = LISTENER as usize;
 const BUFFER_GROUP: u16 = 0;
+/// The longest single send: a length that always fits the SQE's 32-bit field.
+const MAX_SEND: usize = 1 << 30;
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// How long teardown waits for the kernel to finish cancelled operations.
+const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 
-fn user_data(token: Token, generation: u16, op: u8) -> u64 {
-    (u64::from(token) << 32) | (u64::from(generation) << 16) | u64::from(op)
+/// `token:24 | generation:32 | op:8`: every operation of a socket has its own value, and a
+/// generation does not repeat until 2^32 sockets later on the same token.
+fn user_data(token: Token, generation: Generation, op: u8) -> u64 {
+    (u64::from(token) << 40) | (u64::from(generation) << 8) | u64::from(op)
 }
 
-fn split(ud: u64) -> (Token, u16, u8) {
-    ((ud >> 32) as Token, (ud >> 16) as u16, ud as u8)
+fn split(ud: u64) -> (Token, u8) {
+    ((ud >> 40) as Token, ud as u8)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,13 +53,17 @@ enum State {
 struct Conn {
     fd: RawFd,
     state: State,
-    /// Stable storage for the connect address (see RawAddr).
+    /// The generation the socket was opened under.
+    generation: Generation,
+    /// Stable storage for the connect address (see RawAddr); lives as long as the ring.
     addr: Option<RawAddr>,
     /// Bytes handed to the kernel by the send in flight; untouched until it completes.
     sending: Vec<u8>,
     send_offset: usize,
-    send_in_flight: bool,
-    recv_armed: bool,
+    /// The exact `user_data` of each operation in flight on this socket.
+    connect_ud: Option<u64>,
+    send_ud: Option<u64>,
+    recv_ud: Option<u64>,
 }
 
 impl Conn {
@@ -53,11 +71,13 @@ impl Conn {
         Self {
             fd: -1,
             state: State::Idle,
+            generation: 0,
             addr: None,
             sending: Vec::new(),
             send_offset: 0,
-            send_in_flight: false,
-            recv_armed: false,
+            connect_ud: None,
+            send_ud: None,
+            recv_ud: None,
         }
     }
 }
@@ -70,18 +90,25 @@ pub struct RingConfig {
     pub buffer_size: usize,
 }
 
-/// One worker's io_uring with its buffers. Field order matters: the ring is dropped (and its
-/// registrations released) before the buffer mappings.
+/// One worker's io_uring with its buffers. The ring and the buffer mappings are dropped by hand:
+/// first every operation is cancelled and drained, then the ring, then the buffers.
 pub struct Uring {
-    ring: IoUring,
-    bufs: BufRing,
+    ring: ManuallyDrop<IoUring>,
+    bufs: ManuallyDrop<BufRing>,
     ops: Ops,
     conns: Vec<Conn>,
+    /// Submissions that did not fit the submission queue, in order; never dropped.
+    backlog: VecDeque<squeue::Entry>,
+    /// Submissions whose last completion has not been reaped yet.
+    in_flight: usize,
     /// Send buffers of closed connections whose send is still in the kernel, by user_data.
     graveyard: Vec<(u64, Vec<u8>)>,
     completions: Vec<(u64, i32, u32)>,
     exhausted: u64,
     listener: RawFd,
+    /// Accepting paused after running out of files: when to re-arm, and the next pause.
+    accept_resume: Option<Instant>,
+    accept_backoff: Duration,
     /// Which setup flags the kernel accepted, for reports.
     pub flags: &'static str,
 }
@@ -113,14 +140,18 @@ impl Uring {
                     let bufs =
                         BufRing::new(&ring, config.buffers, config.buffer_size, BUFFER_GROUP)?;
                     return Ok(Self {
-                        ring,
-                        bufs,
+                        ring: ManuallyDrop::new(ring),
+                        bufs: ManuallyDrop::new(bufs),
                         ops: Ops::default(),
                         conns: Vec::new(),
+                        backlog: VecDeque::new(),
+                        in_flight: 0,
                         graveyard: Vec::new(),
                         completions: Vec::with_capacity(cq as usize),
                         exhausted: 0,
                         listener: -1,
+                        accept_resume: None,
+                        accept_backoff: ACCEPT_BACKOFF_MIN,
                         flags: name,
                     });
                 }
@@ -131,40 +162,74 @@ impl Uring {
         Err(last)
     }
 
+    /// Queues a submission; one that does not fit waits in the backlog, in order.
     fn push(&mut self, entry: squeue::Entry) {
-        loop {
+        self.in_flight += 1;
+        if self.backlog.is_empty() {
             // SAFETY: every entry built in this module points only at memory that outlives the
             // operation: RawAddr boxes live in `conns` for the ring's life, a send buffer stays
             // in `Conn::sending` or the graveyard until its completion is reaped, and receive
-            // buffers belong to the registered BufRing.
+            // buffers belong to the registered BufRing, which outlives every operation (Drop).
             if unsafe { self.ring.submission().push(&entry) }.is_ok() {
                 return;
             }
-            // The submission queue is full: hand it to the kernel and retry.
-            if let Err(e) = self.ring.submit() {
-                if e.raw_os_error() != Some(libc::EBUSY) {
-                    return;
+        }
+        self.backlog.push_back(entry);
+    }
+
+    /// Moves the backlog into the submission queue, submitting as the queue fills. Stops early
+    /// (leaving the rest for the next turn) when the kernel asks for completions to be reaped.
+    fn drain_backlog(&mut self) -> io::Result<()> {
+        while !self.backlog.is_empty() {
+            {
+                let mut sq = self.ring.submission();
+                while let Some(entry) = self.backlog.front() {
+                    // SAFETY: as in `push`; the entry's memory is still owned as described there.
+                    if unsafe { sq.push(entry) }.is_err() {
+                        break;
+                    }
+                    self.backlog.pop_front();
                 }
-                self.reap();
+            }
+            if self.backlog.is_empty() {
+                break;
+            }
+            match self.ring.submit() {
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY | libc::EAGAIN)) => {
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
             }
         }
+        Ok(())
     }
 
     fn conn(&mut self, token: Token) -> &mut Conn {
         let i = token as usize;
+        assert!(
+            i < MAX_TOKENS,
+            "a worker's ring keys at most {MAX_TOKENS} connections"
+        );
         if self.conns.len() <= i {
             self.conns.resize_with(i + 1, Conn::new);
         }
         &mut self.conns[i]
     }
 
+    /// The driver still owns the socket (it has not retired the token since it was opened).
+    fn current(&self, token: Token) -> bool {
+        self.ops.generation(token) == self.conns[token as usize].generation
+    }
+
     fn arm_recv(&mut self, token: Token) {
-        let gen_ = self.ops.generation(token);
-        let fd = self.conns[token as usize].fd;
-        self.conns[token as usize].recv_armed = true;
-        let e = opcode::RecvMulti::new(Fd(fd), BUFFER_GROUP)
+        let conn = &mut self.conns[token as usize];
+        let ud = user_data(token, conn.generation, OP_RECV);
+        conn.recv_ud = Some(ud);
+        let e = opcode::RecvMulti::new(Fd(conn.fd), BUFFER_GROUP)
             .build()
-            .user_data(user_data(token, gen_, OP_RECV));
+            .user_data(ud);
         self.push(e);
     }
 
@@ -172,7 +237,7 @@ impl Uring {
     fn start_send(&mut self, token: Token) {
         let i = token as usize;
         let conn = &mut self.conns[i];
-        if conn.state != State::Open || conn.send_in_flight || self.ops.slots[i].out.is_empty() {
+        if conn.state != State::Open || conn.send_ud.is_some() || self.ops.slots[i].out.is_empty() {
             return;
         }
         conn.sending.clear();
@@ -182,43 +247,36 @@ impl Uring {
     }
 
     fn push_send(&mut self, token: Token) {
-        let gen_ = self.ops.generation(token);
         let conn = &mut self.conns[token as usize];
-        conn.send_in_flight = true;
+        let ud = user_data(token, conn.generation, OP_SEND);
+        conn.send_ud = Some(ud);
         let rest = &conn.sending[conn.send_offset..];
-        let e = opcode::Send::new(Fd(conn.fd), rest.as_ptr(), rest.len() as u32)
+        self.ops.slots[token as usize].in_kernel = rest.len();
+        let len = rest.len().min(MAX_SEND) as u32;
+        let e = opcode::Send::new(Fd(conn.fd), rest.as_ptr(), len)
             .flags(libc::MSG_NOSIGNAL)
             .build()
-            .user_data(user_data(token, gen_, OP_SEND));
+            .user_data(ud);
         self.push(e);
     }
 
-    /// Cancels everything in flight on the connection's socket and closes it, in ring order.
-    /// `generation` is the one the in-flight operations were submitted under.
-    fn release(&mut self, token: Token, generation: u16) {
+    /// Cancels every operation in flight on the token's socket, each by its own user_data, and
+    /// closes the socket behind them in ring order.
+    fn release(&mut self, token: Token) {
         let conn = &mut self.conns[token as usize];
         if conn.state == State::Idle {
             return;
         }
         let fd = conn.fd;
-        let mut cancel = Vec::with_capacity(3);
-        if conn.state == State::Connecting {
-            cancel.push(user_data(token, generation, OP_CONNECT));
-        }
-        if conn.recv_armed {
-            cancel.push(user_data(token, generation, OP_RECV));
-        }
-        if conn.send_in_flight {
-            let ud = user_data(token, generation, OP_SEND);
-            cancel.push(ud);
+        let cancel = [conn.connect_ud.take(), conn.recv_ud.take(), conn.send_ud];
+        if let Some(ud) = conn.send_ud.take() {
             let buf = std::mem::take(&mut conn.sending);
             self.graveyard.push((ud, buf));
         }
         conn.state = State::Idle;
         conn.fd = -1;
-        conn.recv_armed = false;
-        conn.send_in_flight = false;
-        for ud in cancel {
+        conn.send_offset = 0;
+        for ud in cancel.into_iter().flatten() {
             let e = opcode::AsyncCancel::new(ud)
                 .build()
                 .user_data(user_data(token, 0, OP_CANCEL));
@@ -230,11 +288,11 @@ impl Uring {
         self.push(e);
     }
 
-    /// Closes a connection the kernel ended and tells the driver.
+    /// Closes a connection the kernel ended (or that finished a close-after-send) and tells the
+    /// driver.
     fn fail<D: Driver>(&mut self, token: Token, errno: i32, driver: &mut D) {
-        let generation = self.ops.generation(token);
         self.ops.retire(token);
-        self.release(token, generation);
+        self.release(token);
         driver.on_event(Event::Closed { token, errno }, &mut self.ops);
     }
 
@@ -242,24 +300,36 @@ impl Uring {
         let mut commands = std::mem::take(&mut self.ops.commands);
         for cmd in commands.drain(..) {
             match cmd {
-                Command::Connect { token, addr } => {
-                    let gen_ = self.ops.generation(token);
+                Command::Connect {
+                    token,
+                    generation,
+                    addr,
+                } => {
+                    if !self.ops.is_current(token, generation) {
+                        continue;
+                    }
+                    if self.conn(token).state != State::Idle {
+                        self.release(token);
+                    }
                     let fd = match socket::tcp_socket(&addr, false) {
                         Ok(fd) => fd,
                         Err(errno) => {
-                            driver.on_event(
-                                Event::Connected {
-                                    token,
-                                    result: Err(errno),
-                                },
-                                &mut self.ops,
-                            );
+                            let result = Err(errno);
+                            driver.on_event(Event::Connected { token, result }, &mut self.ops);
                             continue;
                         }
                     };
+                    let ud = user_data(token, generation, OP_CONNECT);
                     let conn = self.conn(token);
-                    conn.fd = fd;
-                    conn.state = State::Connecting;
+                    *conn = Conn {
+                        fd,
+                        state: State::Connecting,
+                        generation,
+                        addr: conn.addr.take(),
+                        sending: std::mem::take(&mut conn.sending),
+                        connect_ud: Some(ud),
+                        ..Conn::new()
+                    };
                     match &mut conn.addr {
                         Some(raw) => raw.set(&addr),
                         None => conn.addr = Some(RawAddr::new(&addr)),
@@ -267,25 +337,68 @@ impl Uring {
                     let raw = conn.addr.as_ref().expect("address was just set");
                     let e = opcode::Connect::new(Fd(fd), raw.as_ptr(), raw.socklen())
                         .build()
-                        .user_data(user_data(token, gen_, OP_CONNECT));
+                        .user_data(ud);
                     self.push(e);
                 }
-                Command::Adopt { token, fd } => {
+                Command::Adopt {
+                    token,
+                    generation,
+                    fd,
+                } => {
+                    if !self.ops.is_current(token, generation) {
+                        socket::close(fd);
+                        continue;
+                    }
+                    if self.conn(token).state != State::Idle {
+                        self.release(token);
+                    }
                     socket::set_nodelay(fd);
                     let conn = self.conn(token);
-                    conn.fd = fd;
-                    conn.state = State::Open;
+                    *conn = Conn {
+                        fd,
+                        state: State::Open,
+                        generation,
+                        addr: conn.addr.take(),
+                        sending: std::mem::take(&mut conn.sending),
+                        ..Conn::new()
+                    };
                     self.arm_recv(token);
                 }
-                Command::Flush { token } => {
-                    self.ops.flush_taken(token);
-                    self.start_send(token);
+                Command::Flush { token, generation } => {
+                    if self.ops.is_current(token, generation) {
+                        self.ops.flush_taken(token);
+                        if (token as usize) < self.conns.len() {
+                            self.start_send(token);
+                        }
+                    }
                 }
-                Command::Close { token } => {
-                    // Ops::close already bumped the generation; in-flight work is one behind.
-                    let old = self.ops.generation(token).wrapping_sub(1);
-                    if (token as usize) < self.conns.len() {
-                        self.release(token, old);
+                Command::Close { token, generation } => {
+                    if let Some(conn) = self.conns.get(token as usize)
+                        && conn.generation == generation
+                    {
+                        self.release(token);
+                    }
+                }
+                Command::Reading { token, generation } => {
+                    if !self.ops.is_current(token, generation) || token as usize >= self.conns.len()
+                    {
+                        continue;
+                    }
+                    let on = self.ops.reading(token);
+                    let conn = &self.conns[token as usize];
+                    if conn.state != State::Open {
+                        continue;
+                    }
+                    match conn.recv_ud {
+                        // The receive's last completion re-arms it if reading is on again by then.
+                        Some(ud) if !on => {
+                            let e = opcode::AsyncCancel::new(ud)
+                                .build()
+                                .user_data(user_data(token, 0, OP_CANCEL));
+                            self.push(e);
+                        }
+                        None if on => self.arm_recv(token),
+                        _ => {}
                     }
                 }
             }
@@ -306,131 +419,184 @@ impl Uring {
     fn dispatch<D: Driver>(&mut self, driver: &mut D) {
         let mut batch = std::mem::take(&mut self.completions);
         for &(ud, res, flags) in &batch {
-            let (token, gen_, op) = split(ud);
+            if !cqueue::more(flags) {
+                self.in_flight -= 1;
+            }
+            let (token, op) = split(ud);
             match op {
-                OP_RECV => self.on_recv(token, gen_, res, flags, driver),
-                OP_SEND => self.on_send(token, gen_, ud, res, driver),
-                OP_CONNECT => {
-                    if gen_ != self.ops.generation(token) {
-                        continue;
-                    }
-                    if res < 0 {
-                        let conn = &mut self.conns[token as usize];
-                        conn.state = State::Idle;
-                        socket::close(conn.fd);
-                        conn.fd = -1;
-                        self.ops.retire(token);
-                        driver.on_event(
-                            Event::Connected {
-                                token,
-                                result: Err(-res),
-                            },
-                            &mut self.ops,
-                        );
-                    } else {
-                        self.conns[token as usize].state = State::Open;
-                        self.arm_recv(token);
-                        driver.on_event(
-                            Event::Connected {
-                                token,
-                                result: Ok(()),
-                            },
-                            &mut self.ops,
-                        );
-                        self.start_send(token);
-                    }
-                }
-                OP_ACCEPT => {
-                    if res >= 0 {
-                        driver.on_event(Event::Accepted { fd: res }, &mut self.ops);
-                    }
-                    if !cqueue::more(flags) {
-                        // The multishot ended (e.g. out of files); re-arm it.
-                        let e = opcode::AcceptMulti::new(Fd(self.listener))
-                            .build()
-                            .user_data(user_data(LISTENER, 0, OP_ACCEPT));
-                        self.push(e);
-                    }
-                }
+                OP_RECV => self.on_recv(token, ud, res, flags, driver),
+                OP_SEND => self.on_send(token, ud, res, driver),
+                OP_CONNECT => self.on_connect(token, ud, res, driver),
+                OP_ACCEPT => self.on_accept(res, flags, driver),
                 _ => {}
             }
         }
         self.bufs.publish();
         batch.clear();
+        // Nothing reaps during dispatch, so no completion can have arrived in the meantime.
+        debug_assert!(self.completions.is_empty());
         self.completions = batch;
     }
 
-    fn on_recv<D: Driver>(
-        &mut self,
-        token: Token,
-        gen_: u16,
-        res: i32,
-        flags: u32,
-        driver: &mut D,
-    ) {
+    fn on_connect<D: Driver>(&mut self, token: Token, ud: u64, res: i32, driver: &mut D) {
+        let conn = &mut self.conns[token as usize];
+        if conn.connect_ud != Some(ud) {
+            return;
+        }
+        conn.connect_ud = None;
+        if !self.current(token) {
+            return;
+        }
+        if res < 0 {
+            self.ops.retire(token);
+            self.release(token);
+            let result = Err(-res);
+            driver.on_event(Event::Connected { token, result }, &mut self.ops);
+            return;
+        }
+        self.conns[token as usize].state = State::Open;
+        if self.ops.reading(token) {
+            self.arm_recv(token);
+        }
+        let result = Ok(());
+        driver.on_event(Event::Connected { token, result }, &mut self.ops);
+        if self.current(token) {
+            self.start_send(token);
+        }
+    }
+
+    fn on_recv<D: Driver>(&mut self, token: Token, ud: u64, res: i32, flags: u32, driver: &mut D) {
         let bid = cqueue::buffer_select(flags);
-        if gen_ != self.ops.generation(token) {
+        let more = cqueue::more(flags);
+        let mine = self.conns[token as usize].recv_ud == Some(ud);
+        if mine && !more {
+            self.conns[token as usize].recv_ud = None;
+        }
+        if !mine || !self.current(token) {
+            // An old socket's receive, or one the driver has retired (its Close is queued).
             if let Some(bid) = bid {
                 self.bufs.recycle(bid);
             }
             return;
         }
-        let more = cqueue::more(flags);
         if res > 0 {
             let bid = bid.expect("a receive with data names its buffer");
             let bytes = self.bufs.slice(bid, res as usize);
             driver.on_event(Event::Data { token, bytes }, &mut self.ops);
             self.bufs.recycle(bid);
+            if !self.current(token) {
+                return;
+            }
         } else if let Some(bid) = bid {
             self.bufs.recycle(bid);
         }
-        let still_ours = gen_ == self.ops.generation(token);
-        if !more && still_ours {
-            self.conns[token as usize].recv_armed = false;
-        }
-        if !still_ours {
-            return;
-        }
         match res {
-            0 => self.fail(token, 0, driver),
-            r if r == -libc::ENOBUFS => {
-                self.exhausted += 1;
-                if !more {
-                    self.arm_recv(token);
-                }
-            }
-            r if r < 0 => self.fail(token, -r, driver),
-            _ => {
-                if !more {
-                    self.arm_recv(token);
-                }
-            }
+            0 => return self.fail(token, 0, driver),
+            r if r == -libc::ENOBUFS => self.exhausted += 1,
+            // Cancelled by a pause in reading; re-armed below if reading is on again.
+            r if r == -libc::ECANCELED => {}
+            r if r < 0 => return self.fail(token, -r, driver),
+            _ => {}
+        }
+        let conn = &self.conns[token as usize];
+        if conn.recv_ud.is_none() && conn.state == State::Open && self.ops.reading(token) {
+            self.arm_recv(token);
         }
     }
 
-    fn on_send<D: Driver>(&mut self, token: Token, gen_: u16, ud: u64, res: i32, driver: &mut D) {
-        if gen_ != self.ops.generation(token) {
+    fn on_send<D: Driver>(&mut self, token: Token, ud: u64, res: i32, driver: &mut D) {
+        let conn = &mut self.conns[token as usize];
+        if conn.send_ud != Some(ud) {
+            // A closed socket's send: its buffer may go now.
             if let Some(i) = self.graveyard.iter().position(|(u, _)| *u == ud) {
                 self.graveyard.swap_remove(i);
             }
             return;
         }
-        let conn = &mut self.conns[token as usize];
-        conn.send_in_flight = false;
-        if res < 0 {
-            self.fail(token, -res, driver);
+        conn.send_ud = None;
+        if !self.current(token) {
             return;
         }
+        if res <= 0 {
+            // A zero-byte send of a non-empty buffer would only repeat: the socket is unusable.
+            let errno = if res == 0 { libc::EPIPE } else { -res };
+            return self.fail(token, errno, driver);
+        }
+        let conn = &mut self.conns[token as usize];
         conn.send_offset += res as usize;
         if conn.send_offset < conn.sending.len() {
             // A short send: the rest goes before anything staged after it.
             self.push_send(token);
             return;
         }
+        self.ops.slots[token as usize].in_kernel = 0;
         if !self.ops.slots[token as usize].out.is_empty() {
             self.start_send(token);
         } else if self.ops.slots[token as usize].close_after_send {
             self.fail(token, 0, driver);
+        } else if self.ops.take_drained(token) {
+            driver.on_event(Event::Drained { token }, &mut self.ops);
+        }
+    }
+
+    fn on_accept<D: Driver>(&mut self, res: i32, flags: u32, driver: &mut D) {
+        if res >= 0 {
+            self.accept_backoff = ACCEPT_BACKOFF_MIN;
+            driver.on_event(Event::Accepted { fd: res }, &mut self.ops);
+        }
+        if cqueue::more(flags) || self.listener < 0 || res == -libc::ECANCELED {
+            return;
+        }
+        if matches!(
+            -res,
+            libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM
+        ) {
+            // Out of files or memory: accepting again at once would only spin. Back off.
+            self.accept_resume = Some(Instant::now() + self.accept_backoff);
+            self.accept_backoff = (self.accept_backoff * 2).min(ACCEPT_BACKOFF_MAX);
+        } else {
+            self.arm_accept();
+        }
+    }
+
+    fn arm_accept(&mut self) {
+        let e = opcode::AcceptMulti::new(Fd(self.listener))
+            .build()
+            .user_data(user_data(LISTENER, 0, OP_ACCEPT));
+        self.push(e);
+    }
+
+    /// Submits what is queued and waits up to `timeout` for `want` completions. A timeout, a
+    /// signal, or a full completion queue (reap, then come back) is not an error.
+    fn enter(&mut self, want: usize, timeout: Duration) -> io::Result<()> {
+        let ts = Timespec::new()
+            .sec(timeout.as_secs())
+            .nsec(timeout.subsec_nanos());
+        let args = SubmitArgs::new().timespec(&ts);
+        match self.ring.submitter().submit_with_args(want, &args) {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ETIME | libc::EINTR | libc::EBUSY | libc::EAGAIN)
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Re-arms a paused accept when its time has come; returns how long until then otherwise.
+    fn accept_wait(&mut self) -> Option<Duration> {
+        let at = self.accept_resume?;
+        let now = Instant::now();
+        if now >= at {
+            self.accept_resume = None;
+            self.arm_accept();
+            None
+        } else {
+            Some(at - now)
         }
     }
 }
@@ -446,28 +612,20 @@ impl Backend for Uring {
 
     fn listen(&mut self, fd: RawFd) -> io::Result<()> {
         self.listener = fd;
-        let e = opcode::AcceptMulti::new(Fd(fd))
-            .build()
-            .user_data(user_data(LISTENER, 0, OP_ACCEPT));
-        self.push(e);
+        self.arm_accept();
         Ok(())
     }
 
     fn turn<D: Driver>(&mut self, driver: &mut D, timeout: Duration) -> io::Result<()> {
         self.apply(driver);
-        let ts = Timespec::new()
-            .sec(timeout.as_secs())
-            .nsec(timeout.subsec_nanos());
-        let args = SubmitArgs::new().timespec(&ts);
-        match self.ring.submitter().submit_with_args(1, &args) {
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc::ETIME | libc::EINTR | libc::EBUSY)
-                ) => {}
-            Err(e) => return Err(e),
-        }
+        let timeout = match self.accept_wait() {
+            Some(wait) => timeout.min(wait),
+            None => timeout,
+        };
+        self.drain_backlog()?;
+        // With submissions still waiting, only collect what is ready, then come back for them.
+        let want = usize::from(self.backlog.is_empty());
+        self.enter(want, timeout)?;
         self.reap();
         self.dispatch(driver);
         Ok(())
@@ -480,10 +638,47 @@ impl Backend for Uring {
 
 impl Drop for Uring {
     fn drop(&mut self) {
-        // Closing the ring cancels whatever is still in flight; the sockets are ours to close.
-        for conn in &self.conns {
-            if conn.state != State::Idle {
-                socket::close(conn.fd);
+        // Cancel everything and wait for the kernel to finish with our memory before it goes.
+        for token in 0..self.conns.len() {
+            self.release(token as Token);
+        }
+        if self.listener >= 0 {
+            let e = opcode::AsyncCancel::new(user_data(LISTENER, 0, OP_ACCEPT))
+                .build()
+                .user_data(user_data(LISTENER, 0, OP_CANCEL));
+            self.listener = -1;
+            self.push(e);
+        }
+        let deadline = Instant::now() + DRAIN_LIMIT;
+        while self.in_flight > 0 && Instant::now() < deadline {
+            if self.drain_backlog().is_err() {
+                break;
+            }
+            if self.enter(1, Duration::from_millis(10)).is_err() {
+                break;
+            }
+            for cqe in self.ring.completion() {
+                if !cqueue::more(cqe.flags()) {
+                    self.in_flight -= 1;
+                }
+                if cqe.result() >= 0
+                    && let Some(fd) = (split(cqe.user_data()).1 == OP_ACCEPT).then(|| cqe.result())
+                {
+                    socket::close(fd);
+                }
+            }
+        }
+        let drained = self.in_flight == 0;
+        // SAFETY: each field is dropped exactly once, here, and never used again: the ring first
+        // (which releases the buffer registration), then the buffers, but only if the kernel has
+        // finished every operation that could still write into them.
+        unsafe {
+            ManuallyDrop::drop(&mut self.ring);
+            if drained {
+                ManuallyDrop::drop(&mut self.bufs);
+            } else {
+                // Leaked on purpose: a late kernel write must not land in reused memory.
+                std::mem::forget(std::mem::take(&mut self.graveyard));
             }
         }
     }

@@ -226,13 +226,58 @@ fn serve_conn(mut stream: TcpStream, mode: Mode, counts: &Counts, stop: &AtomicB
 
 /// The backends these tests can exercise here; io_uring only where the kernel allows it.
 pub fn backends() -> Vec<&'static str> {
+    if available("uring") {
+        vec!["epoll", "uring"]
+    } else {
+        vec!["epoll"]
+    }
+}
+
+/// Whether a test may run on `io`. io_uring may be missing (a sandbox, an old kernel): then the
+/// test says it skips, unless RINGBLAST_REQUIRE_URING=1 (CI), where that is a failure.
+pub fn available(io: &str) -> bool {
+    if io != "uring" {
+        return true;
+    }
     match ringblast::sys::probe_uring() {
-        ringblast::sys::UringSupport::Available => vec!["epoll", "uring"],
+        ringblast::sys::UringSupport::Available => true,
         ringblast::sys::UringSupport::Unavailable(why) => {
-            eprintln!("SKIP io_uring variants: {why}");
-            vec!["epoll"]
+            assert!(
+                std::env::var("RINGBLAST_REQUIRE_URING").as_deref() != Ok("1"),
+                "RINGBLAST_REQUIRE_URING=1 but io_uring is unavailable: {why}"
+            );
+            eprintln!("SKIP the io_uring variant: {why}");
+            false
         }
     }
+}
+
+/// Generates one test per backend from a body that takes the backend's name:
+/// `per_backend! { fn name(io) { ... } }` makes `name::epoll` and `name::uring`.
+#[macro_export]
+macro_rules! per_backend {
+    ($(fn $name:ident($io:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                fn body($io: &'static str) $body
+
+                #[test]
+                fn epoll() {
+                    body("epoll")
+                }
+
+                #[test]
+                fn uring() {
+                    if common::available("uring") {
+                        body("uring")
+                    }
+                }
+            }
+        )*
+    };
 }
 
 /// A finished run of the binary.
@@ -354,6 +399,11 @@ pub fn run_bounded(mut cmd: Command, limit: Duration) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("binary starts");
+    wait_bounded(child, limit)
+}
+
+/// Waits for a child's output, killing it if it outlives `limit`.
+pub fn wait_bounded(child: std::process::Child, limit: Duration) -> Output {
     let id = child.id();
     let done = Arc::new(AtomicBool::new(false));
     let d = done.clone();
@@ -417,6 +467,37 @@ impl Served {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// The loopback address serve listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .unwrap()
+    }
+
+    /// Resident memory of the serve process, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap()
+    }
+
+    /// CPU time (user + system) the serve process has used, in clock ticks.
+    pub fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    }
+
     /// Sends SIGTERM and returns the count serve printed.
     pub fn stop(mut self) -> u64 {
         let child = self.child.take().unwrap();
@@ -447,4 +528,35 @@ pub fn ringblast(args: &[&str], limit: Duration) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ringblast"));
     cmd.args(args);
     run_bounded(cmd, limit)
+}
+
+/// Standard base64 (the interval log's encoding), for the test only.
+pub fn base64_decode(s: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let clean: Vec<u8> = s
+        .bytes()
+        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
+        .collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let v: Vec<u32> = chunk.iter().map(|&c| u32::from(value(c))).collect();
+        let n = v
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, x)| acc | (x << (18 - 6 * i)));
+        out.push((n >> 16) as u8);
+        if v.len() > 2 {
+            out.push((n >> 8) as u8);
+        }
+        if v.len() > 3 {
+            out.push(n as u8);
+        }
+    }
+    out
 }
