@@ -126,6 +126,10 @@ pub struct RunArgs {
     /// Connect timeout [default: 5s].
     #[arg(long, value_parser = parse_duration)]
     pub connect_timeout: Option<Duration>,
+    /// Do not send again idempotent requests that a server closed the connection on without
+    /// answering (by default they are re-sent once on a new connection, as RFC 9112 allows).
+    #[arg(long)]
+    pub no_resend: bool,
     /// The most bytes of one response kept for a scenario's captures (e.g. 64k, 8m); a larger
     /// response still counts, and its captures are reported as failed.
     #[arg(long, default_value = "1m")]

@@ -72,6 +72,7 @@ pub fn run(
         timeout: None,
         connect_timeout: None,
         capture_max: "1m".into(),
+        no_resend: false,
         json: args.json.clone(),
         csv: None,
         csv_full_history: false,

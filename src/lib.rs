@@ -14,6 +14,7 @@ pub mod io;
 pub mod load;
 pub mod peak;
 pub mod plan;
+pub mod redact;
 pub mod report;
 pub mod scenario;
 pub mod serve;

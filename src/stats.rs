@@ -97,11 +97,31 @@ impl std::ops::AddAssign<&Counts> for Counts {
     }
 }
 
+/// Adds `other` into `into` element-wise, growing `into` as needed.
+fn add_by_index(into: &mut Vec<u64>, other: &[u64]) {
+    if into.len() < other.len() {
+        into.resize(other.len(), 0);
+    }
+    for (a, b) in into.iter_mut().zip(other) {
+        *a += b;
+    }
+}
+
+/// Adds one at `i`, growing the vector as needed.
+fn bump(v: &mut Vec<u64>, i: usize) {
+    if v.len() <= i {
+        v.resize(i + 1, 0);
+    }
+    v[i] += 1;
+}
+
 /// What one endpoint (a task name and method) measured over the whole run.
 #[derive(Debug, Clone)]
 pub struct EndpointTotals {
     pub counts: Counts,
     pub unfinished: u64,
+    /// Requests sent again on a new connection (counted once in `counts.sent`).
+    pub resent: u64,
     pub latency: Histogram<u64>,
     /// Exact sum, minimum and maximum of the latencies (µs), and response body bytes.
     pub latency_sum_us: u64,
@@ -117,6 +137,7 @@ impl Default for EndpointTotals {
         Self {
             counts: Counts::default(),
             unfinished: 0,
+            resent: 0,
             latency: latency_histogram(3),
             latency_sum_us: 0,
             latency_min_us: u64::MAX,
@@ -132,6 +153,7 @@ impl EndpointTotals {
     fn merge(&mut self, other: &EndpointTotals) {
         self.counts += &other.counts;
         self.unfinished += other.unfinished;
+        self.resent += other.resent;
         self.latency += &other.latency;
         self.latency_sum_us += other.latency_sum_us;
         self.latency_min_us = self.latency_min_us.min(other.latency_min_us);
@@ -151,6 +173,9 @@ impl EndpointTotals {
 pub struct Totals {
     pub counts: Counts,
     pub unfinished: u64,
+    /// Requests sent again on a new connection after the server closed without answering them
+    /// (each still counts once in `sent`).
+    pub resent: u64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
     /// The headline latency: from the intended send time under an open-loop rate (corrected for
@@ -174,6 +199,8 @@ pub struct Totals {
     /// Responses to capturing tasks too large to keep whole (`--capture-max`); their captures
     /// are counted in `capture_failed` too.
     pub capture_too_large: u64,
+    /// Tasks skipped because a variable they use was not captured yet, by variable index.
+    pub unset_skipped: Vec<u64>,
     /// Per endpoint, indexed like the program's endpoints.
     pub endpoints: Vec<EndpointTotals>,
 }
@@ -183,6 +210,7 @@ impl Default for Totals {
         Self {
             counts: Counts::default(),
             unfinished: 0,
+            resent: 0,
             bytes_sent: 0,
             bytes_received: 0,
             latency: latency_histogram(3),
@@ -194,6 +222,7 @@ impl Default for Totals {
             recv_buffer_exhausted: 0,
             capture_failed: Vec::new(),
             capture_too_large: 0,
+            unset_skipped: Vec::new(),
             endpoints: Vec::new(),
         }
     }
@@ -204,6 +233,7 @@ impl Totals {
     pub fn merge(&mut self, other: &Totals) {
         self.counts += &other.counts;
         self.unfinished += other.unfinished;
+        self.resent += other.resent;
         self.bytes_sent += other.bytes_sent;
         self.bytes_received += other.bytes_received;
         self.latency += &other.latency;
@@ -218,12 +248,8 @@ impl Totals {
         self.connects += other.connects;
         self.recv_buffer_exhausted += other.recv_buffer_exhausted;
         self.capture_too_large += other.capture_too_large;
-        if self.capture_failed.len() < other.capture_failed.len() {
-            self.capture_failed.resize(other.capture_failed.len(), 0);
-        }
-        for (a, b) in self.capture_failed.iter_mut().zip(&other.capture_failed) {
-            *a += b;
-        }
+        add_by_index(&mut self.capture_failed, &other.capture_failed);
+        add_by_index(&mut self.unset_skipped, &other.unset_skipped);
         if self.endpoints.len() < other.endpoints.len() {
             self.endpoints
                 .resize_with(other.endpoints.len(), EndpointTotals::default);
@@ -435,14 +461,23 @@ impl Recorder {
         self.current.counts == Counts::default()
     }
 
+    /// A request to endpoint `ep` was sent again, carrying `bytes` bytes (it stays counted
+    /// once in `sent`).
+    pub fn resent(&mut self, ep: usize, bytes: u64) {
+        self.totals.resent += 1;
+        self.totals.bytes_sent += bytes;
+        self.totals.endpoints[ep].resent += 1;
+    }
+
     /// A capture of variable `var` found nothing (or its response was too large to keep).
     pub fn capture_failed(&mut self, var: usize, too_large: bool) {
-        let failed = &mut self.totals.capture_failed;
-        if failed.len() <= var {
-            failed.resize(var + 1, 0);
-        }
-        failed[var] += 1;
+        bump(&mut self.totals.capture_failed, var);
         self.totals.capture_too_large += u64::from(too_large);
+    }
+
+    /// A task was skipped because variable `var` was not captured yet.
+    pub fn unset_skipped(&mut self, var: usize) {
+        bump(&mut self.totals.unset_skipped, var);
     }
 
     /// The totals so far, with the aggregate latency histogram and status table folded from

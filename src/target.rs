@@ -14,10 +14,15 @@ pub struct Target {
     /// The value for the Host header.
     pub authority: String,
     pub addr: SocketAddr,
+    /// `Basic …` from the URL's `user:password@`, sent as Authorization unless one is given.
+    pub authorization: Option<String>,
 }
 
-/// Splits a URL into (host, port, path) without resolving it.
-pub fn parse_url(url: &str) -> Result<(String, u16, String), String> {
+/// Splits a URL into (host, port, path) without resolving it. Credentials (`user:pass@`) are
+/// set aside (see `basic_auth`) and never appear in a message.
+pub fn parse_url(full: &str) -> Result<(String, u16, String), String> {
+    let shown = crate::redact::url(full);
+    let url = shown.as_str();
     let rest = if let Some(r) = url.strip_prefix("http://") {
         r
     } else if url.starts_with("https://") {
@@ -37,11 +42,9 @@ pub fn parse_url(url: &str) -> Result<(String, u16, String), String> {
         None => (rest, "/".to_string()),
     };
     let path = path.split('#').next().unwrap_or("/").to_string();
-    if authority.contains('@') {
-        return Err(format!(
-            "'{url}': credentials in URLs are not supported; use -H 'Authorization: ...'"
-        ));
-    }
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (h, after) = v6
             .split_once(']')
@@ -76,10 +79,58 @@ fn parse_port(p: &str, url: &str) -> Result<u16, String> {
     }
 }
 
+/// The `Authorization: Basic` value for a URL's `user:password@`, percent-decoded, if it has one.
+pub fn basic_auth(url: &str) -> Option<String> {
+    let rest = &url[url.find("://")? + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    Some(format!("Basic {}", base64(&percent_decode(userinfo))))
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 impl Target {
     /// Parses and resolves (DNS or literal) a URL; the first address returned is used.
     pub fn resolve(url: &str) -> Result<Self, String> {
         let (host, port, path) = parse_url(url)?;
+        let authorization = basic_auth(url);
         let addr = (host.as_str(), port)
             .to_socket_addrs()
             .map_err(|e| format!("cannot resolve '{host}': {e}"))?
@@ -101,6 +152,7 @@ impl Target {
             path,
             authority,
             addr,
+            authorization,
         })
     }
 }
@@ -108,6 +160,21 @@ impl Target {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_become_basic_auth_and_never_show() {
+        assert_eq!(
+            basic_auth("http://Aladdin:open%20sesame@h/").as_deref(),
+            Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
+        );
+        assert_eq!(basic_auth("http://h/a@b"), None);
+        assert_eq!(
+            parse_url("http://u:pw@h:81/x").unwrap(),
+            ("h".into(), 81, "/x".into())
+        );
+        let err = parse_url("http://user:hunter2@h:0/").unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
+    }
 
     #[test]
     fn parses_forms() {
@@ -143,7 +210,6 @@ mod tests {
             "http://h:0/",
             "http://h:99999/",
             "http://[::1/",
-            "http://u@h/",
             "http://h/a b",
         ] {
             assert!(parse_url(bad).is_err(), "{bad}");

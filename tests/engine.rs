@@ -105,9 +105,10 @@ fn connection_close_reconnects_and_counts_losses() {
         assert!(r.n("/diagnostics/connects") >= 100, "{io}: reconnects");
         assert_eq!(server.answered(), 300, "{io}");
 
-        // Pipelined: requests behind the closing response are lost, and counted as closed.
+        // Pipelined: requests behind the closing response were never processed; they are sent
+        // again on a new connection (GET is idempotent), or with --no-resend counted as closed.
         let server = TestServer::start(Mode::CloseEvery(3));
-        let r = run(&[
+        let args = [
             &server.url("/"),
             "-c",
             "4",
@@ -117,7 +118,27 @@ fn connection_close_reconnects_and_counts_losses() {
             "400",
             "--io",
             io,
-        ]);
+        ];
+        let r = run(&args);
+        r.assert_accounted();
+        assert_eq!(r.n("/requests/errors"), 0, "{io}");
+        assert!(r.n("/requests/resent") > 0, "{io}: nothing resent");
+        assert_eq!(server.answered(), 400, "{io}");
+        let server = TestServer::start(Mode::CloseEvery(3));
+        let url = server.url("/");
+        let args = [
+            &url,
+            "-c",
+            "4",
+            "-p",
+            "4",
+            "-n",
+            "400",
+            "--io",
+            io,
+            "--no-resend",
+        ];
+        let r = run(&args);
         r.assert_accounted();
         assert!(r.n("/errors/closed") > 0, "{io}: no closed errors");
         assert_eq!(server.answered(), r.n("/requests/responses"), "{io}");

@@ -84,8 +84,14 @@ headers = { Authorization = "Bearer {{token}}" }
             .split('&')
             .next()
             .unwrap();
-        assert_eq!(seq.len(), 10, "zero-padded to 10: {seq}");
+        // Unpinned: a plain number, its width varying with its value.
+        assert!(
+            seq.parse::<u64>().is_ok() && !seq.starts_with('0') || seq == "0",
+            "{seq}"
+        );
         seqs.insert(seq.to_string());
+        let r: u64 = target.split("r=").nth(1).unwrap().parse().unwrap();
+        assert!((1..=1000).contains(&r));
         let auth = h
             .lines()
             .find(|l| l.starts_with("Authorization: "))

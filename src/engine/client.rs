@@ -58,6 +58,8 @@ pub struct ClientConfig {
     pub endpoint_intervals: bool,
     /// The most bytes of one response kept for its captures.
     pub capture_limit: usize,
+    /// Send again idempotent requests a server closed on without answering.
+    pub resend: bool,
 }
 
 /// What a worker hands back when it stops.
@@ -90,6 +92,9 @@ pub struct Client {
     /// Requests counted against the quota (including failed connection attempts).
     issued: u64,
     connecting: u64,
+    /// Connection attempts that hold a request of the quota (all but reconnects that carry
+    /// requests to send again).
+    reserved: u64,
     /// Open loop: requests of this worker's share taken off the schedule so far.
     scheduled: u64,
     /// Open loop: open connections with nothing in flight.
@@ -98,6 +103,8 @@ pub struct Client {
     wakeups: BinaryHeap<Reverse<(u64, Token)>>,
     active_users: u64,
     starved: u64,
+    /// Requests per connection the server announced (`Keep-Alive: max`), once seen.
+    server_max: Option<u64>,
     rng: u64,
     unstamped: Vec<Token>,
     next_scan: u64,
@@ -158,11 +165,13 @@ impl Client {
             measuring: measure_from == 0,
             issued: 0,
             connecting: 0,
+            reserved: 0,
             scheduled: 0,
             idle: Vec::new(),
             wakeups: BinaryHeap::new(),
             active_users: 0,
             starved: 0,
+            server_max: None,
             rng,
             unstamped: Vec::new(),
             next_scan: 0,
@@ -192,25 +201,52 @@ impl Client {
     }
 
     fn connect(&mut self, token: Token, ops: &mut Ops) {
-        let wanted = self.kind() != Kind::Users || self.conns[token as usize].active;
-        // Each attempt reserves one request of the quota: a failure is accounted as one.
-        if self.stopping || !wanted || self.quota_left() <= self.connecting {
+        let conn = &self.conns[token as usize];
+        let wanted = self.kind() != Kind::Users || conn.active;
+        // A reconnect that carries requests to send again needs no quota; any other attempt
+        // reserves one request of it: a failure is accounted as one.
+        let retrying = !conn.retry.is_empty();
+        if self.stopping || !wanted || (!retrying && self.quota_left() <= self.reserved) {
             self.conns[token as usize].state = State::Idle;
             return;
         }
         self.connecting += 1;
-        self.conns[token as usize].state = State::Connecting { since: self.now };
+        let conn = &mut self.conns[token as usize];
+        conn.reserving = !retrying;
+        self.reserved += u64::from(!retrying);
+        conn.state = State::Connecting { since: self.now };
         ops.connect(token, self.cfg.addr);
     }
 
-    /// A connection attempt failed: it counts as one request that ended in a connect error.
-    fn connect_failed(&mut self, token: Token, kind: ErrorKind) {
+    /// An attempt is over (connected, failed or abandoned): its quota reservation goes.
+    fn attempt_over(&mut self, token: Token) -> bool {
         self.connecting -= 1;
-        self.issued += 1;
-        if self.measuring {
-            let ep = self.conns[token as usize].next_endpoint(&self.cfg.program);
-            self.rec.sent(ep, 1, 0);
-            self.rec.error(ep, kind, 1);
+        let reserving = std::mem::take(&mut self.conns[token as usize].reserving);
+        self.reserved -= u64::from(reserving);
+        reserving
+    }
+
+    /// A connection attempt failed: it counts as one request that ended in a connect error, or,
+    /// for a reconnect carrying requests to send again, those end with that error.
+    fn connect_failed(&mut self, token: Token, kind: ErrorKind) {
+        if self.attempt_over(token) {
+            self.issued += 1;
+            if self.measuring {
+                let ep = self.conns[token as usize].next_endpoint(&self.cfg.program);
+                self.rec.sent(ep, 1, 0);
+                self.rec.error(ep, kind, 1);
+            }
+        } else {
+            let conn = &mut self.conns[token as usize];
+            for p in conn.retry.drain(..) {
+                if p.on_start {
+                    conn.on_start_waiting = false;
+                }
+                if p.counted {
+                    let ep = self.cfg.program.tasks[p.task as usize].endpoint;
+                    self.rec.error(ep, kind, 1);
+                }
+            }
         }
         let conn = &mut self.conns[token as usize];
         conn.backoff = (conn.backoff * 2).clamp(BACKOFF_MIN_US, BACKOFF_MAX_US);
@@ -243,7 +279,6 @@ impl Client {
                     .sent(program.tasks[0].endpoint, k as u64, bytes.len() as u64);
             }
         } else {
-            let rec = &mut self.rec;
             let staged = conn.stage(
                 program,
                 &mut self.gens,
@@ -251,17 +286,16 @@ impl Client {
                 intended,
                 counted,
                 ops.out(token),
-                |ep, bytes| {
-                    if counted {
-                        rec.sent(ep, 1, bytes);
-                    }
-                },
+                &mut self.rec,
             );
             if staged == 0 {
                 return 0;
             }
         }
         let k = conn.in_flight.len();
+        if let Some(a) = &mut conn.allowed {
+            *a = a.saturating_sub(k as u64);
+        }
         ops.flush(token);
         self.issued += k as u64;
         self.unstamped.push(token);
@@ -274,9 +308,18 @@ impl Client {
         if self.stopping || conn.state != State::Open || !conn.in_flight.is_empty() {
             return;
         }
+        if conn.allowed == Some(0) {
+            // The server announced it answers no more here (Keep-Alive: max): use a new socket.
+            ops.close(token);
+            self.connect(token, ops);
+            return;
+        }
+        let allowed = conn.allowed.unwrap_or(u64::MAX);
         match self.kind() {
             Kind::Connections => {
-                let k = u64::from(self.cfg.pipeline).min(self.quota_left()) as usize;
+                let k = u64::from(self.cfg.pipeline)
+                    .min(self.quota_left())
+                    .min(allowed) as usize;
                 if k > 0 {
                     self.send_batch(token, k, UNSTAMPED, ops);
                 }
@@ -295,6 +338,14 @@ impl Client {
         }
     }
 
+    /// A user with no task it may send (each waits for a capture) tries again after its think
+    /// time, and at most ten times a second.
+    fn wait_for_task(&mut self, token: Token) {
+        let class = self.conns[token as usize].class;
+        let at = self.now + self.think_us(class).max(100_000);
+        self.wakeups.push(Reverse((at, token)));
+    }
+
     /// The next think time in microseconds (xorshift: cheap, and independent per worker).
     fn think_us(&mut self, class: usize) -> u64 {
         match self.cfg.program.classes[class].think {
@@ -310,12 +361,29 @@ impl Client {
         }
     }
 
-    /// Records `n` requests of a connection's in-flight list that ended with `kind`, dropping
-    /// those sent in the warm-up and taking back those never handed to the kernel.
-    fn fail_in_flight(&mut self, token: Token, kind: ErrorKind) {
+    /// Ends a connection's in-flight list: requests never handed to the kernel are taken back;
+    /// with `retry` (the server closed cleanly after answering), idempotent ones wait to be sent
+    /// again on the next connection, keeping their intended time; the rest ended with `kind`
+    /// (recorded unless sent in the warm-up).
+    fn fail_in_flight(&mut self, token: Token, kind: ErrorKind, retry: bool) {
         let conn = &mut self.conns[token as usize];
         for p in conn.in_flight.drain(..) {
-            let ep = self.cfg.program.tasks[p.task as usize].endpoint;
+            let task = &self.cfg.program.tasks[p.task as usize];
+            let ep = task.endpoint;
+            if retry && p.sent != UNSTAMPED && task.idempotent {
+                // Its latency keeps running from when it was first due (or first sent).
+                let intended = if p.intended == UNSTAMPED {
+                    p.sent
+                } else {
+                    p.intended
+                };
+                conn.retry.push_back(Pending {
+                    intended,
+                    sent: UNSTAMPED,
+                    ..p
+                });
+                continue;
+            }
             if p.on_start {
                 // A failed on_start task is not retried (Locust moves on to the tasks too).
                 conn.on_start_waiting = false;
@@ -334,9 +402,34 @@ impl Client {
 
     /// We close the connection ourselves (timeout, bad response) and reconnect.
     fn abort(&mut self, token: Token, kind: ErrorKind, ops: &mut Ops) {
-        self.fail_in_flight(token, kind);
+        self.fail_in_flight(token, kind, false);
         ops.close(token);
         self.connect(token, ops);
+    }
+
+    /// Sends again, first thing on a new connection, what the last one left unanswered.
+    fn send_retries(&mut self, token: Token, ops: &mut Ops) {
+        let program = &*self.cfg.program;
+        let conn = &mut self.conns[token as usize];
+        while let Some(p) = conn.retry.pop_front() {
+            let out = ops.out(token);
+            let bytes = if self.batch.is_empty() {
+                conn.render(program, &mut self.gens, p.task as usize, out)
+            } else {
+                out.extend_from_slice(&self.batch[..self.request_len]);
+                self.request_len as u64
+            };
+            if p.counted {
+                self.rec
+                    .resent(program.tasks[p.task as usize].endpoint, bytes);
+            }
+            conn.in_flight.push_back(p);
+        }
+        if let Some(a) = &mut conn.allowed {
+            *a = a.saturating_sub(conn.in_flight.len() as u64);
+        }
+        ops.flush(token);
+        self.unstamped.push(token);
     }
 
     fn record_response(&mut self, token: Token, p: Pending, status: u16, now: u64) {
@@ -398,9 +491,22 @@ impl Client {
                         self.rec.body(ep, body);
                     }
                     self.record_response(token, p, done.status, now);
+                    let conn = &mut self.conns[token as usize];
+                    conn.answered += 1;
+                    if let Some(max) = done.keep_alive_max {
+                        let queued = conn.in_flight.len() as u64;
+                        conn.allowed = Some(u64::from(max).saturating_sub(queued));
+                        // The server's limit per connection, for the next ones from the start.
+                        self.server_max = Some(conn.answered + u64::from(max));
+                    }
                     if done.close {
-                        // The server closes after this response: whatever else was in flight is lost.
-                        return self.abort(token, ErrorKind::Closed, ops);
+                        // The server closes after this response: it never processed what was
+                        // pipelined behind it. Idempotent requests are sent again (RFC 9112 §9.3.2).
+                        let retry = self.cfg.resend;
+                        self.fail_in_flight(token, ErrorKind::Closed, retry);
+                        ops.close(token);
+                        self.connect(token, ops);
+                        return;
                     }
                 }
                 Err(_) => return self.abort(token, ErrorKind::Malformed, ops),
@@ -413,14 +519,22 @@ impl Client {
 
     fn on_closed(&mut self, token: Token, errno: i32) {
         let conn = &mut self.conns[token as usize];
+        let mut mid_response = conn.parser.mid_response();
         if errno == 0
             && let Some(done) = conn.parser.eof()
             && let Some(p) = conn.in_flight.pop_front()
         {
+            // A close-delimited body ended: that response is complete.
+            mid_response = false;
             let now = self.clock();
             self.record_response(token, p, done.status, now);
+            self.conns[token as usize].answered += 1;
         }
-        self.fail_in_flight(token, ErrorKind::from_io_errno(errno));
+        // A clean close between responses, after at least one: what is still in flight was never
+        // processed and may be sent again. A close mid-response, or before any, is an error.
+        let conn = &self.conns[token as usize];
+        let retry = self.cfg.resend && errno == 0 && !mid_response && conn.answered > 0;
+        self.fail_in_flight(token, ErrorKind::from_io_errno(errno), retry);
     }
 
     /// Checks timeouts and backoffs; once every SCAN_EVERY_US.
@@ -463,12 +577,16 @@ impl Client {
             if conn.state != State::Open || !conn.in_flight.is_empty() {
                 continue;
             }
-            let k = u64::from(self.cfg.pipeline).min(due - self.scheduled) as usize;
+            let allowed = conn.allowed.unwrap_or(u64::MAX);
+            let k = u64::from(self.cfg.pipeline)
+                .min(due - self.scheduled)
+                .min(allowed) as usize;
             // A batch's intended time is that of its first request: no response is gifted time.
             let intended = due_time(&shape, self.cfg.share, self.scheduled)
                 .map_or(self.now, |t| (t * 1e6) as u64);
-            self.send_batch(token, k, intended, ops);
-            self.scheduled += k as u64;
+            // A connection with nothing it may send (its tasks wait for captures) drops out.
+            let sent = self.send_batch(token, k, intended, ops);
+            self.scheduled += sent as u64;
         }
         self.starved += u64::from(starved && self.measuring);
         if starved {
@@ -503,7 +621,7 @@ impl Client {
             // A user with a request in flight leaves when its response arrives.
             if conn.in_flight.is_empty() && conn.state != State::Idle {
                 if matches!(conn.state, State::Connecting { .. }) {
-                    self.connecting -= 1;
+                    self.attempt_over(token);
                 }
                 ops.close(token);
                 self.conns[token as usize].state = State::Idle;
@@ -522,8 +640,12 @@ impl Client {
                 }
                 continue;
             }
-            if conn.state == State::Open && conn.in_flight.is_empty() && self.quota_left() > 0 {
-                self.send_batch(token, 1, at, ops);
+            if conn.state == State::Open
+                && conn.in_flight.is_empty()
+                && self.quota_left() > 0
+                && self.send_batch(token, 1, at, ops) == 0
+            {
+                self.wait_for_task(token);
             }
         }
         None
@@ -532,7 +654,10 @@ impl Client {
     fn all_done(&self) -> bool {
         self.quota_left() == 0
             && self.connecting == 0
-            && self.conns.iter().all(|c| c.in_flight.is_empty())
+            && self
+                .conns
+                .iter()
+                .all(|c| c.in_flight.is_empty() && c.retry.is_empty())
     }
 
     /// The warm-up ended: forget everything measured so far; requests in flight stay uncounted.
@@ -565,18 +690,26 @@ impl Driver for Client {
                 token,
                 result: Ok(()),
             } => {
-                self.connecting -= 1;
+                self.attempt_over(token);
                 if self.measuring {
                     self.rec.totals.connects += 1;
                 }
                 let conn = &mut self.conns[token as usize];
                 conn.state = State::Open;
                 conn.backoff = 0;
+                conn.answered = 0;
+                conn.allowed = self.server_max.map(|m| m.max(1));
                 let active = conn.active;
-                if self.kind() == Kind::Users {
+                if !conn.retry.is_empty() && !self.stopping {
+                    // What the last socket left unanswered goes first (even for a user leaving:
+                    // it leaves when the answer arrives).
+                    self.send_retries(token, ops);
+                } else if self.kind() == Kind::Users {
                     // A new user starts with a request, then thinks (Locust's order).
                     if active && self.quota_left() > 0 && !self.stopping {
-                        self.send_batch(token, 1, UNSTAMPED, ops);
+                        if self.send_batch(token, 1, UNSTAMPED, ops) == 0 {
+                            self.wait_for_task(token);
+                        }
                     } else if !active {
                         ops.close(token);
                         self.conns[token as usize].state = State::Idle;
@@ -669,6 +802,13 @@ impl Worker for Client {
     fn finish(&mut self, buffer_exhaustions: u64, backend_flags: &'static str) {
         let mut never_sent = 0;
         for conn in &mut self.conns {
+            // Sent once, unanswered, and not sent again before the end.
+            for p in conn.retry.drain(..) {
+                if p.counted {
+                    let ep = self.cfg.program.tasks[p.task as usize].endpoint;
+                    self.rec.unfinished(ep, 1);
+                }
+            }
             for p in conn.in_flight.drain(..) {
                 if !p.counted {
                     continue;

@@ -8,6 +8,7 @@ use crate::load::Share;
 use crate::scenario::capture;
 use crate::scenario::program::{Program, Rendered, Task};
 use crate::scenario::template::Generators;
+use crate::stats::Recorder;
 
 /// Marks a request staged in this turn but not yet handed to the kernel.
 pub const UNSTAMPED: u64 = u64::MAX;
@@ -60,6 +61,14 @@ pub struct Conn {
     /// Captured variables, and this connection's renderings of tasks that use them.
     vars: Vec<Option<Vec<u8>>>,
     rendered: Vec<Option<Rendered>>,
+    /// Responses on the current socket (a request behind one may be re-sent if the socket closes).
+    pub answered: u64,
+    /// More requests the server said it answers on this socket (`Keep-Alive: max`).
+    pub allowed: Option<u64>,
+    /// Requests the last socket left unanswered, to send again first on the next one.
+    pub retry: VecDeque<Pending>,
+    /// The connection attempt in progress holds a request of the quota.
+    pub reserving: bool,
 }
 
 impl Conn {
@@ -87,7 +96,48 @@ impl Conn {
             } else {
                 vec![None; program.tasks.len()]
             },
+            answered: 0,
+            allowed: None,
+            retry: VecDeque::new(),
+            reserving: false,
         }
+    }
+
+    /// Appends task `task_id`'s request to `out` with fresh generated values; returns its size.
+    pub fn render(
+        &mut self,
+        program: &Program,
+        gens: &mut Generators,
+        task_id: usize,
+        out: &mut Vec<u8>,
+    ) -> u64 {
+        let task = &program.tasks[task_id];
+        let rendered: &Rendered = match &task.shared {
+            Some(r) => r,
+            None => self.rendered[task_id].get_or_insert_with(|| task.request.render(&self.vars)),
+        };
+        if let Some(layout) = &rendered.layout {
+            // A value of varying width: written per send, Content-Length included.
+            return gens.write_layout(layout, out);
+        }
+        let start = out.len();
+        out.extend_from_slice(&rendered.bytes);
+        for (offset, generator) in &rendered.slots {
+            let at = start + offset;
+            let width = generator.fixed_width().unwrap_or(0);
+            gens.fill(generator, &mut out[at..at + width]);
+        }
+        rendered.bytes.len() as u64
+    }
+
+    /// Whether every variable the task uses has been captured on this connection.
+    pub fn ready(&self, task: &Task) -> bool {
+        task.needs.iter().all(|&v| self.vars[v].is_some())
+    }
+
+    /// The first variable the task uses that no response has captured yet.
+    pub fn unset(&self, task: &Task) -> Option<usize> {
+        task.needs.iter().copied().find(|&v| self.vars[v].is_none())
     }
 
     /// The endpoint its next request would go to (to account errors that precede any request).
@@ -104,7 +154,7 @@ impl Conn {
 
     /// Appends up to `k` of its class's next requests to `out`, each with fresh generated values,
     /// and records them in flight; a user still running on_start sends those one at a time.
-    /// `sent(endpoint, bytes)` is called for each. Returns how many were staged.
+    /// Each is recorded as sent in `rec` when `counted`. Returns how many were staged.
     #[allow(clippy::too_many_arguments)]
     pub fn stage(
         &mut self,
@@ -114,7 +164,7 @@ impl Conn {
         intended: u64,
         counted: bool,
         out: &mut Vec<u8>,
-        mut sent: impl FnMut(usize, u64),
+        rec: &mut Recorder,
     ) -> usize {
         let class = &program.classes[self.class];
         let mut staged = 0;
@@ -137,19 +187,26 @@ impl Conn {
                     false,
                 )
             };
-            let task = &program.tasks[task_id];
-            let rendered: &Rendered = match &task.shared {
-                Some(r) => r,
-                None => {
-                    self.rendered[task_id].get_or_insert_with(|| task.request.render(&self.vars))
+            let mut task_id = task_id;
+            if let Some(var) = self.unset(&program.tasks[task_id]) {
+                // Never sent with a hole: skip it (counted by variable) and take the class's
+                // next task whose variables are all set, if any.
+                rec.unset_skipped(var);
+                if on_start {
+                    self.on_start_waiting = false;
+                    continue;
                 }
-            };
-            let start = out.len();
-            out.extend_from_slice(&rendered.bytes);
-            for (offset, generator) in &rendered.slots {
-                let at = start + offset;
-                gens.fill(generator, &mut out[at..at + generator.width()]);
+                let at = class.tasks.iter().position(|&t| t == task_id).unwrap_or(0);
+                let n = class.tasks.len();
+                match (1..n)
+                    .map(|i| class.tasks[(at + i) % n])
+                    .find(|&t| self.ready(&program.tasks[t]))
+                {
+                    Some(t) => task_id = t,
+                    None => break,
+                }
             }
+            let bytes = self.render(program, gens, task_id, out);
             self.in_flight.push_back(Pending {
                 intended,
                 sent: UNSTAMPED,
@@ -157,7 +214,9 @@ impl Conn {
                 task: task_id as u32,
                 on_start,
             });
-            sent(task.endpoint, rendered.bytes.len() as u64);
+            if counted {
+                rec.sent(program.tasks[task_id].endpoint, 1, bytes);
+            }
             staged += 1;
             if on_start {
                 break;

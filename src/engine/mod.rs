@@ -140,6 +140,7 @@ pub fn run(
             seed: 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9),
             endpoint_intervals: plan.hlog.is_some() || plan.csv_full_history,
             capture_limit: plan.capture_limit,
+            resend: plan.resend,
         };
         let (stop, tx) = (stop.clone(), tx.clone());
         let handle = std::thread::Builder::new()

@@ -35,6 +35,15 @@ pub(crate) fn is_chunked(value: &[u8]) -> bool {
         .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"))
 }
 
+/// Whether a request method is idempotent (RFC 9110 §9.2.2): such a request may be sent again
+/// when its connection closed before it was answered.
+pub fn is_idempotent(method: &str) -> bool {
+    matches!(
+        method.to_ascii_uppercase().as_str(),
+        "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS" | "TRACE"
+    )
+}
+
 /// The standard reason phrase of a status code (RFC 9110), for the responses ringblast writes.
 pub fn reason_phrase(status: u16) -> &'static str {
     match status {

@@ -12,6 +12,8 @@ pub struct Complete {
     pub status: u16,
     /// The server will close the connection after this response.
     pub close: bool,
+    /// The server's `Keep-Alive: max=N`: it answers at most N more requests on the connection.
+    pub keep_alive_max: Option<u32>,
 }
 
 /// Body bytes of the response being read (its content size, for Locust's Average Content Size).
@@ -265,19 +267,15 @@ impl ResponseParser {
         let done = Complete {
             status: head.status,
             close: head.close,
+            keep_alive_max: head.keep_alive_max,
         };
         let no_body = head_request || head.status == 204 || head.status == 304;
-        let body = if no_body {
-            return Ok(Some((used, Some(done))));
-        } else if head.chunked {
-            Body::Chunked(ChunkedDecoder::new())
-        } else if let Some(len) = head.length {
-            if len == 0 {
-                return Ok(Some((used, Some(done))));
-            }
-            Body::Length(len)
-        } else {
-            Body::UntilClose
+        let body = match head.framing {
+            _ if no_body => return Ok(Some((used, Some(done)))),
+            Framing::Length(0) => return Ok(Some((used, Some(done)))),
+            Framing::Length(len) => Body::Length(len),
+            Framing::Chunked => Body::Chunked(ChunkedDecoder::new()),
+            Framing::UntilClose => Body::UntilClose,
         };
         let close = done.close || matches!(body, Body::UntilClose);
         self.body = Some((body, Complete { close, ..done }));
@@ -285,12 +283,20 @@ impl ResponseParser {
     }
 }
 
+/// How a response's body ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Head {
     status: u16,
     close: bool,
-    chunked: bool,
-    length: Option<u64>,
+    framing: Framing,
+    keep_alive_max: Option<u32>,
 }
 
 fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, Malformed> {
@@ -310,6 +316,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, Malformed> {
     let status = resp.code.ok_or(Malformed("missing status code"))?;
     let http10 = resp.version == Some(0);
     let (mut keep_alive, mut close, mut chunked, mut length) = (false, false, false, None);
+    let (mut transfer_encoding, mut max) = (false, None);
     for h in resp.headers.iter() {
         let name = h.name.as_bytes();
         // Compare lengths first: most headers are none of the three that matter.
@@ -321,24 +328,58 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, Malformed> {
                 }
                 length = Some(v);
             }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => chunked = is_chunked(h.value),
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                // The last coding of the last field decides (codings may span fields).
+                transfer_encoding = true;
+                chunked = is_chunked(h.value);
+            }
             10 if name.eq_ignore_ascii_case(b"connection") => {
                 close |= has_token(h.value, "close");
                 keep_alive |= has_token(h.value, "keep-alive");
             }
+            10 if name.eq_ignore_ascii_case(b"keep-alive") => max = keep_alive_max(h.value),
             _ => {}
         }
     }
-    let close = close || (http10 && !keep_alive);
+    let mut close = close || (http10 && !keep_alive);
+    // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length, and a response that had both
+    // may have been smuggled past an intermediary: use it, then close the connection. Without
+    // chunked last, the body runs to the close.
+    let framing = if transfer_encoding {
+        close |= length.is_some();
+        if chunked {
+            Framing::Chunked
+        } else {
+            Framing::UntilClose
+        }
+    } else {
+        match length {
+            Some(len) => Framing::Length(len),
+            None => Framing::UntilClose,
+        }
+    };
     Ok(Some((
         n,
         Head {
             status,
             close,
-            chunked,
-            length,
+            framing,
+            keep_alive_max: max,
         },
     )))
+}
+
+/// `max=N` of a Keep-Alive header: how many more requests the server will answer on the
+/// connection.
+fn keep_alive_max(value: &[u8]) -> Option<u32> {
+    value.split(|&b| b == b',').find_map(|part| {
+        let part = part.trim_ascii();
+        let (k, v) = part.split_at(part.iter().position(|&b| b == b'=')?);
+        if !k.trim_ascii().eq_ignore_ascii_case(b"max") {
+            return None;
+        }
+        std::str::from_utf8(&v[1..]).ok()?.trim().parse().ok()
+    })
 }
 
 #[cfg(test)]
@@ -368,7 +409,41 @@ mod tests {
     }
 
     fn ok(status: u16, close: bool) -> Complete {
-        Complete { status, close }
+        Complete {
+            status,
+            close,
+            keep_alive_max: None,
+        }
+    }
+
+    #[test]
+    fn transfer_encoding_overrides_content_length_and_closes() {
+        // RFC 9112 §6.3: chunked wins over Content-Length, and the connection is not reused.
+        let s = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+        for cut in 0..=s.len() {
+            assert_eq!(feed_split(s, cut, false), vec![ok(200, true)], "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn transfer_encoding_without_final_chunked_reads_to_close() {
+        let s = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n5\r\nhello\r\n0\r\n\r\nmore";
+        for cut in 0..=s.len() {
+            // Nothing completes until the end of stream; then the whole rest is the body.
+            assert_eq!(feed_split(s, cut, false), vec![ok(200, true)], "cut {cut}");
+        }
+        // Codings spread over two fields: the last one decides.
+        let s = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+        assert_eq!(feed_split(s, s.len(), false), vec![ok(200, false)]);
+    }
+
+    #[test]
+    fn keep_alive_max_is_read() {
+        let s = b"HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max=99\r\nContent-Length: 0\r\n\r\n";
+        let got = feed_split(s, s.len(), false);
+        assert_eq!(got[0].keep_alive_max, Some(99));
+        assert_eq!(keep_alive_max(b"max=0"), Some(0));
+        assert_eq!(keep_alive_max(b"timeout=5"), None);
     }
 
     #[test]
@@ -518,6 +593,7 @@ mod tests {
                     Complete {
                         status: 0,
                         close: false,
+                        keep_alive_max: None,
                     },
                 ),
                 d => d,

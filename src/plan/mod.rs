@@ -69,6 +69,8 @@ pub struct RunPlan {
     pub hlog: Option<PathBuf>,
     /// The most bytes of one response kept for captures.
     pub capture_limit: usize,
+    /// Send again unanswered idempotent requests on a new connection.
+    pub resend: bool,
     pub progress: bool,
 }
 
@@ -216,11 +218,23 @@ impl RunPlan {
         let mut headers = Vec::new();
         for h in &args.headers {
             let (k, v) = h.split_once(':').ok_or_else(|| {
-                usage(format!("-H '{}': expected 'Name: value'", h.escape_debug()))
+                let shown = crate::redact::header_line(h);
+                usage(format!(
+                    "-H '{}': expected 'Name: value'",
+                    shown.escape_debug()
+                ))
             })?;
             let (k, v) = (k.trim(), v.trim());
             validate_header(k, v).map_err(usage)?;
             headers.push((k.to_string(), v.to_string()));
+        }
+        // user:password@ in the URL is Basic authentication, unless a header says otherwise.
+        if let Some(auth) = &target.authorization
+            && !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        {
+            headers.push(("Authorization".to_string(), auth.clone()));
         }
         let body = match (&args.body, &args.body_file) {
             (Some(b), _) => b.clone().into_bytes(),
@@ -302,7 +316,8 @@ impl RunPlan {
             cpus.truncate(connections as usize);
         }
         Ok(Self {
-            url: url.clone(),
+            // Reports and messages show the URL without its credentials.
+            url: crate::redact::url(&url),
             request: RequestSpec {
                 method,
                 path: target.path.clone(),
@@ -329,6 +344,7 @@ impl RunPlan {
             csv_full_history: args.csv_full_history,
             html: args.html.clone(),
             hlog: args.hlog.clone(),
+            resend: !args.no_resend,
             capture_limit: parse_size(&args.capture_max)
                 .map_err(|e| usage(format!("--capture-max: {e}")))?,
             progress: !args.quiet,

@@ -28,6 +28,8 @@ pub struct Requests {
     pub ok: u64,
     pub errors: u64,
     pub unfinished: u64,
+    /// Unanswered idempotent requests sent again on a new connection (counted once in `sent`).
+    pub resent: u64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Default, PartialEq)]
@@ -104,6 +106,9 @@ pub struct Diagnostics {
     pub capture_failed: BTreeMap<String, u64>,
     /// Responses to capturing tasks that were over `--capture-max` and so were not kept.
     pub capture_too_large: u64,
+    /// Tasks not sent because a variable they use had not been captured yet, by variable name
+    /// (another ready task of the user was sent instead, if it had one).
+    pub unset_skipped: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -252,6 +257,7 @@ impl Report {
                 ok: t.counts.ok,
                 errors: t.counts.errors,
                 unfinished: t.unfinished,
+                resent: t.resent,
             },
             status,
             errors,
@@ -270,16 +276,8 @@ impl Report {
                 connection_starved: result.starved,
                 due_unsent: result.due_unsent,
                 busiest_worker_cpu: (result.busiest_worker * 1000.0).round() / 1000.0,
-                capture_failed: t
-                    .capture_failed
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, n)| **n > 0)
-                    .map(|(i, n)| {
-                        let name = result.variables.get(i).cloned().unwrap_or_default();
-                        (name, *n)
-                    })
-                    .collect(),
+                capture_failed: by_name(&t.capture_failed, &result.variables),
+                unset_skipped: by_name(&t.unset_skipped, &result.variables),
                 capture_too_large: t.capture_too_large,
             },
             warnings: warnings(result, target_rps, sent_rps, schedule_lag_us),
@@ -300,6 +298,16 @@ impl Report {
         bytes.push(b'\n');
         write_whole(path, &bytes)
     }
+}
+
+/// Non-zero counts indexed by variable, keyed by the variable's name.
+fn by_name(counts: &[u64], names: &[String]) -> BTreeMap<String, u64> {
+    counts
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(i, n)| (names.get(i).cloned().unwrap_or_default(), *n))
+        .collect()
 }
 
 /// The temporary name a file is written under before it is renamed into place.
@@ -349,6 +357,7 @@ fn endpoint_reports(result: &RunResult, secs: f64) -> Vec<EndpointReport> {
                 ok: e.counts.ok,
                 errors: e.counts.errors,
                 unfinished: e.unfinished,
+                resent: e.resent,
             },
             failed: e.counts.responses - e.counts.ok + e.counts.errors,
             rps: ((e.counts.responses as f64 / secs) * 10.0).round() / 10.0,

@@ -104,6 +104,13 @@ pub fn render(r: &Report) -> String {
         fmt_count(q.errors),
         fmt_count(q.unfinished)
     );
+    if q.resent > 0 {
+        let _ = writeln!(
+            s,
+            "  resent    {} unanswered idempotent requests on a new connection (the server closed first)",
+            fmt_count(q.resent)
+        );
+    }
     if r.load.model == Kind::Rate {
         latency_line(&mut s, "latency   (from intended send) ", &r.latency_us);
         latency_line(
@@ -197,6 +204,12 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             s,
             "  captures  {var}: failed {n} times (no match in the response)"
+        );
+    }
+    for (var, n) in &r.diagnostics.unset_skipped {
+        let _ = writeln!(
+            s,
+            "  captures  {var}: not captured yet, {n} tasks using it were skipped"
         );
     }
     if r.diagnostics.capture_too_large > 0 {

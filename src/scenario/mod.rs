@@ -102,6 +102,8 @@ pub struct ScenarioFile {
 pub struct Scenario {
     pub path: PathBuf,
     pub file: ScenarioFile,
+    /// The file's text, to name the line of a value found bad after parsing.
+    pub text: String,
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -165,6 +167,7 @@ impl Scenario {
         Ok(Self {
             path: path.to_path_buf(),
             file,
+            text: text.to_string(),
         })
     }
 
@@ -185,6 +188,12 @@ impl Scenario {
         parse_think: &dyn Fn(&str) -> Result<Think, String>,
     ) -> Result<Program, String> {
         let at = |what: String| format!("{}: {what}", self.path.display());
+        // The first line of the file that mentions `needle` (for errors found after parsing).
+        let at_line =
+            |needle: &str, what: String| match self.text.lines().position(|l| l.contains(needle)) {
+                Some(i) => format!("{}:{}: {what}", self.path.display(), i + 1),
+                None => at(what),
+            };
         // Every variable some task captures; templates may only use these.
         let mut variables: Vec<String> = Vec::new();
         for c in &self.file.classes {
@@ -233,8 +242,13 @@ impl Scenario {
             }
             for (k, v) in &all {
                 crate::http::request::validate_header(k, v)
-                    .map_err(|e| at(format!("user '{class}': {e}")))?;
-                headers.push((k.clone(), parse(v)?));
+                    .map_err(|e| at_line(k, format!("user '{class}': {e}")))?;
+                let value = parse(v)?;
+                // {{env}} and {{pick}} values are checked too: a line break would inject headers.
+                if let Some(bad) = value.unsafe_value(false) {
+                    return Err(at_line(k, format!("user '{class}': header '{k}': {bad}")));
+                }
+                headers.push((k.clone(), value));
             }
             let body = match (&t.body, &t.body_file) {
                 (Some(_), Some(_)) => {
@@ -280,16 +294,23 @@ impl Scenario {
             if t.weight == 0 {
                 return Err(at(format!("user '{class}': weight must be at least 1")));
             }
+            let path = parse(&t.path)?;
+            if let Some(bad) = path.unsafe_value(true) {
+                return Err(at_line(&t.path, format!("user '{class}': path: {bad}")));
+            }
+            let request = RequestTemplate {
+                method,
+                path,
+                host: host.to_string(),
+                headers,
+                body,
+            };
             tasks.push(Task {
                 endpoint,
-                head: method == "HEAD",
-                request: RequestTemplate {
-                    method,
-                    path: parse(&t.path)?,
-                    host: host.to_string(),
-                    headers,
-                    body,
-                },
+                head: request.method == "HEAD",
+                idempotent: crate::http::is_idempotent(&request.method),
+                needs: request.needs(),
+                request,
                 shared: None,
                 expect: t.expect.clone(),
                 captures,

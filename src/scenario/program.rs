@@ -3,7 +3,7 @@
 
 use regex::bytes::Regex;
 
-use super::template::{Gen, Part, Template};
+use super::template::{Gen, Generators, Part, Template};
 use crate::engine::client::Think;
 
 /// Where a captured value comes from.
@@ -38,66 +38,147 @@ pub struct RequestTemplate {
 /// A rendered request: its bytes and where its generated values go.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
+    /// The request with fixed-width slots zero-filled (a sample, when `layout` is set).
     pub bytes: Vec<u8>,
+    /// Offsets of the fixed-width slots, patched in place on every send.
     pub slots: Vec<(usize, Gen)>,
+    /// Set when some generated value varies in width: the request is then written per send
+    /// from this, with its Content-Length computed per send.
+    pub layout: Option<Box<Layout>>,
 }
 
-impl RequestTemplate {
-    /// Serializes with the given variable values (missing ones are empty); slots get placeholders.
-    pub fn render(&self, vars: &[Option<Vec<u8>>]) -> Rendered {
-        let mut out = Rendered {
-            bytes: Vec::with_capacity(256),
-            slots: Vec::new(),
-        };
-        let put = |out: &mut Rendered, t: &Template| {
-            for part in &t.parts {
-                match part {
-                    Part::Text(b) => out.bytes.extend_from_slice(b),
-                    Part::Var(v) => out
-                        .bytes
-                        .extend_from_slice(vars.get(*v).and_then(|x| x.as_deref()).unwrap_or(b"")),
-                    Part::Gen(g) => {
-                        out.slots.push((out.bytes.len(), g.clone()));
-                        out.bytes.extend(std::iter::repeat_n(b'0', g.width()));
-                    }
+/// A piece of a request written per send.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    Text(Vec<u8>),
+    Gen(Gen),
+}
+
+/// A request whose generated values vary in width: its head and body as literal pieces and
+/// generators, and whether it carries a Content-Length that ringblast computes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    head: Vec<Piece>,
+    content_length: bool,
+    body: Vec<Piece>,
+}
+
+impl Layout {
+    /// Writes one request with fresh values at the end of `out`; returns its size. `scratch`
+    /// holds the body while its length is measured.
+    pub fn write(&self, gens: &mut Generators, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> u64 {
+        let start = out.len();
+        let put = |pieces: &[Piece], gens: &mut Generators, out: &mut Vec<u8>| {
+            for p in pieces {
+                match p {
+                    Piece::Text(t) => out.extend_from_slice(t),
+                    Piece::Gen(g) => gens.append(g, out),
                 }
             }
         };
+        put(&self.head, gens, out);
+        scratch.clear();
+        put(&self.body, gens, scratch);
+        if self.content_length {
+            out.extend_from_slice(b"Content-Length: ");
+            crate::scenario::template::push_decimal(scratch.len() as u64, out);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(scratch);
+        (out.len() - start) as u64
+    }
+}
+
+/// Builds a request's bytes and slots, or its pieces when a value varies in width.
+#[derive(Default)]
+struct Builder {
+    bytes: Vec<u8>,
+    slots: Vec<(usize, Gen)>,
+    pieces: Vec<Piece>,
+}
+
+impl Builder {
+    fn text(&mut self, t: &[u8]) {
+        self.bytes.extend_from_slice(t);
+        match self.pieces.last_mut() {
+            Some(Piece::Text(last)) => last.extend_from_slice(t),
+            _ => self.pieces.push(Piece::Text(t.to_vec())),
+        }
+    }
+
+    fn template(&mut self, t: &Template, vars: &[Option<Vec<u8>>]) {
+        for part in &t.parts {
+            match part {
+                Part::Text(b) => self.text(b),
+                Part::Var(v) => self.text(vars.get(*v).and_then(|x| x.as_deref()).unwrap_or(b"")),
+                Part::Gen(g) => {
+                    let width = g.fixed_width().unwrap_or(0);
+                    self.slots.push((self.bytes.len(), g.clone()));
+                    self.bytes.extend(std::iter::repeat_n(b'0', width));
+                    self.pieces.push(Piece::Gen(g.clone()));
+                }
+            }
+        }
+    }
+}
+
+impl RequestTemplate {
+    /// Serializes with the given variable values (missing ones are empty); fixed-width slots get
+    /// placeholders, and a value that varies in width makes the result a `Layout`.
+    pub fn render(&self, vars: &[Option<Vec<u8>>]) -> Rendered {
         let has = |name: &str| {
             self.headers
                 .iter()
                 .any(|(k, _)| k.eq_ignore_ascii_case(name))
         };
-        out.bytes.extend_from_slice(self.method.as_bytes());
-        out.bytes.push(b' ');
-        put(&mut out, &self.path);
-        out.bytes.extend_from_slice(b" HTTP/1.1\r\n");
+        let mut head = Builder::default();
+        head.text(self.method.as_bytes());
+        head.text(b" ");
+        head.template(&self.path, vars);
+        head.text(b" HTTP/1.1\r\n");
         if !has("host") {
-            out.bytes
-                .extend_from_slice(format!("Host: {}\r\n", self.host).as_bytes());
+            head.text(format!("Host: {}\r\n", self.host).as_bytes());
         }
         if !has("user-agent") {
-            out.bytes.extend_from_slice(
+            head.text(
                 concat!("User-Agent: ringblast/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes(),
             );
         }
         for (k, v) in &self.headers {
-            out.bytes.extend_from_slice(k.as_bytes());
-            out.bytes.extend_from_slice(b": ");
-            put(&mut out, v);
-            out.bytes.extend_from_slice(b"\r\n");
+            head.text(k.as_bytes());
+            head.text(b": ");
+            head.template(v, vars);
+            head.text(b"\r\n");
         }
-        // The body's length is fixed once rendered: slots are fixed-width, variables are set.
-        let mut body = Rendered {
-            bytes: Vec::new(),
-            slots: Vec::new(),
-        };
-        put(&mut body, &self.body);
-        let body_method = matches!(self.method.as_str(), "POST" | "PUT" | "PATCH");
-        if !has("content-length")
+        let mut body = Builder::default();
+        body.template(&self.body, vars);
+        let body_method = matches!(
+            self.method.to_ascii_uppercase().as_str(),
+            "POST" | "PUT" | "PATCH"
+        );
+        let content_length = !has("content-length")
             && !has("transfer-encoding")
-            && (body_method || !body.bytes.is_empty())
-        {
+            && (body_method || !body.pieces.is_empty());
+        let varying = head
+            .slots
+            .iter()
+            .chain(&body.slots)
+            .any(|(_, g)| g.fixed_width().is_none());
+        let layout = varying.then(|| {
+            Box::new(Layout {
+                head: std::mem::take(&mut head.pieces),
+                content_length,
+                body: std::mem::take(&mut body.pieces),
+            })
+        });
+        let mut out = Rendered {
+            bytes: head.bytes,
+            slots: head.slots,
+            layout,
+        };
+        // With fixed-width slots the body's length is known once rendered.
+        if content_length {
             out.bytes
                 .extend_from_slice(format!("Content-Length: {}\r\n", body.bytes.len()).as_bytes());
         }
@@ -107,6 +188,19 @@ impl RequestTemplate {
         out.slots
             .extend(body.slots.into_iter().map(|(off, g)| (base + off, g)));
         out
+    }
+
+    /// The captured variables it uses, each once.
+    pub fn needs(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = self
+            .path
+            .vars()
+            .chain(self.body.vars())
+            .chain(self.headers.iter().flat_map(|(_, t)| t.vars()))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
     }
 
     /// True when rendering depends on captured variables (so it is done per connection).
@@ -124,6 +218,10 @@ pub struct Task {
     /// Rendered once for every connection when the request uses no variables.
     pub shared: Option<Rendered>,
     pub head: bool,
+    /// The method is idempotent: unanswered, the request may be sent again on a new connection.
+    pub idempotent: bool,
+    /// The captured variables its request uses: it is sent only once all of them are set.
+    pub needs: Vec<usize>,
     /// Statuses that count as success; None means 2xx and 3xx.
     pub expect: Option<Vec<u16>>,
     pub captures: Vec<Capture>,
@@ -194,6 +292,8 @@ impl Program {
                 request,
                 shared,
                 head,
+                idempotent: crate::http::is_idempotent(&endpoint.method),
+                needs: vec![],
                 expect: None,
                 captures: vec![],
                 weight: 1,
@@ -277,7 +377,7 @@ mod tests {
         let body = Template {
             parts: vec![
                 Part::Text(b"{\"n\":".to_vec()),
-                Part::Gen(Gen::Seq { width: 6 }),
+                Part::Gen(Gen::Seq { width: Some(6) }),
                 Part::Text(b"}".to_vec()),
             ],
         };
@@ -306,6 +406,61 @@ mod tests {
         assert_eq!(r.slots.len(), 2);
         assert_eq!(r.slots[0].0, 8);
         assert_eq!(&r.bytes[r.slots[1].0..r.slots[1].0 + 6], b"000000");
+    }
+
+    #[test]
+    fn values_of_any_width_get_the_right_content_length() {
+        let planes = std::sync::Arc::new(vec![
+            b"intune".to_vec(),
+            b"jamf".to_vec(),
+            b"landscape".to_vec(),
+        ]);
+        let pick = Gen::Pick {
+            values: planes,
+            random: false,
+            width: None,
+            cursor: 0,
+        };
+        let path = Template {
+            parts: vec![Part::Text(b"/p/".to_vec()), Part::Gen(pick.clone())],
+        };
+        let body = Template {
+            parts: vec![
+                Part::Text(b"{\"plane\":\"".to_vec()),
+                Part::Gen(pick),
+                Part::Text(b"\",\"n\":".to_vec()),
+                Part::Gen(Gen::Seq { width: None }),
+                Part::Text(b"}".to_vec()),
+            ],
+        };
+        let r = template("post", path, vec![], body).render(&[]);
+        let layout = r.layout.as_ref().expect("varying values need a layout");
+        let mut gens = Generators::new(7, 0, 1);
+        let mut out = Vec::new();
+        let mut seen = Vec::new();
+        for _ in 0..12 {
+            let start = out.len();
+            let n = gens.write_layout(layout, &mut out);
+            let req = &out[start..];
+            assert_eq!(n as usize, req.len());
+            let mut headers = [httparse::EMPTY_HEADER; 8];
+            let mut parsed = httparse::Request::new(&mut headers);
+            let head = match parsed.parse(req).unwrap() {
+                httparse::Status::Complete(h) => h,
+                httparse::Status::Partial => panic!("incomplete"),
+            };
+            let cl: usize = parsed
+                .headers
+                .iter()
+                .find(|h| h.name == "Content-Length")
+                .map(|h| std::str::from_utf8(h.value).unwrap().parse().unwrap())
+                .unwrap();
+            assert_eq!(cl, req.len() - head, "{}", String::from_utf8_lossy(req));
+            seen.push(parsed.path.unwrap().to_string());
+        }
+        assert!(
+            seen.contains(&"/p/intune".to_string()) && seen.contains(&"/p/landscape".to_string())
+        );
     }
 
     #[test]

@@ -1,33 +1,43 @@
-//! Request templates: text with `{{...}}` placeholders split into literals, fixed-width generated
-//! slots (uuid, seq, rand_int, rand_hex, pick) and captured variables. Pure; no I/O.
+//! Request templates: text with `{{...}}` placeholders split into literals, generated slots (uuid,
+//! seq, rand_int, rand_hex, pick; fixed-width or not) and captured variables. Pure; no I/O.
 
 use std::sync::Arc;
 
-/// A value generated per request, always exactly `width()` bytes.
+/// A value generated per request. Values of a fixed width are patched in place into a request
+/// rendered once; the others (an unpinned number, a data column of mixed widths) are written per
+/// request, with Content-Length computed per request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Gen {
     /// A random version-4 UUID (36 bytes).
     Uuid,
-    /// A sequence number unique across workers, zero-padded to `width` (wraps at 10^width).
-    Seq { width: usize },
-    /// A uniform integer in `lo..=hi`, zero-padded to `width`.
-    RandInt { lo: u64, hi: u64, width: usize },
+    /// A sequence number unique across workers: plain decimal, or zero-padded to a pinned width
+    /// (wrapping at 10^width).
+    Seq { width: Option<usize> },
+    /// A uniform integer in `lo..=hi`: plain decimal, or zero-padded to a pinned width.
+    RandInt {
+        lo: u64,
+        hi: u64,
+        width: Option<usize>,
+    },
     /// `len` random lowercase hex digits.
     RandHex { len: usize },
-    /// A value from a data-file column (all the same width), cycled or random.
+    /// A value from a data-file column, cycled or random; `width` when all values share one.
+    /// Each placeholder cycles through its column on its own `cursor`.
     Pick {
         values: Arc<Vec<Vec<u8>>>,
         random: bool,
+        width: Option<usize>,
+        cursor: usize,
     },
 }
 
 impl Gen {
-    pub fn width(&self) -> usize {
+    /// The width of every value, or None when values differ in width.
+    pub fn fixed_width(&self) -> Option<usize> {
         match self {
-            Self::Uuid => 36,
-            Self::Seq { width } | Self::RandInt { width, .. } => *width,
-            Self::RandHex { len } => *len,
-            Self::Pick { values, .. } => values.first().map_or(0, Vec::len),
+            Self::Uuid => Some(36),
+            Self::Seq { width } | Self::RandInt { width, .. } | Self::Pick { width, .. } => *width,
+            Self::RandHex { len } => Some(*len),
         }
     }
 }
@@ -126,6 +136,32 @@ impl Template {
         self.parts.iter().any(|p| !matches!(p, Part::Text(_)))
     }
 
+    /// What makes the template unsafe to send, if anything: a line break or NUL in a literal
+    /// (as an `{{env}}` value expands) or in a data-file value; in a path (`path` true), also
+    /// spaces and control characters, which would split the request line.
+    pub fn unsafe_value(&self, path: bool) -> Option<String> {
+        let bad = |b: &u8| matches!(b, b'\r' | b'\n' | 0) || (path && (*b <= b' ' || *b == 0x7f));
+        for part in &self.parts {
+            match part {
+                Part::Text(t) if t.iter().any(bad) => {
+                    return Some(
+                        "a value (perhaps from {{env}}) has a line break, NUL or space".into(),
+                    );
+                }
+                Part::Gen(Gen::Pick { values, .. }) => {
+                    if let Some(v) = values.iter().find(|v| v.iter().any(bad)) {
+                        let shown = String::from_utf8_lossy(v).escape_debug().to_string();
+                        return Some(format!(
+                            "a data value ('{shown}') has a line break, NUL or space"
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
     /// The variables it refers to.
     pub fn vars(&self) -> impl Iterator<Item = usize> + '_ {
         self.parts
@@ -142,13 +178,13 @@ fn parse_placeholder(inner: &str, ctx: &Context) -> Result<Part, String> {
     };
     let gen_ = match words.as_slice() {
         ["uuid"] => Gen::Uuid,
-        ["seq"] => Gen::Seq { width: 10 },
+        ["seq"] => Gen::Seq { width: None },
         ["seq", w] => {
             let width = num(w, "width")? as usize;
             if !(1..=19).contains(&width) {
                 return Err(format!("{{{{{inner}}}}}: seq width must be 1 to 19"));
             }
-            Gen::Seq { width }
+            Gen::Seq { width: Some(width) }
         }
         ["rand_int", lo, hi, rest @ ..] => {
             let (lo, hi) = (num(lo, "bound")?, num(hi, "bound")?);
@@ -159,11 +195,14 @@ fn parse_placeholder(inner: &str, ctx: &Context) -> Result<Part, String> {
             }
             let need = digits(hi);
             let width = match rest {
-                [] => need,
-                [w] => num(w, "width")? as usize,
+                // Unpinned: plain decimal, of one width only when every value has it.
+                [] => (digits(lo) == need).then_some(need),
+                [w] => Some(num(w, "width")? as usize),
                 _ => return Err(format!("{{{{{inner}}}}}: expected rand_int LO HI [WIDTH]")),
             };
-            if width < need {
+            if let Some(width) = width
+                && width < need
+            {
                 return Err(format!(
                     "{{{{{inner}}}}}: a value up to {hi} is {need} digits, wider than its {width}-byte slot"
                 ));
@@ -193,17 +232,15 @@ fn parse_placeholder(inner: &str, ctx: &Context) -> Result<Part, String> {
                     "{{{{{inner}}}}}: column '{column}' of {file} has no values"
                 ));
             }
-            let width = values[0].len();
-            if let Some(bad) = values.iter().find(|v| v.len() != width) {
-                return Err(format!(
-                    "{{{{{inner}}}}}: values of '{column}' in {file} differ in width ({} and {} bytes); ringblast patches values in place at a fixed width, so make them one width (e.g. zero-pad ids)",
-                    width,
-                    bad.len()
-                ));
-            }
+            let first = values[0].len();
+            let width = values.iter().all(|v| v.len() == first).then_some(first);
+            // Each placeholder gets its own cursor, so two picks of a request cycle apart.
+            static CURSORS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
             Gen::Pick {
                 values: Arc::new(values),
                 random,
+                width,
+                cursor: CURSORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             }
         }
         ["env", name] => {
@@ -229,14 +266,17 @@ fn parse_placeholder(inner: &str, ctx: &Context) -> Result<Part, String> {
     Ok(Part::Gen(gen_))
 }
 
-/// Per-worker generator state: a fast PRNG, the sequence, and pick cursors.
+/// Per-worker generator state: a fast PRNG, the sequence, pick cursors, and a scratch buffer
+/// for bodies written per send.
 #[derive(Debug, Clone)]
 pub struct Generators {
     rng: u64,
     seq: u64,
     worker: u64,
     workers: u64,
-    pick_cursor: u64,
+    /// Per pick placeholder: the next index this worker takes.
+    pick_cursors: Vec<u64>,
+    scratch: Vec<u8>,
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -248,8 +288,21 @@ impl Generators {
             seq: 0,
             worker,
             workers: workers.max(1),
-            pick_cursor: worker,
+            pick_cursors: Vec::new(),
+            scratch: Vec::new(),
         }
+    }
+
+    /// Writes a request whose values vary in width (see `Layout`); returns its size.
+    pub fn write_layout(
+        &mut self,
+        layout: &crate::scenario::program::Layout,
+        out: &mut Vec<u8>,
+    ) -> u64 {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let n = layout.write(self, out, &mut scratch);
+        self.scratch = scratch;
+        n
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -261,7 +314,72 @@ impl Generators {
         z ^ (z >> 31)
     }
 
-    /// Writes a fresh value into `slot` (exactly `gen.width()` bytes).
+    /// Appends a fresh value of any width to `out`.
+    pub fn append(&mut self, generator: &Gen, out: &mut Vec<u8>) {
+        match (generator, generator.fixed_width()) {
+            (_, Some(width)) => {
+                let at = out.len();
+                out.resize(at + width, b'0');
+                self.fill(generator, &mut out[at..]);
+            }
+            (Gen::Seq { .. }, None) => {
+                let value = self.next_seq();
+                push_decimal(value, out);
+            }
+            (Gen::RandInt { lo, hi, .. }, None) => {
+                let value = self.rand_in(*lo, *hi);
+                push_decimal(value, out);
+            }
+            (
+                Gen::Pick {
+                    values,
+                    random,
+                    cursor,
+                    ..
+                },
+                None,
+            ) => {
+                let i = self.pick_index(*cursor, values.len(), *random);
+                out.extend_from_slice(&values[i]);
+            }
+            (Gen::Uuid | Gen::RandHex { .. }, None) => unreachable!("always fixed-width"),
+        }
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        let value = self.seq * self.workers + self.worker;
+        self.seq += 1;
+        value
+    }
+
+    fn rand_in(&mut self, lo: u64, hi: u64) -> u64 {
+        let span = hi.wrapping_sub(lo).wrapping_add(1);
+        if span == 0 {
+            self.next_u64()
+        } else {
+            lo + self.next_u64() % span
+        }
+    }
+
+    /// The next index of a pick: random, or this worker's next in the column's cycle (worker w
+    /// of n takes w, w+n, w+2n, …, so the workers together walk the column in order).
+    fn pick_index(&mut self, cursor: usize, len: usize, random: bool) -> usize {
+        if random {
+            return (self.next_u64() % len as u64) as usize;
+        }
+        if self.pick_cursors.len() <= cursor {
+            self.pick_cursors.resize(cursor + 1, u64::MAX);
+        }
+        let c = &mut self.pick_cursors[cursor];
+        if *c == u64::MAX {
+            *c = self.worker;
+        }
+        let i = *c % len as u64;
+        *c += self.workers;
+        i as usize
+    }
+
+    /// Writes a fresh value into `slot`, exactly `gen.fixed_width()` bytes (fixed-width only).
     pub fn fill(&mut self, generator: &Gen, slot: &mut [u8]) {
         match generator {
             Gen::Uuid => {
@@ -282,19 +400,13 @@ impl Generators {
                     j += 2;
                 }
             }
-            Gen::Seq { width } => {
-                let value = self.seq * self.workers + self.worker;
-                self.seq += 1;
-                write_padded(value, *width, slot);
+            Gen::Seq { .. } => {
+                let value = self.next_seq();
+                write_padded(value, slot.len(), slot);
             }
-            Gen::RandInt { lo, hi, width } => {
-                let span = hi - lo + 1;
-                let value = if span == 0 {
-                    self.next_u64()
-                } else {
-                    lo + self.next_u64() % span
-                };
-                write_padded(value, *width, slot);
+            Gen::RandInt { lo, hi, .. } => {
+                let value = self.rand_in(*lo, *hi);
+                write_padded(value, slot.len(), slot);
             }
             Gen::RandHex { .. } => {
                 let mut bits = 0u64;
@@ -306,18 +418,32 @@ impl Generators {
                     bits >>= 4;
                 }
             }
-            Gen::Pick { values, random } => {
-                let i = if *random {
-                    self.next_u64() % values.len() as u64
-                } else {
-                    let i = self.pick_cursor % values.len() as u64;
-                    self.pick_cursor += self.workers;
-                    i
-                };
-                slot.copy_from_slice(&values[i as usize]);
+            Gen::Pick {
+                values,
+                random,
+                cursor,
+                ..
+            } => {
+                let i = self.pick_index(*cursor, values.len(), *random);
+                slot.copy_from_slice(&values[i]);
             }
         }
     }
+}
+
+/// Appends `value` in plain decimal.
+pub fn push_decimal(mut value: u64, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 /// Writes `value` as decimal, zero-padded to `width` (keeping the low digits if it is wider).
@@ -338,7 +464,7 @@ mod tests {
             env: &|name| (name == "TOKEN").then(|| "abc".to_string()),
             column: &|file, col| match (file, col) {
                 ("ids.csv", "id") => Ok(vec![b"0001".to_vec(), b"0002".to_vec(), b"0003".to_vec()]),
-                ("ids.csv", "ragged") => Ok(vec![b"1".to_vec(), b"22".to_vec()]),
+                ("ids.csv", "ragged") => Ok(vec![b"intune".to_vec(), b"jamf".to_vec()]),
                 _ => Err(format!("{file}: no column {col}")),
             },
         }
@@ -348,18 +474,23 @@ mod tests {
     fn parses_every_placeholder() {
         let vars = vec!["token".to_string()];
         let t = Template::parse("/a/{{uuid}}/{{seq}}?n={{rand_int 1 1000}}&h={{rand_hex 8}}&id={{pick id from ids.csv}}&t={{token}}&e={{env TOKEN}}", &ctx_with(&vars)).unwrap();
-        let widths: Vec<usize> = t
+        let widths: Vec<Option<usize>> = t
             .parts
             .iter()
             .filter_map(|p| {
                 if let Part::Gen(g) = p {
-                    Some(g.width())
+                    Some(g.fixed_width())
                 } else {
                     None
                 }
             })
             .collect();
-        assert_eq!(widths, vec![36, 10, 4, 8, 4]);
+        // seq and rand_int 1..1000 are unpinned plain numbers; the ids all have 4 bytes.
+        assert_eq!(widths, vec![Some(36), None, None, Some(8), Some(4)]);
+        let ragged = Template::parse("{{pick ragged from ids.csv}}", &ctx_with(&vars)).unwrap();
+        assert!(matches!(&ragged.parts[0], Part::Gen(g) if g.fixed_width().is_none()));
+        let same = Template::parse("{{rand_int 1000 9999}}", &ctx_with(&vars)).unwrap();
+        assert!(matches!(&same.parts[0], Part::Gen(g) if g.fixed_width() == Some(4)));
         assert_eq!(t.vars().collect::<Vec<_>>(), vec![0]);
         assert_eq!(t.parts.last(), Some(&Part::Text(b"&e=abc".to_vec())));
         assert!(t.is_dynamic());
@@ -381,7 +512,6 @@ mod tests {
             "{{rand_hex 0}}",
             "{{seq 0}}",
             "{{pick id from missing.csv}}",
-            "{{pick ragged from ids.csv}}",
             "{{env UNSET_VAR}}",
             "{{frob 1 2}}",
         ] {
@@ -405,17 +535,20 @@ mod tests {
         assert_ne!(uuid, other);
         // Worker 1 of 2 takes the odd sequence numbers.
         let mut seq = [0u8; 6];
-        g.fill(&Gen::Seq { width: 6 }, &mut seq);
+        g.fill(&Gen::Seq { width: Some(6) }, &mut seq);
         assert_eq!(&seq, b"000001");
-        g.fill(&Gen::Seq { width: 6 }, &mut seq);
+        g.fill(&Gen::Seq { width: Some(6) }, &mut seq);
         assert_eq!(&seq, b"000003");
+        let mut out = Vec::new();
+        g.append(&Gen::Seq { width: None }, &mut out);
+        assert_eq!(out, b"5", "unpinned: plain decimal");
         let mut n = [0u8; 4];
         for _ in 0..1000 {
             g.fill(
                 &Gen::RandInt {
                     lo: 1,
                     hi: 1000,
-                    width: 4,
+                    width: Some(4),
                 },
                 &mut n,
             );
@@ -430,6 +563,8 @@ mod tests {
                 &Gen::Pick {
                     values: values.clone(),
                     random: false,
+                    width: Some(1),
+                    cursor: 0,
                 },
                 &mut one,
             );

@@ -28,6 +28,9 @@ pub enum Mode {
     Silent,
     /// Body delimited by closing the connection (no length, no chunking).
     CloseDelimited,
+    /// Answers `n` requests per connection, announcing `Keep-Alive: max=` the rest, then closes
+    /// (with `Connection: close` on the last answer).
+    KeepAliveMax(u64),
     /// Answers nothing during the first `freeze_ms` of every second (a stop-the-world pause).
     Freeze { freeze_ms: u64 },
     /// A tiny API: `POST /login` returns `{"access":"tok-N"}` (a new token each time), paths under
@@ -195,6 +198,22 @@ fn serve_conn(mut stream: TcpStream, mode: Mode, counts: &Counts, stop: &AtomicB
                         counts.answered.fetch_add(1, Ordering::Relaxed);
                     }
                     if close || !ok {
+                        return;
+                    }
+                    continue;
+                }
+                Mode::KeepAliveMax(n) => {
+                    let last = served >= n;
+                    let conn = if last { "Connection: close\r\n" } else { "" };
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max={}\r\n{conn}Content-Length: 5\r\n\r\nhello",
+                        n - served
+                    );
+                    let ok = stream.write_all(resp.as_bytes()).is_ok();
+                    if ok {
+                        counts.answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if last || !ok {
                         return;
                     }
                     continue;
