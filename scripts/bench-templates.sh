@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Templated scenario (UUID in the path, captured bearer token) vs the same static request:
+# Templated scenarios (UUID and captured token; values of varying width) vs the static request:
 # CPU per request and requests/s, side by side. Results: results/<date>-<host>-templates/.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -29,10 +29,10 @@ def hwm_kib(pid):
     return 0
 
 
-def one(url, seconds, rate, files):
+def one(binary, url, seconds, rate, files):
     scen = Path(files) / "scenario.toml"
     scen.write_text(scenario(10))
-    argv = [str(BIN), "run", "--host", url, "--scenario", str(scen), "-R", str(rate), "-c", "32",
+    argv = [binary, "run", "--host", url, "--scenario", str(scen), "-R", str(rate), "-c", "32",
             "-d", f"{seconds}s", "--cpus", "1", "-q", "--json", f"{files}/r{seconds}.json",
             "--csv", f"{files}/r{seconds}", "--csv-full-history", "--hlog", f"{files}/r{seconds}.hlog"]
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -62,6 +62,7 @@ def main():
     ap.add_argument("--short", type=int, default=60)
     ap.add_argument("--long", type=int, default=600)
     ap.add_argument("--rate", type=int, default=20000)
+    ap.add_argument("--bin", default=str(BIN), help="the ringblast binary measured (the target is always ours)")
     a = ap.parse_args()
     port = free_port()
     target = subprocess.Popen(["taskset", "-c", "0", str(BIN), "serve", "--listen", f"127.0.0.1:{port}",
@@ -69,13 +70,13 @@ def main():
     time.sleep(0.5)
     try:
         with tempfile.TemporaryDirectory() as files:
-            rows = [one(f"http://127.0.0.1:{port}", s, a.rate, files) for s in (a.short, a.long)]
+            rows = [one(a.bin, f"http://127.0.0.1:{port}", s, a.rate, files) for s in (a.short, a.long)]
     finally:
         target.terminate()
         target.wait(timeout=10)
     short, long_ = rows
     ratio = long_["peak_rss_kib"] / short["peak_rss_kib"]
-    summary = {"runs": rows, "long_over_short_peak_rss": round(ratio, 3), "rate": a.rate,
+    summary = {"binary": a.bin, "runs": rows, "long_over_short_peak_rss": round(ratio, 3), "rate": a.rate,
                "endpoints": 10, "flags": "--csv --csv-full-history --hlog"}
     Path(a.out, "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     for r in rows:

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Cost of templating: a scenario with a UUID in the path and a captured bearer token vs the same
-static request, same target, same machine. The built-in target runs on CPU 0, ringblast on CPU 1;
+"""Cost of templating: a scenario with a UUID in the path and a captured bearer token, and one with
+values of varying width (a mixed-width data column, an unpinned sequence), vs the static request,
+same target, same machine. The built-in target runs on CPU 0, ringblast on CPU 1;
 static and templated runs alternate over several rounds; CPU is the process's rusage.
 """
 import argparse, json, statistics, subprocess, time
@@ -39,6 +40,7 @@ def main():
                 "static": [str(BIN), "run", f"{base}/items/00000000-0000-4000-8000-000000000000",
                            "-c", "64", "-H", "Authorization: Bearer text/plain"] + common,
                 "templated": [str(BIN), "run", "--scenario", str(ROOT / "bench" / "templated.toml"), "--host", base] + common,
+                "varying": [str(BIN), "run", "--scenario", str(ROOT / "bench" / "varying.toml"), "--host", base] + common,
             }
             for rnd in range(args.rounds):
                 for name, argv in variants.items():
@@ -56,10 +58,12 @@ def main():
     summary = []
     for depth in (1, 16):
         med = {v: {k: statistics.median(r[k] for r in rows if r["depth"] == depth and r["variant"] == v)
-                   for k in ("rps", "cpu_us_per_req", "user_us_per_req")} for v in ("static", "templated")}
+                   for k in ("rps", "cpu_us_per_req", "user_us_per_req")} for v in ("static", "templated", "varying")}
         summary.append({"depth": depth, **{f"{v}_{k}": round(x, 4) for v in med for k, x in med[v].items()},
                         "cpu_ratio": round(med["templated"]["cpu_us_per_req"] / med["static"]["cpu_us_per_req"], 3),
-                        "rps_ratio": round(med["templated"]["rps"] / med["static"]["rps"], 3)})
+                        "rps_ratio": round(med["templated"]["rps"] / med["static"]["rps"], 3),
+                        "varying_cpu_ratio": round(med["varying"]["cpu_us_per_req"] / med["static"]["cpu_us_per_req"], 3),
+                        "varying_rps_ratio": round(med["varying"]["rps"] / med["static"]["rps"], 3)})
     (out / "templates.json").write_text(json.dumps({"runs": rows, "summary": summary}, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
 

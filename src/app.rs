@@ -217,6 +217,11 @@ fn peak(args: &PeakArgs, stop: Arc<AtomicBool>) -> Result<i32, SetupError> {
         run_args.asserts = vec!["p99<1s".into(), "success>=98%".into()];
     }
     run_args.duration = Some(args.step);
+    // Every step opens its connections and runs its rate during a warm-up before it is judged,
+    // so connection set-up never counts against the SLO.
+    if run_args.warmup.is_none() {
+        run_args.warmup = Some(std::time::Duration::from_secs(1));
+    }
     let plan = RunPlan::from_args(&run_args)?;
     let (kind, fallback) = choose_backend(plan.io)?;
     if let Some(why) = &fallback {
@@ -232,10 +237,11 @@ fn peak(args: &PeakArgs, stop: Arc<AtomicBool>) -> Result<i32, SetupError> {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "ringblast peak {} {} (SLO: {slo}; {}s steps)",
+        "ringblast peak {} {} (SLO: {slo}; {}s steps after a {}s warm-up; a failure is tried twice)",
         plan.request.method,
         plan.url,
-        args.step.as_secs_f64()
+        args.step.as_secs_f64(),
+        plan.warmup.as_secs_f64()
     );
     let _ = writeln!(
         out,
@@ -248,7 +254,11 @@ fn peak(args: &PeakArgs, stop: Arc<AtomicBool>) -> Result<i32, SetupError> {
         let _ = writeln!(
             out,
             "  {:>12} {:>12} {:>10} {:>10} {:>8.2}%  {}",
-            crate::units::fmt_count(s.rate.round() as u64),
+            if s.attempt > 1 {
+                "(again)".to_string()
+            } else {
+                crate::units::fmt_count(s.rate.round() as u64)
+            },
             crate::units::fmt_count(s.achieved_rps.round() as u64),
             crate::units::fmt_us(s.p50_us as f64),
             crate::units::fmt_us(s.p99_us as f64),
@@ -278,6 +288,27 @@ fn peak(args: &PeakArgs, stop: Arc<AtomicBool>) -> Result<i32, SetupError> {
         ),
         None => writeln!(out, "no sustainable rate found (stopped: {why})"),
     };
+    for (label, step) in [
+        ("last pass", &report.last_pass),
+        ("first fail", &report.first_fail),
+    ] {
+        if let Some(s) = step {
+            let _ = writeln!(
+                out,
+                "  {label:<10} {} req/s: achieved {} req/s, p50 {}, p99 {}, success {:.2}%{}",
+                crate::units::fmt_count(s.rate.round() as u64),
+                crate::units::fmt_count(s.achieved_rps.round() as u64),
+                crate::units::fmt_us(s.p50_us as f64),
+                crate::units::fmt_us(s.p99_us as f64),
+                s.success,
+                if s.failed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (failed: {})", s.failed.join(", "))
+                }
+            );
+        }
+    }
     if let Some(path) = &plan.json {
         let write = || -> std::io::Result<()> {
             let bytes = serde_json::to_vec_pretty(&report).map_err(std::io::Error::other)?;

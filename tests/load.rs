@@ -284,52 +284,73 @@ fn assertions_pass_fail_and_exit_3() {
 }
 
 #[test]
-fn peak_search_converges_on_a_known_capacity() {
+fn peak_search_finds_a_known_capacity_from_below_at_and_above() {
     let _serial = serial();
-    // 20 connections to a target that answers after 10 ms: at most ~2,000 requests per second.
+    // 20 connections to a target that answers after 10 ms: at most 2,000 requests per second.
+    let capacity = 2000.0;
     let served = Served::start(&["--delay", "10ms"]);
-    let dir = common::TempDir::new("peak");
-    let json = dir.join("peak.json");
-    let out = ringblast(
-        &[
-            "peak",
-            &served.url,
-            "-c",
-            "20",
-            "--threads",
-            "1",
-            "--step",
-            "1s",
-            "--start-rate",
-            "500",
-            "--precision",
-            "10%",
-            "--assert",
-            "p99<100ms",
-            "--json",
-            json.to_str().unwrap(),
-            "-q",
-        ],
-        Duration::from_secs(60),
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let peak = report["peak_rps"].as_f64().unwrap();
-    assert!((1500.0..=2200.0).contains(&peak), "peak {peak}\n{text}");
-    assert_eq!(report["stopped"], "converged");
-    let steps = report["steps"].as_array().unwrap();
-    assert!(steps.len() >= 4);
-    assert!(
-        steps.iter().any(|s| s["ok"] == false),
-        "some step must fail"
-    );
-    assert!(text.contains("peak sustainable rate"));
+    for start in ["100", "2000", "40000"] {
+        let dir = common::TempDir::new("peak");
+        let json = dir.join("peak.json");
+        let out = ringblast(
+            &[
+                "peak",
+                &served.url,
+                "-c",
+                "20",
+                "--threads",
+                "1",
+                "--step",
+                "1s",
+                "--warmup",
+                "300ms",
+                "--start-rate",
+                start,
+                "--precision",
+                "10%",
+                "--assert",
+                "p99<100ms",
+                "--json",
+                json.to_str().unwrap(),
+                "-q",
+            ],
+            Duration::from_secs(120),
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let peak = report["peak_rps"].as_f64().unwrap();
+        // Within the precision of the capacity (and never above what it can answer).
+        assert!(
+            (capacity * 0.85..=capacity * 1.05).contains(&peak),
+            "start {start}: peak {peak}\n{text}"
+        );
+        assert_eq!(report["stopped"], "converged", "{text}");
+        let steps = report["steps"].as_array().unwrap();
+        // Every failure was confirmed by a second try at the same rate before it counted.
+        for (i, s) in steps.iter().enumerate() {
+            if s["ok"] == false && s["attempt"] == 1 {
+                let next = &steps[i + 1];
+                assert_eq!(
+                    (next["rate"].as_f64(), next["attempt"].as_u64()),
+                    (s["rate"].as_f64(), Some(2)),
+                    "{text}"
+                );
+            }
+        }
+        assert_eq!(report["last_pass"]["rate"].as_f64(), Some(peak));
+        assert_eq!(report["first_fail"]["ok"], false);
+        assert!(report["first_fail"]["rate"].as_f64().unwrap() > peak);
+        assert!(
+            text.contains("peak sustainable rate") && text.contains("first fail"),
+            "{text}"
+        );
+    }
     served.stop();
 }

@@ -10,6 +10,15 @@ fn esc(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Any JSON value, escaped: a report given to `ringblast report` may carry anything anywhere.
+fn val(v: &Value) -> String {
+    match v {
+        Value::String(s) => esc(s),
+        other => esc(&other.to_string()),
+    }
 }
 
 fn ms(us: f64) -> String {
@@ -333,15 +342,15 @@ svg.chart{{width:100%;height:auto;border:1px solid #ddd;background:#fff}} .tick{
         "<table><tr><th>backend</th><td>{} ({}), {} threads, {} connections, pipeline {}</td></tr>",
         esc(r["backend"].as_str().unwrap_or("")),
         esc(r["backend_flags"].as_str().unwrap_or("")),
-        r["threads"],
-        r["connections"],
-        r["pipeline"]
+        val(&r["threads"]),
+        val(&r["connections"]),
+        val(&r["pipeline"])
     );
     let _ = write!(
         page,
         "<tr><th>load</th><td>{} (peak {}), {:.2} s measured{}</td></tr>",
         esc(r["load"]["model"].as_str().unwrap_or("")),
-        r["load"]["peak"],
+        val(&r["load"]["peak"]),
         n(&r["duration_s"]),
         if r["interrupted"] == true {
             ", interrupted"
@@ -360,7 +369,11 @@ svg.chart{{width:100%;height:auto;border:1px solid #ddd;background:#fff}} .tick{
     let _ = write!(
         page,
         "<tr><th>requests</th><td>sent {} · responses {} · ok {} · errors {} · unfinished {}</td></tr>",
-        req["sent"], req["responses"], req["ok"], req["errors"], req["unfinished"]
+        val(&req["sent"]),
+        val(&req["responses"]),
+        val(&req["ok"]),
+        val(&req["errors"]),
+        val(&req["unfinished"])
     );
     for (label, l) in [("latency", lat), ("from actual send", unc)] {
         let _ = write!(
@@ -381,7 +394,7 @@ svg.chart{{width:100%;height:auto;border:1px solid #ddd;background:#fff}} .tick{
             r#"<div class="{}">assert {} → {} {}</div>"#,
             if ok { "ok" } else { "bad" },
             esc(a["expr"].as_str().unwrap_or("")),
-            a["value"],
+            val(&a["value"]),
             if ok { "ok" } else { "FAILED" }
         );
     }
@@ -400,8 +413,8 @@ svg.chart{{width:100%;height:auto;border:1px solid #ddd;background:#fff}} .tick{
             "<tr><td>{} {}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(e["method"].as_str().unwrap_or("")),
             esc(e["name"].as_str().unwrap_or("")),
-            e["requests"]["sent"],
-            e["failed"],
+            val(&e["requests"]["sent"]),
+            val(&e["failed"]),
             n(&e["rps"]),
             ms(n(&l["p50"])),
             ms(n(&l["p95"])),
@@ -475,5 +488,19 @@ mod tests {
         assert!(!page.contains("<script src"));
         assert_eq!(page.matches("<svg class=\"chart\"").count(), 3);
         assert!(page.contains(">users<"));
+    }
+
+    #[test]
+    fn fields_that_should_be_numbers_are_escaped_too() {
+        let evil = "<img src=x onerror=alert(1)>";
+        let r = serde_json::json!({
+            "method": "GET", "url": "http://h/", "timeline": [], "threads": evil, "connections": [evil],
+            "pipeline": {"x": evil}, "requests": {"sent": evil, "ok": evil}, "latency_us": {},
+            "latency_uncorrected_us": {}, "load": {"model": evil, "peak": evil},
+            "assertions": [{"expr": evil, "value": evil, "ok": false}],
+            "endpoints": [{"method": evil, "name": evil, "requests": {"sent": evil}, "failed": evil, "latency_us": {}}],
+        });
+        let page = render(&r);
+        assert!(!page.contains("<img"), "unescaped markup in the page");
     }
 }

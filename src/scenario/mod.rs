@@ -243,7 +243,14 @@ impl Scenario {
             for (k, v) in &all {
                 crate::http::request::validate_header(k, v)
                     .map_err(|e| at_line(k, format!("user '{class}': {e}")))?;
-                let value = parse(v)?;
+                let value = parse(v).map_err(|e| {
+                    if crate::redact::is_sensitive_header(k) {
+                        // The message would quote the value: a credential. Name the header only.
+                        at_line(k, format!("user '{class}': header '{k}' is not a valid template (its value is not shown)"))
+                    } else {
+                        e
+                    }
+                })?;
                 // {{env}} and {{pick}} values are checked too: a line break would inject headers.
                 if let Some(bad) = value.unsafe_value(false) {
                     return Err(at_line(k, format!("user '{class}': header '{k}': {bad}")));

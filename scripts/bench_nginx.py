@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""ringblast against nginx, side by side with wrk: keep-alive limits in the real world.
+
+nginx (Debian's package) runs with its own config on loopback, one worker pinned to CPU 0, its
+default `keepalive_requests 1000`, so every connection is closed after 1,000 requests. Generators
+run on CPU 1, 64 connections, unpipelined and with 16 pipelined, interleaved over rounds.
+ringblast runs twice: by default (unanswered idempotent requests behind the close are sent again)
+and with --no-resend (they are `closed` errors, as before). For each: requests/s, CPU per request,
+errors, and what ringblast re-sent; nginx's access log would be the server's count, so it is on and
+counted per run to check ringblast's responses against it. Only loopback; every run is bounded.
+"""
+import argparse, json, re, shutil, statistics, subprocess, sys, tempfile, time
+from pathlib import Path
+
+from benchlib import free_port, run_measured
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / "target" / "release" / "ringblast"
+
+CONF = """worker_processes 1;
+worker_cpu_affinity 01;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 4096; }}
+http {{
+  log_format counted '$status';
+  access_log {dir}/access.log counted;
+  keepalive_requests 1000;
+  server {{
+    listen 127.0.0.1:{port} reuseport backlog=4096;
+    location / {{ return 200 "Hello, world!"; }}
+  }}
+}}
+"""
+
+
+def lines(path):
+    try:
+        with open(path, "rb") as f:
+            return sum(1 for _ in f)
+    except FileNotFoundError:
+        return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3)
+    a = ap.parse_args()
+    out = Path(a.out)
+    (out / "raw").mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    d = tempfile.mkdtemp(prefix="ringblast-nginx-")
+    conf = Path(d) / "nginx.conf"
+    conf.write_text(CONF.format(dir=d, port=port))
+    nginx = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", str(conf), "-g", "daemon off;"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    url = f"http://127.0.0.1:{port}/"
+    rows = []
+    try:
+        for depth in (1, 16):
+            rb = [str(BIN), "run", url, "--cpus", "1", "-c", "64", "-p", str(depth), "-d", f"{a.duration}s",
+                  "--json", f"{d}/r.json"]
+            wrk_script = ["-s", str(ROOT / "bench" / "wrk-pipeline.lua"), url, "--", str(depth)] if depth > 1 else [url]
+            tools = {"ringblast": rb, "ringblast --no-resend": rb + ["--no-resend"],
+                     "wrk": ["taskset", "-c", "1", "wrk", "-t1", "-c64", f"-d{a.duration}s"] + wrk_script}
+            for rnd in range(a.rounds):
+                for name, argv in tools.items():
+                    before = lines(f"{d}/access.log")
+                    text, user, system = run_measured(argv, a.duration + 60)
+                    time.sleep(0.3)
+                    served = lines(f"{d}/access.log") - before
+                    row = {"depth": depth, "tool": name, "round": rnd, "nginx_answered": served}
+                    if name.startswith("ringblast"):
+                        rep = json.loads(Path(f"{d}/r.json").read_text())
+                        q = rep["requests"]
+                        row.update(rps=rep["rps"], responses=q["responses"], errors=q["errors"], resent=q["resent"],
+                                   unfinished=q["unfinished"], closed=rep["errors"]["closed"])
+                        n = q["responses"]
+                    else:
+                        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+                        m = re.search(r"(\d+) requests in", text)
+                        n = int(m.group(1)) if m else rps * a.duration
+                        err = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+                        row.update(rps=rps, responses=n, errors=sum(map(int, err.groups())) if err else 0)
+                    row.update(cpu_us_per_req=(user + system) / max(n, 1) * 1e6)
+                    (out / "raw" / f"p{depth}-{name.replace(' ', '')}-r{rnd}.txt").write_text(" ".join(argv) + "\n\n" + text)
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+        shutil.rmtree(d, ignore_errors=True)
+    print("\n| depth | tool | req/s (median) | CPU µs/req | errors | resent | nginx answered − responses |")
+    print("|---|---|---|---|---|---|---|")
+    summary = []
+    for depth in (1, 16):
+        for tool in ("ringblast", "ringblast --no-resend", "wrk"):
+            rs = [r for r in rows if r["depth"] == depth and r["tool"] == tool]
+            med = lambda k: statistics.median(r.get(k, 0) for r in rs)
+            gap = max(r["nginx_answered"] - r["responses"] for r in rs)
+            summary.append({"depth": depth, "tool": tool, "rps": med("rps"), "cpu_us_per_req": med("cpu_us_per_req"),
+                            "errors": med("errors"), "resent": med("resent"), "max_answered_minus_responses": gap})
+            print(f"| p{depth} | {tool} | {med('rps'):,.0f} | {med('cpu_us_per_req'):.3f} | {med('errors'):,.0f} | "
+                  f"{med('resent'):,.0f} | {gap} |")
+    (out / "summary.json").write_text(json.dumps({"runs": rows, "summary": summary}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
