@@ -6,14 +6,13 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Served, backends, run, run_bounded};
+use common::{Served, run, run_bounded};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ringblast");
 
-#[test]
-fn serve_counts_exactly_what_it_answered() {
-    for io in backends() {
+per_backend! {
+    fn serve_counts_exactly_what_it_answered(io) {
         let served = Served::start(&["--io", io]);
         let r = run(&[
             &format!("{}/x", served.url),

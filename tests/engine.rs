@@ -5,11 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Mode, TestServer, backends, run};
+use common::{Mode, TestServer, run};
 
-#[test]
-fn exact_count_with_pipelining() {
-    for io in backends() {
+per_backend! {
+    fn exact_count_with_pipelining(io) {
         let server = TestServer::start(Mode::Plain);
         let r = run(&[
             &server.url("/"),
@@ -39,9 +38,8 @@ fn exact_count_with_pipelining() {
     }
 }
 
-#[test]
-fn duration_run_ends_on_time_and_accounts() {
-    for io in backends() {
+per_backend! {
+    fn duration_run_ends_on_time_and_accounts(io) {
         let server = TestServer::start(Mode::Plain);
         let r = run(&[&server.url("/"), "-c", "8", "-d", "1s", "--io", io]);
         assert_eq!(r.code(), 0, "{io}");
@@ -68,9 +66,8 @@ fn duration_run_ends_on_time_and_accounts() {
     }
 }
 
-#[test]
-fn chunked_and_trickled_responses() {
-    for io in backends() {
+per_backend! {
+    fn chunked_and_trickled_responses(io) {
         for mode in [Mode::Chunked, Mode::Trickle] {
             let server = TestServer::start(mode);
             let r = run(&[
@@ -93,9 +90,8 @@ fn chunked_and_trickled_responses() {
     }
 }
 
-#[test]
-fn connection_close_reconnects_and_counts_losses() {
-    for io in backends() {
+per_backend! {
+    fn connection_close_reconnects_and_counts_losses(io) {
         // Unpipelined: a close after a complete response loses nothing.
         let server = TestServer::start(Mode::CloseEvery(3));
         let r = run(&[&server.url("/"), "-c", "4", "-n", "300", "--io", io]);
@@ -145,9 +141,8 @@ fn connection_close_reconnects_and_counts_losses() {
     }
 }
 
-#[test]
-fn abrupt_close_mid_response_is_an_error_not_a_response() {
-    for io in backends() {
+per_backend! {
+    fn abrupt_close_mid_response_is_an_error_not_a_response(io) {
         let server = TestServer::start(Mode::AbortEvery(5));
         let r = run(&[&server.url("/"), "-c", "4", "-n", "400", "--io", io]);
         assert_eq!(r.code(), 0);
@@ -159,9 +154,8 @@ fn abrupt_close_mid_response_is_an_error_not_a_response() {
     }
 }
 
-#[test]
-fn close_delimited_bodies_complete_at_eof() {
-    for io in backends() {
+per_backend! {
+    fn close_delimited_bodies_complete_at_eof(io) {
         let server = TestServer::start(Mode::CloseDelimited);
         let r = run(&[&server.url("/"), "-c", "2", "-n", "50", "--io", io]);
         r.assert_accounted();
@@ -170,9 +164,8 @@ fn close_delimited_bodies_complete_at_eof() {
     }
 }
 
-#[test]
-fn malformed_status_line_is_counted() {
-    for io in backends() {
+per_backend! {
+    fn malformed_status_line_is_counted(io) {
         let server = TestServer::start(Mode::Malformed);
         let r = run(&[&server.url("/"), "-c", "2", "-n", "40", "--io", io]);
         assert_eq!(
@@ -187,9 +180,8 @@ fn malformed_status_line_is_counted() {
     }
 }
 
-#[test]
-fn silent_server_times_out() {
-    for io in backends() {
+per_backend! {
+    fn silent_server_times_out(io) {
         let server = TestServer::start(Mode::Silent);
         let r = run(&[
             &server.url("/"),
@@ -214,15 +206,14 @@ fn silent_server_times_out() {
     }
 }
 
-#[test]
-fn refused_port_exits_1_with_connect_errors() {
-    // Find a port nobody listens on: bind, learn the port, close.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    for io in backends() {
+per_backend! {
+    fn refused_port_exits_1_with_connect_errors(io) {
+        // Find a port nobody listens on: bind, learn the port, close.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let url = format!("http://127.0.0.1:{port}/");
         let r = run(&[&url, "-c", "4", "-d", "500ms", "--io", io]);
         assert_eq!(r.code(), 1, "{io}: no connection could be made");
@@ -239,9 +230,8 @@ fn refused_port_exits_1_with_connect_errors() {
     }
 }
 
-#[test]
-fn post_body_and_headers_reach_the_server() {
-    for io in backends() {
+per_backend! {
+    fn post_body_and_headers_reach_the_server(io) {
         let server = TestServer::start(Mode::Plain);
         let r = run(&[
             &server.url("/submit?x=1"),

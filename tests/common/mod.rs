@@ -243,15 +243,6 @@ fn serve_conn(mut stream: TcpStream, mode: Mode, counts: &Counts, stop: &AtomicB
     }
 }
 
-/// The backends these tests can exercise here; io_uring only where the kernel allows it.
-pub fn backends() -> Vec<&'static str> {
-    if available("uring") {
-        vec!["epoll", "uring"]
-    } else {
-        vec!["epoll"]
-    }
-}
-
 /// Whether a test may run on `io`. io_uring may be missing (a sandbox, an old kernel): then the
 /// test says it skips, unless RINGBLAST_REQUIRE_URING=1 (CI), where that is a failure.
 pub fn available(io: &str) -> bool {
