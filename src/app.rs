@@ -8,13 +8,13 @@ use std::sync::atomic::AtomicBool;
 use crate::cli::{Cli, Command, CompareArgs, DemoArgs, PeakArgs, ReportArgs, RunArgs, ServeArgs};
 use crate::engine::collect::TimelineEntry;
 use crate::engine::{self, RunResult, choose_backend};
-use crate::error::SetupError;
+use crate::error::{Exit, SetupError};
 use crate::plan::{RunPlan, ServePlan};
 use crate::report::stream::{History, IntervalLog, Streams};
 use crate::report::{Report, text};
 
-/// Runs one command and returns the process exit code.
-pub fn main_with(cli: Cli) -> i32 {
+/// Runs one command and returns how the process ends.
+pub fn main_with(cli: Cli) -> Exit {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal while stopping exits at once; the first asks for a clean stop.
@@ -33,7 +33,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Ok(code) => code,
         Err(e) => {
             eprintln!("ringblast: {}", one_line(&e.to_string()));
-            e.exit_code()
+            e.exit()
         }
     }
 }
@@ -62,7 +62,7 @@ fn progress_printer(enabled: bool) -> impl FnMut(&TimelineEntry) {
 }
 
 /// Prints text (ignoring a closed stdout), writes JSON, and picks the exit code.
-fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<i32, SetupError> {
+fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<Exit, SetupError> {
     if progress && std::io::stderr().is_terminal() {
         eprint!("\r\x1b[K");
     }
@@ -79,19 +79,19 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<i32, Set
         && let Err(e) = report.write_json(path)
     {
         eprintln!("ringblast: cannot write {}: {e}", path.display());
-        return Ok(1);
+        return Ok(Exit::Failed);
     }
     if let Some(path) = &plan.html
         && let Err(e) = write_html(path, &serde_json::to_value(&report).unwrap_or_default())
     {
         eprintln!("ringblast: cannot write {}: {e}", path.display());
-        return Ok(1);
+        return Ok(Exit::Failed);
     }
     if let Some(prefix) = &plan.csv
         && let Err(e) = crate::report::csv::write(prefix, result)
     {
         eprintln!("ringblast: cannot write {}_*.csv: {e}", prefix.display());
-        return Ok(1);
+        return Ok(Exit::Failed);
     }
     let t = &result.totals;
     if t.connects == 0 && t.counts.errors > 0 {
@@ -99,15 +99,15 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<i32, Set
             "ringblast: no connection to {} could be made",
             plan.target.addr
         );
-        return Ok(1);
+        return Ok(Exit::Failed);
     }
     if !report.assertions_passed() {
-        return Ok(3);
+        return Ok(Exit::AssertionFailed);
     }
-    Ok(0)
+    Ok(Exit::Completed)
 }
 
-fn run(args: &RunArgs, stop: Arc<AtomicBool>) -> Result<i32, SetupError> {
+fn run(args: &RunArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
     let plan = RunPlan::from_args(args)?;
     let (kind, fallback) = choose_backend(plan.io)?;
     if let Some(why) = &fallback {
@@ -119,7 +119,7 @@ fn run(args: &RunArgs, stop: Arc<AtomicBool>) -> Result<i32, SetupError> {
     if let Err(e) = streams.finish() {
         eprintln!("ringblast: cannot write the per-second outputs: {e}");
         finish(&plan, &result, plan.progress)?;
-        return Ok(1);
+        return Ok(Exit::Failed);
     }
     finish(&plan, &result, plan.progress)
 }
@@ -159,14 +159,14 @@ fn open_streams<P: FnMut(&TimelineEntry)>(
     Ok(streams)
 }
 
-fn demo(args: &DemoArgs, stop: Arc<AtomicBool>) -> Result<i32, SetupError> {
+fn demo(args: &DemoArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
     let (plan, result, answered) = crate::demo::run(args, stop, progress_printer(true))?;
     let code = finish(&plan, &result, true)?;
     println!("  built-in target answered {answered} requests");
     Ok(code)
 }
 
-fn serve(args: &ServeArgs, stop: Arc<AtomicBool>) -> Result<i32, SetupError> {
+fn serve(args: &ServeArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
     let plan = ServePlan::from_args(args)?;
     let (kind, fallback) = choose_backend(plan.io)?;
     if let Some(why) = &fallback {
@@ -181,10 +181,10 @@ fn serve(args: &ServeArgs, stop: Arc<AtomicBool>) -> Result<i32, SetupError> {
     );
     let answered = server.join()?;
     println!("answered {answered} requests");
-    Ok(0)
+    Ok(Exit::Completed)
 }
 
-fn peak(args: &PeakArgs, stop: Arc<AtomicBool>) -> Result<i32, SetupError> {
+fn peak(args: &PeakArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
     let usage = |m: &str| SetupError::Usage(m.to_string());
     let r = &args.run;
     if r.rate.is_some()
@@ -316,13 +316,17 @@ fn peak(args: &PeakArgs, stop: Arc<AtomicBool>) -> Result<i32, SetupError> {
         };
         if let Err(e) = write() {
             eprintln!("ringblast: cannot write {}: {e}", path.display());
-            return Ok(1);
+            return Ok(Exit::Failed);
         }
     }
-    Ok(if report.peak_rps.is_none() { 3 } else { 0 })
+    Ok(if report.peak_rps.is_none() {
+        Exit::AssertionFailed
+    } else {
+        Exit::Completed
+    })
 }
 
-fn compare(args: &CompareArgs) -> Result<i32, SetupError> {
+fn compare(args: &CompareArgs) -> Result<Exit, SetupError> {
     let sources = args
         .inputs
         .iter()
@@ -331,7 +335,7 @@ fn compare(args: &CompareArgs) -> Result<i32, SetupError> {
         .map_err(SetupError::Usage)?;
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(crate::compare::render(&sources, args.markdown).as_bytes());
-    Ok(0)
+    Ok(Exit::Completed)
 }
 
 /// Writes the HTML page whole.
@@ -339,7 +343,7 @@ fn write_html(path: &std::path::Path, report: &serde_json::Value) -> std::io::Re
     crate::report::write_whole(path, crate::report::html::render(report).as_bytes())
 }
 
-fn report(args: &ReportArgs) -> Result<i32, SetupError> {
+fn report(args: &ReportArgs) -> Result<Exit, SetupError> {
     let usage = |e: String| SetupError::Usage(format!("{}: {e}", args.json.display()));
     let text = std::fs::read_to_string(&args.json).map_err(|e| usage(e.to_string()))?;
     let value: serde_json::Value =
@@ -351,7 +355,7 @@ fn report(args: &ReportArgs) -> Result<i32, SetupError> {
     }
     if let Err(e) = write_html(&args.html, &value) {
         eprintln!("ringblast: cannot write {}: {e}", args.html.display());
-        return Ok(1);
+        return Ok(Exit::Failed);
     }
-    Ok(0)
+    Ok(Exit::Completed)
 }

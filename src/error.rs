@@ -30,12 +30,31 @@ pub enum SetupError {
     },
 }
 
+/// How a command ended, as the process exit code says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// The run completed (whatever the server answered).
+    Completed = 0,
+    /// A runtime failure: no connection could ever be made, a report could not be written.
+    Failed = 1,
+    /// A usage or configuration error.
+    Usage = 2,
+    /// An `--assert` failed (or `peak` found no rate that meets the SLO).
+    AssertionFailed = 3,
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        std::process::ExitCode::from(e as u8)
+    }
+}
+
 impl SetupError {
-    /// The process exit code for this error: 2 for usage and configuration, 1 otherwise.
-    pub fn exit_code(&self) -> i32 {
+    /// How the process ends for this error: usage and configuration, or a runtime failure.
+    pub fn exit(&self) -> Exit {
         match self {
-            Self::Usage(_) | Self::UringUnavailable(_) => 2,
-            _ => 1,
+            Self::Usage(_) | Self::UringUnavailable(_) => Exit::Usage,
+            _ => Exit::Failed,
         }
     }
 }

@@ -3,6 +3,34 @@
 
 use std::time::Duration;
 
+/// Wait between a user's requests (Locust's `wait_time`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Think {
+    None,
+    Constant(Duration),
+    /// Uniformly random between the two, like Locust's `between`.
+    Uniform(Duration, Duration),
+}
+
+impl Think {
+    /// `1s` (constant) or `500ms..1500ms` (uniform).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.split_once("..") {
+            Some((lo, hi)) => {
+                let (lo, hi) = (
+                    crate::units::parse_duration(lo)?,
+                    crate::units::parse_duration(hi)?,
+                );
+                if lo > hi {
+                    return Err(format!("{text}: the lower bound is above the upper"));
+                }
+                Ok(Self::Uniform(lo, hi))
+            }
+            None => Ok(Self::Constant(crate::units::parse_duration(text)?)),
+        }
+    }
+}
+
 /// What the shape's value means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

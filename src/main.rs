@@ -3,7 +3,7 @@
 
 use clap::Parser;
 
-fn main() {
+fn main() -> std::process::ExitCode {
     let cli = ringblast::cli::Cli::parse();
-    std::process::exit(ringblast::app::main_with(cli));
+    ringblast::app::main_with(cli).into()
 }

@@ -29,6 +29,11 @@ per_backend! {
         for e in &timeline[4..7] {
             assert!(e["responses"].as_u64().unwrap() > 0, "no responses in {e}");
         }
+        // Users think 50 ms between requests even though every answer closes the connection:
+        // 50 users send at most about 1,000 requests a second.
+        for e in timeline {
+            assert!(e["responses"].as_u64().unwrap() <= 1100, "users did not think: {e}");
+        }
         // Every response came on its own connection: the users reconnected each time.
         assert!(r.n("/diagnostics/connects") >= r.n("/requests/responses"));
     }

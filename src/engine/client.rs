@@ -10,11 +10,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-use super::conn::{Conn, Pending, State, UNSTAMPED};
+use super::conn::{ClientConn, ConnState, Pending, UNSTAMPED};
 use super::worker::Worker;
 use crate::http::response::Progress;
 use crate::io::{Driver, Event, Ops, Token};
-use crate::load::{Kind, Shape, Share, due_count, due_time};
+use crate::load::{Kind, Shape, Share, Think, due_count, due_time};
 use crate::scenario::program::Program;
 use crate::scenario::template::Generators;
 use crate::stats::{ErrorKind, Interval, Recorder, Totals};
@@ -23,15 +23,6 @@ use crate::stats::{ErrorKind, Interval, Recorder, Totals};
 const SCAN_EVERY_US: u64 = 10_000;
 const BACKOFF_MIN_US: u64 = 1_000;
 const BACKOFF_MAX_US: u64 = 200_000;
-
-/// Wait between a user's requests (Locust's `wait_time`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Think {
-    None,
-    Constant(Duration),
-    /// Uniformly random between the two, like Locust's `between`.
-    Uniform(Duration, Duration),
-}
 
 /// What one worker needs to generate load.
 #[derive(Debug, Clone)]
@@ -82,7 +73,7 @@ pub struct Client {
     batch: Vec<u8>,
     request_len: usize,
     gens: Generators,
-    conns: Vec<Conn>,
+    conns: Vec<ClientConn>,
     rec: Recorder,
     start: Instant,
     now: u64,
@@ -133,7 +124,7 @@ impl Client {
         let conns = (0..cfg.connections)
             .map(|j| {
                 let pipeline = cfg.pipeline as usize;
-                Conn::new(
+                ClientConn::new(
                     program,
                     cfg.share,
                     u64::from(j),
@@ -207,14 +198,14 @@ impl Client {
         // reserves one request of it: a failure is accounted as one.
         let retrying = !conn.retry.is_empty();
         if self.stopping || !wanted || (!retrying && self.quota_left() <= self.reserved) {
-            self.conns[token as usize].state = State::Idle;
+            self.conns[token as usize].state = ConnState::Idle;
             return;
         }
         self.connecting += 1;
         let conn = &mut self.conns[token as usize];
         conn.reserving = !retrying;
         self.reserved += u64::from(!retrying);
-        conn.state = State::Connecting { since: self.now };
+        conn.state = ConnState::Connecting { since: self.now };
         ops.connect(token, self.cfg.addr);
     }
 
@@ -250,7 +241,7 @@ impl Client {
         }
         let conn = &mut self.conns[token as usize];
         conn.backoff = (conn.backoff * 2).clamp(BACKOFF_MIN_US, BACKOFF_MAX_US);
-        conn.state = State::Backoff {
+        conn.state = ConnState::Backoff {
             until: self.now + conn.backoff,
         };
     }
@@ -305,7 +296,7 @@ impl Client {
     /// The connection has nothing in flight: what happens next depends on the load model.
     fn on_idle(&mut self, token: Token, ops: &mut Ops) {
         let conn = &self.conns[token as usize];
-        if self.stopping || conn.state != State::Open || !conn.in_flight.is_empty() {
+        if self.stopping || conn.state != ConnState::Open || !conn.in_flight.is_empty() {
             return;
         }
         if conn.allowed == Some(0) {
@@ -328,11 +319,9 @@ impl Client {
             Kind::Users => {
                 if !self.conns[token as usize].active {
                     ops.close(token);
-                    self.conns[token as usize].state = State::Idle;
+                    self.conns[token as usize].state = ConnState::Idle;
                 } else {
-                    let class = self.conns[token as usize].class;
-                    let at = self.now + self.think_us(class);
-                    self.wakeups.push(Reverse((at, token)));
+                    self.think(token, 0);
                 }
             }
         }
@@ -341,8 +330,15 @@ impl Client {
     /// A user with no task it may send (each waits for a capture) tries again after its think
     /// time, and at most ten times a second.
     fn wait_for_task(&mut self, token: Token) {
+        self.think(token, 100_000);
+    }
+
+    /// The user thinks (at least `min_us`) before its next request, whatever happens to its
+    /// connection meanwhile.
+    fn think(&mut self, token: Token, min_us: u64) {
         let class = self.conns[token as usize].class;
-        let at = self.now + self.think_us(class).max(100_000);
+        let at = self.now + self.think_us(class).max(min_us);
+        self.conns[token as usize].wake_at = Some(at);
         self.wakeups.push(Reverse((at, token)));
     }
 
@@ -506,6 +502,16 @@ impl Client {
                         self.fail_in_flight(token, ErrorKind::Closed, retry);
                         ops.close(token);
                         self.connect(token, ops);
+                        // A user thinks before its next request even when the server closed
+                        // the connection with this answer.
+                        let conn = &self.conns[token as usize];
+                        if self.kind() == Kind::Users
+                            && conn.active
+                            && conn.retry.is_empty()
+                            && !self.stopping
+                        {
+                            self.think(token, 0);
+                        }
                         return;
                     }
                 }
@@ -544,12 +550,12 @@ impl Client {
         for i in 0..self.conns.len() {
             let token = i as Token;
             match self.conns[i].state {
-                State::Connecting { since } if self.now - since >= connect_timeout => {
+                ConnState::Connecting { since } if self.now - since >= connect_timeout => {
                     ops.close(token);
                     self.connect_failed(token, ErrorKind::ConnectTimeout);
                 }
-                State::Backoff { until } if self.now >= until => self.connect(token, ops),
-                State::Open => {
+                ConnState::Backoff { until } if self.now >= until => self.connect(token, ops),
+                ConnState::Open => {
                     if let Some(first) = self.conns[i].in_flight.front()
                         && first.sent != UNSTAMPED
                         && self.now.saturating_sub(first.sent) >= timeout
@@ -574,7 +580,7 @@ impl Client {
                 break;
             };
             let conn = &self.conns[token as usize];
-            if conn.state != State::Open || !conn.in_flight.is_empty() {
+            if conn.state != ConnState::Open || !conn.in_flight.is_empty() {
                 continue;
             }
             let allowed = conn.allowed.unwrap_or(u64::MAX);
@@ -609,7 +615,7 @@ impl Client {
             let token = self.active_users as Token;
             self.conns[token as usize].active = true;
             self.active_users += 1;
-            if self.conns[token as usize].state == State::Idle {
+            if self.conns[token as usize].state == ConnState::Idle {
                 self.connect(token, ops);
             }
         }
@@ -618,13 +624,14 @@ impl Client {
             let token = self.active_users as Token;
             let conn = &mut self.conns[token as usize];
             conn.active = false;
+            conn.wake_at = None;
             // A user with a request in flight leaves when its response arrives.
-            if conn.in_flight.is_empty() && conn.state != State::Idle {
-                if matches!(conn.state, State::Connecting { .. }) {
+            if conn.in_flight.is_empty() && conn.state != ConnState::Idle {
+                if matches!(conn.state, ConnState::Connecting { .. }) {
                     self.attempt_over(token);
                 }
                 ops.close(token);
-                self.conns[token as usize].state = State::Idle;
+                self.conns[token as usize].state = ConnState::Idle;
             }
         }
         while let Some(&Reverse((at, token))) = self.wakeups.peek() {
@@ -632,15 +639,21 @@ impl Client {
                 return Some(at);
             }
             self.wakeups.pop();
+            let conn = &mut self.conns[token as usize];
+            if conn.wake_at != Some(at) {
+                continue; // Superseded: the user was retired, or thinks anew.
+            }
+            // Done thinking. If it is reconnecting, it sends as soon as it is connected.
+            conn.wake_at = None;
             let conn = &self.conns[token as usize];
             if !conn.active {
-                if conn.state == State::Open && conn.in_flight.is_empty() {
+                if conn.state == ConnState::Open && conn.in_flight.is_empty() {
                     ops.close(token);
-                    self.conns[token as usize].state = State::Idle;
+                    self.conns[token as usize].state = ConnState::Idle;
                 }
                 continue;
             }
-            if conn.state == State::Open
+            if conn.state == ConnState::Open
                 && conn.in_flight.is_empty()
                 && self.quota_left() > 0
                 && self.send_batch(token, 1, at, ops) == 0
@@ -695,7 +708,7 @@ impl Driver for Client {
                     self.rec.totals.connects += 1;
                 }
                 let conn = &mut self.conns[token as usize];
-                conn.state = State::Open;
+                conn.state = ConnState::Open;
                 conn.backoff = 0;
                 conn.answered = 0;
                 conn.allowed = self.server_max.map(|m| m.max(1));
@@ -705,14 +718,17 @@ impl Driver for Client {
                     // it leaves when the answer arrives).
                     self.send_retries(token, ops);
                 } else if self.kind() == Kind::Users {
-                    // A new user starts with a request, then thinks (Locust's order).
-                    if active && self.quota_left() > 0 && !self.stopping {
+                    // A new user starts with a request, then thinks (Locust's order); a user
+                    // that reconnected while thinking goes on thinking.
+                    let thinking = self.conns[token as usize].wake_at.is_some();
+                    if thinking && active {
+                    } else if active && self.quota_left() > 0 && !self.stopping {
                         if self.send_batch(token, 1, UNSTAMPED, ops) == 0 {
                             self.wait_for_task(token);
                         }
                     } else if !active {
                         ops.close(token);
-                        self.conns[token as usize].state = State::Idle;
+                        self.conns[token as usize].state = ConnState::Idle;
                     }
                 } else {
                     self.on_idle(token, ops);

@@ -14,7 +14,7 @@ use crate::stats::Recorder;
 pub const UNSTAMPED: u64 = u64::MAX;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
+pub enum ConnState {
     /// Not connected and not trying (quota used up, user inactive, or the run is ending).
     Idle,
     Connecting {
@@ -43,8 +43,8 @@ pub struct Pending {
 }
 
 #[derive(Debug)]
-pub struct Conn {
-    pub state: State,
+pub struct ClientConn {
+    pub state: ConnState,
     /// Requests awaiting a response, oldest first.
     pub in_flight: VecDeque<Pending>,
     pub parser: ResponseParser,
@@ -69,9 +69,12 @@ pub struct Conn {
     pub retry: VecDeque<Pending>,
     /// The connection attempt in progress holds a request of the quota.
     pub reserving: bool,
+    /// Users: when the user, thinking, sends next (the timer heap's entry that counts; others
+    /// for this connection are stale). None when it is not thinking.
+    pub wake_at: Option<u64>,
 }
 
-impl Conn {
+impl ClientConn {
     /// Connection `j` of a worker owning `share`: its class comes from its global index.
     pub fn new(
         program: &Program,
@@ -81,7 +84,7 @@ impl Conn {
         capture_limit: usize,
     ) -> Self {
         Self {
-            state: State::Idle,
+            state: ConnState::Idle,
             in_flight: VecDeque::with_capacity(pipeline),
             parser: ResponseParser::with_collect_limit(capture_limit),
             backoff: 0,
@@ -100,6 +103,7 @@ impl Conn {
             allowed: None,
             retry: VecDeque::new(),
             reserving: false,
+            wake_at: None,
         }
     }
 

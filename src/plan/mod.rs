@@ -10,11 +10,10 @@ use std::time::Duration;
 
 use crate::assertions::{self, Assertion};
 use crate::cli::{IoArg, RunArgs, ServeArgs, WorkerArgs};
-use crate::engine::client::Think;
 use crate::error::SetupError;
 use crate::http::request::{RequestSpec, validate_header};
 use crate::io::IoChoice;
-use crate::load::{Kind, Shape};
+use crate::load::{Kind, Shape, Think};
 use crate::scenario::Scenario;
 use crate::scenario::program::{Program, RequestTemplate};
 use crate::scenario::template::Template;
@@ -276,8 +275,7 @@ impl RunPlan {
         let program = match &scenario {
             Some(s) => {
                 let global_think = args.think.as_deref().map(parse_think).transpose()?;
-                let parse = |t: &str| parse_think(t).map_err(|e| e.to_string());
-                s.program(&target.authority, &headers, global_think, &parse)
+                s.program(&target.authority, &headers, global_think)
                     .map_err(usage)?
             }
             None => Program::single(
@@ -523,7 +521,7 @@ mod tests {
             &["http://127.0.0.1:9/", "--stages", "30s"],
         ] {
             let err = run_plan(argv).unwrap_err();
-            assert_eq!(err.exit_code(), 2, "{argv:?}: {err}");
+            assert_eq!(err.exit(), crate::error::Exit::Usage, "{argv:?}: {err}");
         }
     }
 
@@ -576,7 +574,7 @@ mod tests {
             &["http://127.0.0.1:9/", "-d", "0s"],
         ] {
             let err = run_plan(argv).unwrap_err();
-            assert_eq!(err.exit_code(), 2, "{argv:?}: {err}");
+            assert_eq!(err.exit(), crate::error::Exit::Usage, "{argv:?}: {err}");
         }
     }
 

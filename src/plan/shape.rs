@@ -3,9 +3,8 @@
 
 use super::{StopRule, UNBOUNDED, usage};
 use crate::cli::RunArgs;
-use crate::engine::client::Think;
 use crate::error::SetupError;
-use crate::load::{Kind, Shape};
+use crate::load::{Kind, Shape, Think};
 use crate::units::parse_duration;
 
 /// Parses a rate: a positive number of requests per second.
@@ -18,24 +17,9 @@ pub(super) fn parse_rate(text: &str) -> Result<f64, SetupError> {
     }
 }
 
-/// `1s` (constant) or `500ms..1500ms` (uniform).
+/// `--think`: `1s` (constant) or `500ms..1500ms` (uniform).
 pub(super) fn parse_think(text: &str) -> Result<Think, SetupError> {
-    let bad = |e: String| usage(format!("--think: {e}"));
-    match text.split_once("..") {
-        Some((lo, hi)) => {
-            let (lo, hi) = (
-                parse_duration(lo).map_err(bad)?,
-                parse_duration(hi).map_err(bad)?,
-            );
-            if lo > hi {
-                return Err(usage(format!(
-                    "--think {text}: the lower bound is above the upper"
-                )));
-            }
-            Ok(Think::Uniform(lo, hi))
-        }
-        None => Ok(Think::Constant(parse_duration(text).map_err(bad)?)),
-    }
+    Think::parse(text).map_err(|e| usage(format!("--think: {e}")))
 }
 
 /// Turns -R, --stages, --users/--spawn-rate or -c into the one load shape.

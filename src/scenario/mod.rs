@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::engine::client::Think;
+use crate::load::Think;
 use program::{Capture, Class, Endpoint, Program, RequestTemplate, Source, Task};
 use template::{Context, Template};
 
@@ -185,7 +185,6 @@ impl Scenario {
         host: &str,
         extra_headers: &[(String, String)],
         think: Option<Think>,
-        parse_think: &dyn Fn(&str) -> Result<Think, String>,
     ) -> Result<Program, String> {
         let at = |what: String| format!("{}: {what}", self.path.display());
         // The first line of the file that mentions `needle` (for errors found after parsing).
@@ -345,7 +344,9 @@ impl Scenario {
                 .collect::<Result<Vec<_>, _>>()?;
             let class_think = match (&think, &c.think, &self.file.load.think) {
                 (Some(t), _, _) => *t,
-                (None, Some(t), _) | (None, None, Some(t)) => parse_think(t).map_err(&at)?,
+                (None, Some(t), _) | (None, None, Some(t)) => {
+                    Think::parse(t).map_err(|e| at(format!("think: {e}")))?
+                }
                 (None, None, None) => Think::None,
             };
             classes.push(Class {
@@ -444,10 +445,6 @@ mod tests {
         Scenario::parse(text, Path::new("s.toml"))
     }
 
-    fn think(t: &str) -> Result<Think, String> {
-        crate::units::parse_duration(t).map(Think::Constant)
-    }
-
     const GOOD: &str = r#"
 host = "http://127.0.0.1:8080"
 headers = { Accept = "application/json" }
@@ -487,7 +484,7 @@ name = "list"
     fn good_file_builds_a_program() {
         let s = parse(GOOD).unwrap();
         assert_eq!(s.file.load.users, Some(50));
-        let p = s.program("127.0.0.1:8080", &[], None, &think).unwrap();
+        let p = s.program("127.0.0.1:8080", &[], None).unwrap();
         assert_eq!(p.classes.len(), 2);
         assert_eq!(p.variables, vec!["token".to_string()]);
         assert_eq!(
@@ -541,28 +538,17 @@ name = "list"
         let unknown_var = "[[user]]\n[[user.task]]\npath = \"/{{tok}}\"\n";
         let err = parse(unknown_var)
             .unwrap()
-            .program("h", &[], None, &think)
+            .program("h", &[], None)
             .unwrap_err();
         assert!(err.contains("unknown variable 'tok'"), "{err}");
         let missing = "[[user]]\n[[user.task]]\npath = \"/\"\nbody_file = \"nope.json\"\n";
-        let err = parse(missing)
-            .unwrap()
-            .program("h", &[], None, &think)
-            .unwrap_err();
+        let err = parse(missing).unwrap().program("h", &[], None).unwrap_err();
         assert!(err.contains("nope.json"), "{err}");
         let wide = "[[user]]\n[[user.task]]\npath = \"/{{rand_int 1 100000 2}}\"\n";
-        let err = parse(wide)
-            .unwrap()
-            .program("h", &[], None, &think)
-            .unwrap_err();
+        let err = parse(wide).unwrap().program("h", &[], None).unwrap_err();
         assert!(err.contains("wider than its 2-byte slot"), "{err}");
         let bad_capture = "[[user]]\n[[user.task]]\npath = \"/\"\ncapture = { t = \"xml:/a\" }\n";
-        assert!(
-            parse(bad_capture)
-                .unwrap()
-                .program("h", &[], None, &think)
-                .is_err()
-        );
+        assert!(parse(bad_capture).unwrap().program("h", &[], None).is_err());
     }
 
     #[test]

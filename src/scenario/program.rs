@@ -4,7 +4,7 @@
 use regex::bytes::Regex;
 
 use super::template::{Gen, Generators, Part, Template};
-use crate::engine::client::Think;
+use crate::load::Think;
 
 /// Where a captured value comes from.
 #[derive(Debug, Clone)]

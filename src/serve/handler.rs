@@ -84,7 +84,7 @@ enum Outgoing {
 }
 
 #[derive(Debug)]
-struct Conn {
+struct ServerConn {
     open: bool,
     parser: RequestParser,
     /// Answers not sent yet, in request order: (due time, answer, close after it).
@@ -99,7 +99,7 @@ struct Conn {
     last_activity: Instant,
 }
 
-impl Conn {
+impl ServerConn {
     fn new(now: Instant) -> Self {
         Self {
             open: false,
@@ -119,7 +119,7 @@ pub struct Server {
     /// The mock API, when serving `--routes`.
     routes: Option<(Arc<Routes>, RouteState)>,
     limits: Limits,
-    conns: Vec<Conn>,
+    conns: Vec<ServerConn>,
     free: Vec<Token>,
     /// Tokens with delayed answers pending.
     waiting: Vec<Token>,
@@ -223,7 +223,7 @@ impl Server {
     fn release(&mut self, token: Token) {
         let conn = &mut self.conns[token as usize];
         if conn.open {
-            *conn = Conn::new(Instant::now());
+            *conn = ServerConn::new(Instant::now());
             self.free.push(token);
         }
     }
@@ -387,12 +387,12 @@ impl Driver for Server {
             Event::Accepted { fd } => {
                 let now = Instant::now();
                 let token = self.free.pop().unwrap_or_else(|| {
-                    self.conns.push(Conn::new(now));
+                    self.conns.push(ServerConn::new(now));
                     (self.conns.len() - 1) as Token
                 });
                 ops.ensure_slots(self.conns.len());
                 let conn = &mut self.conns[token as usize];
-                *conn = Conn::new(now);
+                *conn = ServerConn::new(now);
                 conn.open = true;
                 conn.parser.want_details = self.routes.is_some();
                 conn.parser.max_body = self.limits.max_body;

@@ -14,15 +14,15 @@ const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+enum SocketState {
     Idle,
     Connecting,
     Open,
 }
 
-struct Conn {
+struct EpollSocket {
     fd: RawFd,
-    state: State,
+    state: SocketState,
     /// The generation the socket was opened under.
     generation: Generation,
     sending: Vec<u8>,
@@ -33,7 +33,7 @@ struct Conn {
 pub struct Epoll {
     epfd: RawFd,
     ops: Ops,
-    conns: Vec<Conn>,
+    conns: Vec<EpollSocket>,
     scratch: Vec<u8>,
     events: Vec<libc::epoll_event>,
     listener: RawFd,
@@ -77,12 +77,12 @@ impl Epoll {
         Ok(())
     }
 
-    fn conn(&mut self, token: Token) -> &mut Conn {
+    fn conn(&mut self, token: Token) -> &mut EpollSocket {
         let i = token as usize;
         if self.conns.len() <= i {
-            self.conns.resize_with(i + 1, || Conn {
+            self.conns.resize_with(i + 1, || EpollSocket {
                 fd: -1,
-                state: State::Idle,
+                state: SocketState::Idle,
                 generation: 0,
                 sending: Vec::new(),
                 send_offset: 0,
@@ -94,11 +94,11 @@ impl Epoll {
     /// Closes the socket (closing also removes it from the epoll set).
     fn release(&mut self, token: Token) {
         let conn = &mut self.conns[token as usize];
-        if conn.state != State::Idle {
+        if conn.state != SocketState::Idle {
             socket::close(conn.fd);
         }
         conn.fd = -1;
-        conn.state = State::Idle;
+        conn.state = SocketState::Idle;
         conn.sending.clear();
         conn.send_offset = 0;
     }
@@ -117,7 +117,7 @@ impl Epoll {
         let i = token as usize;
         loop {
             let conn = &mut self.conns[i];
-            if conn.state != State::Open {
+            if conn.state != SocketState::Open {
                 return;
             }
             if conn.send_offset == conn.sending.len() {
@@ -159,7 +159,7 @@ impl Epoll {
         let i = token as usize;
         loop {
             if !self.ops.is_current(token, generation)
-                || self.conns[i].state != State::Open
+                || self.conns[i].state != SocketState::Open
                 || !self.ops.reading(token)
             {
                 return;
@@ -210,11 +210,11 @@ impl Epoll {
                     conn.fd = fd;
                     conn.generation = generation;
                     match result {
-                        Ok(_) => conn.state = State::Connecting,
+                        Ok(_) => conn.state = SocketState::Connecting,
                         Err(e) => {
                             socket::close(fd);
                             conn.fd = -1;
-                            conn.state = State::Idle;
+                            conn.state = SocketState::Idle;
                             let result = Err(e);
                             driver.on_event(Event::Connected { token, result }, &mut self.ops);
                         }
@@ -237,7 +237,7 @@ impl Epoll {
                     let conn = self.conn(token);
                     conn.fd = fd;
                     conn.generation = generation;
-                    conn.state = State::Open;
+                    conn.state = SocketState::Open;
                     if let Err(e) = self.register(fd, key(token, generation)) {
                         self.fail(token, e, driver);
                     }
@@ -312,7 +312,7 @@ impl Epoll {
         if self.conns[token as usize].generation != generation {
             return;
         }
-        if self.conns[token as usize].state == State::Connecting {
+        if self.conns[token as usize].state == SocketState::Connecting {
             if flags & (libc::EPOLLOUT | libc::EPOLLERR | libc::EPOLLHUP) as u32 == 0 {
                 return;
             }
@@ -324,7 +324,7 @@ impl Epoll {
                 driver.on_event(Event::Connected { token, result }, &mut self.ops);
                 return;
             }
-            self.conns[token as usize].state = State::Open;
+            self.conns[token as usize].state = SocketState::Open;
             let result = Ok(());
             driver.on_event(Event::Connected { token, result }, &mut self.ops);
             if !self.ops.is_current(token, generation) {
@@ -344,7 +344,7 @@ impl Epoll {
 impl Drop for Epoll {
     fn drop(&mut self) {
         for conn in &self.conns {
-            if conn.state != State::Idle {
+            if conn.state != SocketState::Idle {
                 socket::close(conn.fd);
             }
         }

@@ -44,15 +44,15 @@ fn split(ud: u64) -> (Token, u8) {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+enum SocketState {
     Idle,
     Connecting,
     Open,
 }
 
-struct Conn {
+struct RingSocket {
     fd: RawFd,
-    state: State,
+    state: SocketState,
     /// The generation the socket was opened under.
     generation: Generation,
     /// Stable storage for the connect address (see RawAddr); lives as long as the ring.
@@ -66,11 +66,11 @@ struct Conn {
     recv_ud: Option<u64>,
 }
 
-impl Conn {
+impl RingSocket {
     fn new() -> Self {
         Self {
             fd: -1,
-            state: State::Idle,
+            state: SocketState::Idle,
             generation: 0,
             addr: None,
             sending: Vec::new(),
@@ -96,7 +96,7 @@ pub struct Uring {
     ring: ManuallyDrop<IoUring>,
     bufs: ManuallyDrop<BufRing>,
     ops: Ops,
-    conns: Vec<Conn>,
+    conns: Vec<RingSocket>,
     /// Submissions that did not fit the submission queue, in order; never dropped.
     backlog: VecDeque<squeue::Entry>,
     /// Submissions whose last completion has not been reaped yet.
@@ -168,7 +168,7 @@ impl Uring {
         if self.backlog.is_empty() {
             // SAFETY: every entry built in this module points only at memory that outlives the
             // operation: RawAddr boxes live in `conns` for the ring's life, a send buffer stays
-            // in `Conn::sending` or the graveyard until its completion is reaped, and receive
+            // in `RingSocket::sending` or the graveyard until its completion is reaped, and receive
             // buffers belong to the registered BufRing, which outlives every operation (Drop).
             if unsafe { self.ring.submission().push(&entry) }.is_ok() {
                 return;
@@ -206,14 +206,14 @@ impl Uring {
         Ok(())
     }
 
-    fn conn(&mut self, token: Token) -> &mut Conn {
+    fn conn(&mut self, token: Token) -> &mut RingSocket {
         let i = token as usize;
         assert!(
             i < MAX_TOKENS,
             "a worker's ring keys at most {MAX_TOKENS} connections"
         );
         if self.conns.len() <= i {
-            self.conns.resize_with(i + 1, Conn::new);
+            self.conns.resize_with(i + 1, RingSocket::new);
         }
         &mut self.conns[i]
     }
@@ -237,7 +237,10 @@ impl Uring {
     fn start_send(&mut self, token: Token) {
         let i = token as usize;
         let conn = &mut self.conns[i];
-        if conn.state != State::Open || conn.send_ud.is_some() || self.ops.slots[i].out.is_empty() {
+        if conn.state != SocketState::Open
+            || conn.send_ud.is_some()
+            || self.ops.slots[i].out.is_empty()
+        {
             return;
         }
         conn.sending.clear();
@@ -264,7 +267,7 @@ impl Uring {
     /// closes the socket behind them in ring order.
     fn release(&mut self, token: Token) {
         let conn = &mut self.conns[token as usize];
-        if conn.state == State::Idle {
+        if conn.state == SocketState::Idle {
             return;
         }
         let fd = conn.fd;
@@ -273,7 +276,7 @@ impl Uring {
             let buf = std::mem::take(&mut conn.sending);
             self.graveyard.push((ud, buf));
         }
-        conn.state = State::Idle;
+        conn.state = SocketState::Idle;
         conn.fd = -1;
         conn.send_offset = 0;
         for ud in cancel.into_iter().flatten() {
@@ -308,7 +311,7 @@ impl Uring {
                     if !self.ops.is_current(token, generation) {
                         continue;
                     }
-                    if self.conn(token).state != State::Idle {
+                    if self.conn(token).state != SocketState::Idle {
                         self.release(token);
                     }
                     let fd = match socket::tcp_socket(&addr, false) {
@@ -321,14 +324,14 @@ impl Uring {
                     };
                     let ud = user_data(token, generation, OP_CONNECT);
                     let conn = self.conn(token);
-                    *conn = Conn {
+                    *conn = RingSocket {
                         fd,
-                        state: State::Connecting,
+                        state: SocketState::Connecting,
                         generation,
                         addr: conn.addr.take(),
                         sending: std::mem::take(&mut conn.sending),
                         connect_ud: Some(ud),
-                        ..Conn::new()
+                        ..RingSocket::new()
                     };
                     match &mut conn.addr {
                         Some(raw) => raw.set(&addr),
@@ -349,18 +352,18 @@ impl Uring {
                         socket::close(fd);
                         continue;
                     }
-                    if self.conn(token).state != State::Idle {
+                    if self.conn(token).state != SocketState::Idle {
                         self.release(token);
                     }
                     socket::set_nodelay(fd);
                     let conn = self.conn(token);
-                    *conn = Conn {
+                    *conn = RingSocket {
                         fd,
-                        state: State::Open,
+                        state: SocketState::Open,
                         generation,
                         addr: conn.addr.take(),
                         sending: std::mem::take(&mut conn.sending),
-                        ..Conn::new()
+                        ..RingSocket::new()
                     };
                     self.arm_recv(token);
                 }
@@ -386,7 +389,7 @@ impl Uring {
                     }
                     let on = self.ops.reading(token);
                     let conn = &self.conns[token as usize];
-                    if conn.state != State::Open {
+                    if conn.state != SocketState::Open {
                         continue;
                     }
                     match conn.recv_ud {
@@ -454,15 +457,13 @@ impl Uring {
             driver.on_event(Event::Connected { token, result }, &mut self.ops);
             return;
         }
-        self.conns[token as usize].state = State::Open;
+        self.conns[token as usize].state = SocketState::Open;
         if self.ops.reading(token) {
             self.arm_recv(token);
         }
+        // What the driver stages now goes out with its Flush, at the next turn (after the stamp).
         let result = Ok(());
         driver.on_event(Event::Connected { token, result }, &mut self.ops);
-        if self.current(token) {
-            self.start_send(token);
-        }
     }
 
     fn on_recv<D: Driver>(&mut self, token: Token, ud: u64, res: i32, flags: u32, driver: &mut D) {
@@ -499,7 +500,7 @@ impl Uring {
             _ => {}
         }
         let conn = &self.conns[token as usize];
-        if conn.recv_ud.is_none() && conn.state == State::Open && self.ops.reading(token) {
+        if conn.recv_ud.is_none() && conn.state == SocketState::Open && self.ops.reading(token) {
             self.arm_recv(token);
         }
     }
@@ -531,7 +532,10 @@ impl Uring {
         }
         self.ops.slots[token as usize].in_kernel = 0;
         if !self.ops.slots[token as usize].out.is_empty() {
-            self.start_send(token);
+            // Staged during this dispatch: it goes out at the next turn's apply, after the worker
+            // has stamped it, never straight from a completion (a run ending now would otherwise
+            // send, at teardown, requests it counted as never sent).
+            self.ops.flush(token);
         } else if self.ops.slots[token as usize].close_after_send {
             self.fail(token, 0, driver);
         } else if self.ops.take_drained(token) {
