@@ -233,7 +233,7 @@ pub struct DemoArgs {
     #[arg(short = 'd', long, default_value = "3s", value_parser = parse_duration)]
     pub duration: Duration,
     /// Users (each with its own connection).
-    #[arg(short = 'c', long, alias = "users", default_value_t = 64)]
+    #[arg(short = 'c', long, alias = "users", default_value_t = crate::load::DEFAULT_CONNECTIONS)]
     pub connections: u32,
     /// Kernel interface.
     #[arg(long, value_enum, default_value = "auto")]

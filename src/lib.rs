@@ -16,6 +16,7 @@ pub mod peak;
 pub mod plan;
 pub mod redact;
 pub mod report;
+pub mod rng;
 pub mod scenario;
 pub mod serve;
 pub mod stats;

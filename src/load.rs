@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+/// Connections (or demo users) when none are asked for.
+pub const DEFAULT_CONNECTIONS: u32 = 64;
+
 /// Wait between a user's requests (Locust's `wait_time`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Think {

@@ -143,7 +143,8 @@ pub fn run(
         for attempt in 1..=2 {
             let (step, result) = run_step(plan, kind, cfg, &stop, rate, attempt)?;
             on_step(&step);
-            let generator_bound = step.sent_rps < 0.97 * rate && result.busiest_worker > 0.95;
+            let generator_bound =
+                crate::report::generator_bound(step.sent_rps, rate, result.busiest_worker);
             let (ok, interrupted) = (step.ok, result.interrupted);
             steps.push(step);
             if interrupted || generator_bound || ok {

@@ -110,6 +110,12 @@ pub fn fmt_count(n: u64) -> String {
     out
 }
 
+/// The 1-based line a TOML parse error points at, if it points anywhere.
+pub fn toml_error_line(text: &str, e: &toml::de::Error) -> Option<usize> {
+    e.span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

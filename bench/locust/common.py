@@ -1,4 +1,4 @@
-"""Shared by the locustfiles of scripts/bench-locust.sh: users log in once (on_start), keep the token."""
+"""Shared by the locustfiles of scripts/bench.py locust: users log in once (on_start), keep the token."""
 from locust import FastHttpUser
 
 

@@ -1,4 +1,4 @@
-"""Locust side of scripts/bench-locust-users.sh: users that GET / and wait 1 s between requests.
+"""Locust side of scripts/bench.py users: users that GET / and wait 1 s between requests.
 
 FastHttpUser (geventhttpclient) is Locust's fastest client; constant(1) matches `--think 1s`.
 """

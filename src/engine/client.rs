@@ -43,7 +43,7 @@ pub struct ClientConfig {
     pub quota: Option<u64>,
     pub timeout: Duration,
     pub connect_timeout: Duration,
-    /// Seed for think-time randomness.
+    /// Seeds this worker's randomness: think times, and (mixed) the request value generators.
     pub seed: u64,
     /// Keep each second's latency per endpoint (for the interval log).
     pub endpoint_intervals: bool,
@@ -348,11 +348,8 @@ impl Client {
             Think::None => 0,
             Think::Constant(d) => d.as_micros() as u64,
             Think::Uniform(lo, hi) => {
-                self.rng ^= self.rng << 13;
-                self.rng ^= self.rng >> 7;
-                self.rng ^= self.rng << 17;
                 let (lo, hi) = (lo.as_micros() as u64, hi.as_micros() as u64);
-                lo + self.rng % (hi - lo + 1)
+                lo + crate::rng::xorshift64(&mut self.rng) % (hi - lo + 1)
             }
         }
     }

@@ -179,7 +179,7 @@ impl RunPlan {
             .clone()
             .expect("clap requires a URL, --host or --scenario");
         let target = Target::resolve(&url).map_err(usage)?;
-        let connections_arg = args.connections.unwrap_or(64);
+        let connections_arg = args.connections.unwrap_or(crate::load::DEFAULT_CONNECTIONS);
         let pipeline = args.pipeline.unwrap_or(1);
         let timeout = args.timeout.unwrap_or(Duration::from_secs(10));
         let connect_timeout = args.connect_timeout.unwrap_or(Duration::from_secs(5));

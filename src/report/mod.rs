@@ -378,6 +378,17 @@ fn endpoint_reports(result: &RunResult, secs: f64) -> Vec<EndpointReport> {
         .collect()
 }
 
+/// Below this share of the target rate, the rate counts as not sent.
+pub const RATE_SHORTFALL: f64 = 0.97;
+/// Above this share of its wall time on CPU, a worker counts as saturated.
+pub const BUSY_CORE: f64 = 0.95;
+
+/// The one rule for "ringblast itself, not the target, set this rate": it sent clearly less than
+/// the target with a saturated core. `peak` stops on it; the report warns with it.
+pub fn generator_bound(sent_rate: f64, target_rate: f64, busiest_worker: f64) -> bool {
+    sent_rate < RATE_SHORTFALL * target_rate && busiest_worker > BUSY_CORE
+}
+
 /// The generator checks itself: when it, rather than the target, may have set the numbers.
 fn warnings(result: &RunResult, target_rps: Option<f64>, sent_rate: f64, lag: Lag) -> Vec<String> {
     let mut out = Vec::new();
@@ -399,7 +410,14 @@ fn warnings(result: &RunResult, target_rps: Option<f64>, sent_rate: f64, lag: La
             ));
         }
     }
-    if result.shape.kind != Kind::Connections && busy > 0.9 {
+    if let Some(target) = target_rps
+        && generator_bound(sent_rate, target, busy)
+    {
+        out.push(format!(
+            "ringblast sent {:.0}% of the target with a saturated core: its own limit, not the target's; add --threads",
+            100.0 * sent_rate / target
+        ));
+    } else if result.shape.kind != Kind::Connections && busy > 0.9 {
         out.push(format!(
             "a worker's CPU was busy {:.0}% of the run: the generator may be the bottleneck; add --threads or lower the load",
             busy * 100.0

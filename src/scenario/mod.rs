@@ -152,9 +152,7 @@ impl Scenario {
 
     pub fn parse(text: &str, path: &Path) -> Result<Self, String> {
         let file: ScenarioFile = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let line = crate::units::toml_error_line(text, &e);
             let at = line.map_or(String::new(), |l| format!(":{l}"));
             format!("{}{at}: {}", path.display(), suggest(e.message()))
         })?;

@@ -408,6 +408,42 @@ mod tests {
         assert_eq!(&r.bytes[r.slots[1].0..r.slots[1].0 + 6], b"000000");
     }
 
+    fn literal(method: &str, headers: &[(&str, &str)], body: &[u8]) -> String {
+        let headers = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), Template::literal(v)))
+            .collect();
+        let r = RequestTemplate {
+            method: method.into(),
+            path: Template::literal("/a?b=1"),
+            host: "127.0.0.1:8080".into(),
+            headers,
+            body: Template::bytes(body.to_vec()),
+        }
+        .render(&[]);
+        assert!(r.slots.is_empty() && r.layout.is_none());
+        String::from_utf8(r.bytes).unwrap()
+    }
+
+    #[test]
+    fn a_plain_request_has_host_and_length_only_when_it_needs_one() {
+        let s = literal("GET", &[("X-Test", "1")], b"");
+        assert!(
+            s.starts_with("GET /a?b=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"),
+            "{s}"
+        );
+        assert!(s.contains("X-Test: 1\r\n") && s.contains("User-Agent: ringblast/"));
+        assert!(!s.contains("Content-Length") && s.ends_with("\r\n\r\n"));
+        let s = literal("POST", &[], b"{\"a\":1}");
+        assert!(s.ends_with("Content-Length: 7\r\n\r\n{\"a\":1}"), "{s}");
+        // Any case of the method: a body method always says its length.
+        assert!(literal("post", &[], b"").contains("Content-Length: 0\r\n"));
+        // The user's own headers win.
+        let s = literal("GET", &[("host", "example"), ("User-Agent", "me")], b"");
+        assert!(!s.contains("127.0.0.1") && s.contains("host: example\r\n"));
+        assert_eq!(s.matches("User-Agent").count(), 1);
+    }
+
     #[test]
     fn values_of_any_width_get_the_right_content_length() {
         let planes = std::sync::Arc::new(vec![

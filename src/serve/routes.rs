@@ -110,10 +110,7 @@ impl RouteState {
     }
 
     fn next(&mut self) -> u64 {
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        self.rng
+        crate::rng::xorshift64(&mut self.rng)
     }
 
     fn hex(&mut self, n: usize) -> String {
@@ -149,9 +146,7 @@ impl Routes {
     /// Parses a routes file; errors start with `:LINE: ` when a line is known.
     pub fn parse(text: &str) -> Result<Self, String> {
         let file: RoutesFile = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let line = crate::units::toml_error_line(text, &e);
             format!(
                 "{}: {}",
                 line.map_or(String::new(), |l| format!(":{l}")),
