@@ -743,7 +743,8 @@ impl Driver for Client {
                 self.on_closed(token, errno);
                 self.connect(token, ops);
             }
-            Event::Accepted { fd } => crate::sys::socket::close(fd),
+            // The client accepts nothing; dropping the socket closes it.
+            Event::Accepted { fd } => drop(fd),
             Event::Drained { .. } => {}
         }
     }

@@ -1,6 +1,7 @@
 //! One pinned worker thread: builds its backend (io_uring or epoll) and turns the loop until its
 //! driver says stop. Generic over the driver, so the client and the built-in target share it.
 
+use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
 use crate::io::{Backend, Driver, Ops};
@@ -50,7 +51,7 @@ pub fn pin(cpu: usize) {
 pub fn run<W: Worker>(
     kind: BackendKind,
     connections: usize,
-    listener: Option<i32>,
+    listener: Option<BorrowedFd<'_>>,
     worker: &mut W,
 ) -> Result<(), String> {
     match kind {
@@ -73,7 +74,7 @@ pub fn run<W: Worker>(
 
 fn drive<B: Backend, W: Worker>(
     backend: &mut B,
-    listener: Option<i32>,
+    listener: Option<BorrowedFd<'_>>,
     worker: &mut W,
 ) -> Result<(), String> {
     if let Some(fd) = listener {

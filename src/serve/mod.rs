@@ -5,6 +5,7 @@ pub mod handler;
 pub mod routes;
 
 use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::thread::JoinHandle;
@@ -56,15 +57,13 @@ pub fn start(
         listen = probe.local_addr().map_err(listen_err)?;
     }
     let first = socket::listener(&listen, true).map_err(listen_err)?;
-    let addr = socket::local_addr(first).map_err(listen_err)?;
+    let addr = socket::local_addr(first.as_raw_fd()).map_err(listen_err)?;
     let mut listeners = vec![first];
     for _ in 1..plan.cpus.len() {
         match socket::listener(&addr, true) {
             Ok(fd) => listeners.push(fd),
-            Err(e) => {
-                listeners.into_iter().for_each(socket::close);
-                return Err(listen_err(e));
-            }
+            // Dropping the listeners made so far closes them.
+            Err(e) => return Err(listen_err(e)),
         }
     }
     let responses = Responses::new(plan.status, plan.body_size, plan.delay, plan.unique_heads);
@@ -77,8 +76,8 @@ pub fn start(
             .spawn(move || {
                 worker::pin(cpu);
                 let mut server = Server::new(responses, routes, limits, cpu as u64 + 1, stop);
-                let result = worker::run(kind, 1024, Some(fd), &mut server);
-                socket::close(fd);
+                let result = worker::run(kind, 1024, Some(fd.as_fd()), &mut server);
+                drop(fd);
                 result.map(|_| server.answered)
             })
             .map_err(|e| SetupError::Worker(format!("cannot start a thread: {e}")))?;

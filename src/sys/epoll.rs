@@ -2,7 +2,7 @@
 //! the ring, made from non-blocking sockets, edge-triggered readiness, read() and send().
 
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use super::errno;
@@ -227,9 +227,9 @@ impl Epoll {
                     fd,
                 } => {
                     if !self.ops.is_current(token, generation) {
-                        socket::close(fd);
-                        continue;
+                        continue; // Dropping the stale socket closes it.
                     }
+                    let fd = fd.into_raw_fd();
                     self.conn(token);
                     self.release(token);
                     socket::set_nonblocking(fd);
@@ -361,7 +361,8 @@ impl Backend for Epoll {
         &mut self.ops
     }
 
-    fn listen(&mut self, fd: RawFd) -> io::Result<()> {
+    fn listen(&mut self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        let fd = fd.as_raw_fd();
         self.listener = fd;
         let mut ev = libc::epoll_event {
             events: (libc::EPOLLIN | libc::EPOLLET) as u32,

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::mem::ManuallyDrop;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use io_uring::types::{Fd, SubmitArgs, Timespec};
@@ -349,9 +349,9 @@ impl Uring {
                     fd,
                 } => {
                     if !self.ops.is_current(token, generation) {
-                        socket::close(fd);
-                        continue;
+                        continue; // Dropping the stale socket closes it.
                     }
+                    let fd = fd.into_raw_fd();
                     if self.conn(token).state != SocketState::Idle {
                         self.release(token);
                     }
@@ -546,7 +546,8 @@ impl Uring {
     fn on_accept<D: Driver>(&mut self, res: i32, flags: u32, driver: &mut D) {
         if res >= 0 {
             self.accept_backoff = ACCEPT_BACKOFF_MIN;
-            driver.on_event(Event::Accepted { fd: res }, &mut self.ops);
+            let fd = socket::owned(res);
+            driver.on_event(Event::Accepted { fd }, &mut self.ops);
         }
         if cqueue::more(flags) || self.listener < 0 || res == -libc::ECANCELED {
             return;
@@ -614,7 +615,8 @@ impl Backend for Uring {
         &mut self.ops
     }
 
-    fn listen(&mut self, fd: RawFd) -> io::Result<()> {
+    fn listen(&mut self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        let fd = fd.as_raw_fd();
         self.listener = fd;
         self.arm_accept();
         Ok(())

@@ -1,9 +1,9 @@
 //! Thin, safe wrappers over the socket syscalls the backends and the built-in target need.
-//! File descriptors are plain `RawFd`s owned by the backend slot that created them.
+//! Sockets that leave `sys` are `OwnedFd`s; inside, a backend slot owns its raw fd until `close`.
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::RawFd;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 use super::errno;
 
@@ -139,7 +139,7 @@ pub fn take_error(fd: RawFd) -> i32 {
     if rc != 0 { errno() } else { value }
 }
 
-pub fn close(fd: RawFd) {
+pub(super) fn close(fd: RawFd) {
     // SAFETY: the caller owns `fd` and never uses it again.
     unsafe { libc::close(fd) };
 }
@@ -158,8 +158,15 @@ pub fn write(fd: RawFd, buf: &[u8]) -> Result<usize, i32> {
     if n < 0 { Err(errno()) } else { Ok(n as usize) }
 }
 
+/// Takes ownership of a socket the kernel just created for us.
+pub(super) fn owned(fd: RawFd) -> OwnedFd {
+    // SAFETY: callers pass a descriptor the kernel has just returned (accept), which nothing else
+    // refers to, so it has exactly one owner from here on.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
 /// Accepts one connection as a non-blocking, close-on-exec socket.
-pub fn accept(listener: RawFd) -> Result<RawFd, i32> {
+pub fn accept(listener: RawFd) -> Result<OwnedFd, i32> {
     // SAFETY: null address pointers are allowed; the kernel then returns no peer address.
     let fd = unsafe {
         libc::accept4(
@@ -169,7 +176,7 @@ pub fn accept(listener: RawFd) -> Result<RawFd, i32> {
             libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
         )
     };
-    if fd < 0 { Err(errno()) } else { Ok(fd) }
+    if fd < 0 { Err(errno()) } else { Ok(owned(fd)) }
 }
 
 /// Makes a socket non-blocking (sockets accepted through io_uring are blocking).
@@ -184,7 +191,7 @@ pub fn set_nonblocking(fd: RawFd) {
 }
 
 /// A listening socket with SO_REUSEADDR and SO_REUSEPORT, so every worker can own one.
-pub fn listener(addr: &SocketAddr, nonblocking: bool) -> io::Result<RawFd> {
+pub fn listener(addr: &SocketAddr, nonblocking: bool) -> io::Result<OwnedFd> {
     let fd = tcp_socket(addr, nonblocking).map_err(io::Error::from_raw_os_error)?;
     set_int_opt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1);
     set_int_opt(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT, 1);
@@ -197,7 +204,7 @@ pub fn listener(addr: &SocketAddr, nonblocking: bool) -> io::Result<RawFd> {
         close(fd);
         return Err(err);
     }
-    Ok(fd)
+    Ok(owned(fd))
 }
 
 /// The local address a socket is bound to.
