@@ -114,7 +114,7 @@ fn run(args: &RunArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
         eprintln!("ringblast: io_uring unavailable ({why}); using epoll");
     }
     let mut streams = open_streams(&plan, progress_printer(plan.progress))?;
-    let mut result = engine::run(&plan, kind, stop, &mut streams)?;
+    let mut result = engine::run(&plan.engine(), kind, stop, &mut streams)?;
     result.fallback = fallback;
     if let Err(e) = streams.finish() {
         eprintln!("ringblast: cannot write the per-second outputs: {e}");

@@ -81,7 +81,7 @@ pub fn run(
         quiet: false,
     };
     let outcome = RunPlan::from_args(&run_args).and_then(|plan| {
-        let mut result = engine::run(&plan, kind, stop, &mut progress)?;
+        let mut result = engine::run(&plan.engine(), kind, stop, &mut progress)?;
         result.fallback = fallback;
         Ok((plan, result))
     });

@@ -193,11 +193,10 @@ fn run_step(
     rate: f64,
     attempt: u32,
 ) -> Result<(Step, engine::RunResult), SetupError> {
-    let mut step_plan = plan.clone();
-    step_plan.shape = Shape::constant(Kind::Rate, rate, cfg.step).with_warmup(plan.warmup);
-    step_plan.warmup = plan.warmup;
-    step_plan.stop.requests = None;
-    let result = engine::run(&step_plan, kind, stop.clone(), &mut |_: &_| {})?;
+    let mut step_cfg = plan.engine();
+    step_cfg.shape = Shape::constant(Kind::Rate, rate, cfg.step).with_warmup(plan.warmup);
+    step_cfg.requests = None;
+    let result = engine::run(&step_cfg, kind, stop.clone(), &mut |_: &_| {})?;
     let report = Report::new(&result, &plan.url, &plan.request.method, &plan.assertions);
     let mut failed: Vec<String> = report
         .assertions

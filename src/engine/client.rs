@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-use super::conn::{ClientConn, ConnState, Pending, UNSTAMPED};
-use super::worker::Worker;
+use super::conn::{ClientConn, ConnState, Pending};
+use super::worker::{BackendReport, Worker};
 use crate::http::response::Progress;
 use crate::io::{Driver, Event, Ops, Token};
 use crate::load::{Kind, Shape, Share, Think, due_count, due_time};
@@ -104,7 +104,6 @@ pub struct Client {
     stopping: bool,
     stop: Arc<AtomicBool>,
     intervals: Sender<Interval>,
-    pub outcome: Option<ClientOutcome>,
 }
 
 impl Client {
@@ -171,7 +170,6 @@ impl Client {
             stopping: false,
             stop,
             intervals,
-            outcome: None,
             cfg,
         }
     }
@@ -247,9 +245,15 @@ impl Client {
     }
 
     /// Stages up to `k` requests (at most one batch) on an open connection with nothing in
-    /// flight; returns how many. `intended` is when the batch should have gone out (UNSTAMPED:
+    /// flight; returns how many. `intended` is when the batch should have gone out (None:
     /// when it does). A user still running its on_start tasks sends them one at a time.
-    fn send_batch(&mut self, token: Token, k: usize, intended: u64, ops: &mut Ops) -> usize {
+    fn send_batch(
+        &mut self,
+        token: Token,
+        k: usize,
+        intended: Option<u64>,
+        ops: &mut Ops,
+    ) -> usize {
         let counted = self.measuring;
         let conn = &mut self.conns[token as usize];
         let program = &*self.cfg.program;
@@ -259,7 +263,7 @@ impl Client {
             ops.out(token).extend_from_slice(bytes);
             let pending = Pending {
                 intended,
-                sent: UNSTAMPED,
+                sent: None,
                 counted,
                 task: 0,
                 on_start: false,
@@ -312,7 +316,7 @@ impl Client {
                     .min(self.quota_left())
                     .min(allowed) as usize;
                 if k > 0 {
-                    self.send_batch(token, k, UNSTAMPED, ops);
+                    self.send_batch(token, k, None, ops);
                 }
             }
             Kind::Rate => self.idle.push(token),
@@ -363,16 +367,14 @@ impl Client {
         for p in conn.in_flight.drain(..) {
             let task = &self.cfg.program.tasks[p.task as usize];
             let ep = task.endpoint;
-            if retry && p.sent != UNSTAMPED && task.idempotent {
+            if let Some(sent) = p.sent
+                && retry
+                && task.idempotent
+            {
                 // Its latency keeps running from when it was first due (or first sent).
-                let intended = if p.intended == UNSTAMPED {
-                    p.sent
-                } else {
-                    p.intended
-                };
                 conn.retry.push_back(Pending {
-                    intended,
-                    sent: UNSTAMPED,
+                    intended: Some(p.intended.unwrap_or(sent)),
+                    sent: None,
                     ..p
                 });
                 continue;
@@ -381,7 +383,7 @@ impl Client {
                 // A failed on_start task is not retried (Locust moves on to the tasks too).
                 conn.on_start_waiting = false;
             }
-            if p.sent == UNSTAMPED {
+            if p.sent.is_none() {
                 self.issued -= 1;
                 if p.counted {
                     self.rec.unsend(ep, 1);
@@ -428,13 +430,10 @@ impl Client {
     fn record_response(&mut self, token: Token, p: Pending, status: u16, now: u64) {
         let task = &self.cfg.program.tasks[p.task as usize];
         if p.counted {
-            let intended = if p.intended == UNSTAMPED {
-                p.sent
-            } else {
-                p.intended
-            };
-            let (corrected, uncorrected) =
-                (now.saturating_sub(intended), now.saturating_sub(p.sent));
+            // Only a request handed to the kernel can be answered.
+            let sent = p.sent.unwrap_or(now);
+            let intended = p.intended.unwrap_or(sent);
+            let (corrected, uncorrected) = (now.saturating_sub(intended), now.saturating_sub(sent));
             self.rec.response(
                 task.endpoint,
                 status,
@@ -553,9 +552,8 @@ impl Client {
                 }
                 ConnState::Backoff { until } if self.now >= until => self.connect(token, ops),
                 ConnState::Open => {
-                    if let Some(first) = self.conns[i].in_flight.front()
-                        && first.sent != UNSTAMPED
-                        && self.now.saturating_sub(first.sent) >= timeout
+                    if let Some(sent) = self.conns[i].in_flight.front().and_then(|p| p.sent)
+                        && self.now.saturating_sub(sent) >= timeout
                     {
                         self.abort(token, ErrorKind::Timeout, ops);
                     }
@@ -588,7 +586,7 @@ impl Client {
             let intended = due_time(&shape, self.cfg.share, self.scheduled)
                 .map_or(self.now, |t| (t * 1e6) as u64);
             // A connection with nothing it may send (its tasks wait for captures) drops out.
-            let sent = self.send_batch(token, k, intended, ops);
+            let sent = self.send_batch(token, k, Some(intended), ops);
             self.scheduled += sent as u64;
         }
         self.starved += u64::from(starved && self.measuring);
@@ -653,7 +651,7 @@ impl Client {
             if conn.state == ConnState::Open
                 && conn.in_flight.is_empty()
                 && self.quota_left() > 0
-                && self.send_batch(token, 1, at, ops) == 0
+                && self.send_batch(token, 1, Some(at), ops) == 0
             {
                 self.wait_for_task(token);
             }
@@ -720,7 +718,7 @@ impl Driver for Client {
                     let thinking = self.conns[token as usize].wake_at.is_some();
                     if thinking && active {
                     } else if active && self.quota_left() > 0 && !self.stopping {
-                        if self.send_batch(token, 1, UNSTAMPED, ops) == 0 {
+                        if self.send_batch(token, 1, None, ops) == 0 {
                             self.wait_for_task(token);
                         }
                     } else if !active {
@@ -751,10 +749,9 @@ impl Driver for Client {
 }
 
 impl Worker for Client {
+    type Outcome = ClientOutcome;
+
     fn tick(&mut self, ops: &mut Ops) -> Option<Duration> {
-        if self.outcome.is_some() {
-            return None;
-        }
         self.now = self.clock();
         if !self.started {
             self.started = true;
@@ -797,12 +794,14 @@ impl Worker for Client {
         let now = self.clock();
         for token in self.unstamped.drain(..) {
             for p in self.conns[token as usize].in_flight.iter_mut().rev() {
-                if p.sent != UNSTAMPED {
+                if p.sent.is_some() {
                     break;
                 }
-                p.sent = now;
-                if p.intended != UNSTAMPED && p.counted {
-                    self.rec.lag(now.saturating_sub(p.intended));
+                p.sent = Some(now);
+                if let Some(intended) = p.intended
+                    && p.counted
+                {
+                    self.rec.lag(now.saturating_sub(intended));
                 }
             }
         }
@@ -813,7 +812,11 @@ impl Worker for Client {
         Some(Duration::from_micros(wake.saturating_sub(now).max(1)))
     }
 
-    fn finish(&mut self, buffer_exhaustions: u64, backend_flags: &'static str) {
+    fn finish(&mut self, backend: BackendReport) -> ClientOutcome {
+        let BackendReport {
+            buffer_exhaustions,
+            flags: backend_flags,
+        } = backend;
         let mut never_sent = 0;
         for conn in &mut self.conns {
             // Sent once, unanswered, and not sent again before the end.
@@ -828,7 +831,7 @@ impl Worker for Client {
                     continue;
                 }
                 let ep = self.cfg.program.tasks[p.task as usize].endpoint;
-                if p.sent == UNSTAMPED {
+                if p.sent.is_none() {
                     self.rec.unsend(ep, 1);
                     never_sent += 1;
                 } else {
@@ -857,13 +860,13 @@ impl Worker for Client {
         } else {
             0
         };
-        self.outcome = Some(ClientOutcome {
+        ClientOutcome {
             totals: self.rec.snapshot_totals(),
             backend_flags,
             starved: self.starved,
             due_unsent,
             cpu_seconds: crate::sys::thread_cpu_seconds(),
             wall_seconds: wall,
-        });
+        }
     }
 }

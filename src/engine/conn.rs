@@ -10,9 +10,6 @@ use crate::scenario::program::{Program, Rendered, Task};
 use crate::scenario::template::Generators;
 use crate::stats::Recorder;
 
-/// Marks a request staged in this turn but not yet handed to the kernel.
-pub const UNSTAMPED: u64 = u64::MAX;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnState {
     /// Not connected and not trying (quota used up, user inactive, or the run is ending).
@@ -30,10 +27,11 @@ pub enum ConnState {
 /// A request handed to (or about to be handed to) the kernel.
 #[derive(Debug, Clone, Copy)]
 pub struct Pending {
-    /// When it should have been sent (the schedule); UNSTAMPED in closed loop (= when it was).
-    pub intended: u64,
-    /// When it was handed to the kernel, or UNSTAMPED.
-    pub sent: u64,
+    /// When it should have been sent: the schedule's time (open loop, users), or None when
+    /// there is no schedule (closed loop: it is due when it is sent).
+    pub intended: Option<u64>,
+    /// When it was handed to the kernel; None while it is staged in this turn.
+    pub sent: Option<u64>,
     /// False for requests sent during the warm-up: their outcomes are not recorded.
     pub counted: bool,
     /// The program's task it runs.
@@ -165,7 +163,7 @@ impl ClientConn {
         program: &Program,
         gens: &mut Generators,
         k: usize,
-        intended: u64,
+        intended: Option<u64>,
         counted: bool,
         out: &mut Vec<u8>,
         rec: &mut Recorder,
@@ -213,7 +211,7 @@ impl ClientConn {
             let bytes = self.render(program, gens, task_id, out);
             self.in_flight.push_back(Pending {
                 intended,
-                sent: UNSTAMPED,
+                sent: None,
                 counted,
                 task: task_id as u32,
                 on_start,

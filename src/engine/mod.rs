@@ -11,11 +11,11 @@ use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::assertions::{View, Windows};
+use crate::assertions::{Assertion, View, Windows};
 use crate::error::SetupError;
 use crate::io::IoChoice;
 use crate::load::{Kind, Shape, Share};
-use crate::plan::RunPlan;
+use crate::scenario::program::Program;
 use crate::stats::Totals;
 use crate::sys::{UringSupport, probe_uring};
 use client::{Client, ClientConfig};
@@ -56,9 +56,30 @@ pub struct RunResult {
     pub endpoint_expect: Vec<Option<Vec<u16>>>,
     /// Unix time (seconds) when measurement started.
     pub started_unix: u64,
-    /// The CSV history has a row per endpoint (per-endpoint seconds were kept).
-    pub full_history: bool,
     pub interrupted: bool,
+}
+
+/// Everything the engine runs, settled by the plan: no flags, no output paths.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub addr: std::net::SocketAddr,
+    pub program: Arc<Program>,
+    /// The CPUs workers are pinned to, one worker each.
+    pub cpus: Vec<usize>,
+    pub connections: u32,
+    pub pipeline: u32,
+    pub shape: Shape,
+    pub warmup: Duration,
+    /// `-n`: stop after this many requests.
+    pub requests: Option<u64>,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Keep each second's latency per endpoint (some output needs it).
+    pub per_endpoint_seconds: bool,
+    pub capture_limit: usize,
+    pub resend: bool,
+    /// Checked per second as the run goes (windowed forms keep only their window).
+    pub assertions: Vec<Assertion>,
 }
 
 /// Chooses the backend once for the whole run.
@@ -96,7 +117,7 @@ pub fn split(total: u64, parts: usize) -> Vec<u64> {
 /// Runs the plan to its end (or until `stop` is set) and returns the merged result.
 /// `sink` is given each completed second, in order, on the main thread.
 pub fn run(
-    plan: &RunPlan,
+    plan: &EngineConfig,
     kind: BackendKind,
     stop: Arc<AtomicBool>,
     sink: &mut impl SecondSink,
@@ -117,13 +138,13 @@ pub fn run(
             .collect(),
         _ => split(u64::from(plan.connections), workers),
     };
-    let quotas = plan.stop.requests.map(|n| split(n, workers));
+    let quotas = plan.requests.map(|n| split(n, workers));
     let (tx, rx) = mpsc::channel();
     let start = Instant::now();
     let mut handles = Vec::with_capacity(workers);
     for (i, &cpu) in plan.cpus.iter().enumerate() {
         let cfg = ClientConfig {
-            addr: plan.target.addr,
+            addr: plan.addr,
             program: plan.program.clone(),
             pipeline: plan.pipeline,
             connections: conns[i] as u32,
@@ -138,7 +159,7 @@ pub fn run(
             timeout: plan.timeout,
             connect_timeout: plan.connect_timeout,
             seed: 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9),
-            endpoint_intervals: plan.hlog.is_some() || plan.csv_full_history,
+            endpoint_intervals: plan.per_endpoint_seconds,
             capture_limit: plan.capture_limit,
             resend: plan.resend,
         };
@@ -149,10 +170,7 @@ pub fn run(
                 worker::pin(cpu);
                 let n = cfg.connections as usize;
                 let mut client = Client::new(cfg, start, stop, tx);
-                worker::run(kind, n, None, &mut client)?;
-                client
-                    .outcome
-                    .ok_or_else(|| "worker ended without a result".to_string())
+                worker::run(kind, n, None, &mut client)
             })
             .map_err(|e| SetupError::Worker(format!("cannot start a thread: {e}")))?;
         handles.push(handle);
@@ -251,7 +269,6 @@ pub fn run(
             })
             .collect(),
         started_unix,
-        full_history: plan.csv_full_history,
         interrupted,
     })
 }

@@ -24,12 +24,23 @@ impl BackendKind {
     }
 }
 
+/// What the backend counted over a worker's run.
+#[derive(Debug, Clone, Copy)]
+pub struct BackendReport {
+    /// Times the receive buffers ran out (io_uring only).
+    pub buffer_exhaustions: u64,
+    /// Which setup flags the kernel accepted, for reports.
+    pub flags: &'static str,
+}
+
 /// A driver that also keeps time: timers, deadlines, snapshots.
 pub trait Worker: Driver {
+    /// What the worker hands back when it stops.
+    type Outcome;
     /// Called before every turn. Returns how long the backend may block, or None to stop.
     fn tick(&mut self, ops: &mut Ops) -> Option<Duration>;
-    /// Called once after the loop ends, with what the backend counted.
-    fn finish(&mut self, buffer_exhaustions: u64, backend_flags: &'static str);
+    /// Called once after the loop ends, with what the backend counted: the worker's result.
+    fn finish(&mut self, backend: BackendReport) -> Self::Outcome;
 }
 
 /// Ring sizes for a worker that will hold about `connections` sockets.
@@ -47,29 +58,35 @@ pub fn pin(cpu: usize) {
     core_affinity::set_for_current(core_affinity::CoreId { id: cpu });
 }
 
-/// Builds the backend and runs `worker` until it stops. `listener` is adopted for accepting.
+/// Builds the backend, runs `worker` until it stops, and returns its outcome. `listener` is
+/// adopted for accepting.
 pub fn run<W: Worker>(
     kind: BackendKind,
     connections: usize,
     listener: Option<BorrowedFd<'_>>,
     worker: &mut W,
-) -> Result<(), String> {
+) -> Result<W::Outcome, String> {
     match kind {
         BackendKind::Uring => {
             let mut ring =
                 Uring::new(ring_config(connections)).map_err(|e| format!("io_uring setup: {e}"))?;
-            let flags = ring.flags;
             drive(&mut ring, listener, worker)?;
-            let exhausted = ring.take_buffer_exhaustions();
-            worker.finish(exhausted, flags);
+            let report = BackendReport {
+                buffer_exhaustions: ring.take_buffer_exhaustions(),
+                flags: ring.flags,
+            };
+            Ok(worker.finish(report))
         }
         BackendKind::Epoll => {
             let mut ep = Epoll::new(64 * 1024).map_err(|e| format!("epoll setup: {e}"))?;
             drive(&mut ep, listener, worker)?;
-            worker.finish(0, "edge-triggered");
+            let report = BackendReport {
+                buffer_exhaustions: 0,
+                flags: "edge-triggered",
+            };
+            Ok(worker.finish(report))
         }
     }
-    Ok(())
 }
 
 fn drive<B: Backend, W: Worker>(

@@ -167,6 +167,27 @@ pub fn online_cpus() -> Vec<usize> {
 }
 
 impl RunPlan {
+    /// What the engine runs: the load and the requests, with the output flags settled into what
+    /// they need recorded.
+    pub fn engine(&self) -> crate::engine::EngineConfig {
+        crate::engine::EngineConfig {
+            addr: self.target.addr,
+            program: self.program.clone(),
+            cpus: self.cpus.clone(),
+            connections: self.connections,
+            pipeline: self.pipeline,
+            shape: self.shape.clone(),
+            warmup: self.warmup,
+            requests: self.stop.requests,
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            per_endpoint_seconds: self.hlog.is_some() || self.csv_full_history,
+            capture_limit: self.capture_limit,
+            resend: self.resend,
+            assertions: self.assertions.clone(),
+        }
+    }
+
     pub fn from_args(cli: &RunArgs) -> Result<Self, SetupError> {
         let scenario = match &cli.scenario {
             Some(path) => Some(Scenario::load(path).map_err(usage)?),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::engine::worker::Worker;
+use crate::engine::worker::{BackendReport, Worker};
 use crate::http::reason_phrase;
 use crate::http::request_parser::{RequestError, RequestParser};
 use crate::io::{Driver, Event, HIGH_WATER, Ops, Token};
@@ -123,7 +123,7 @@ pub struct Server {
     free: Vec<Token>,
     /// Tokens with delayed answers pending.
     waiting: Vec<Token>,
-    pub answered: u64,
+    answered: u64,
     stop: Arc<AtomicBool>,
     next_check: Instant,
     next_scan: Instant,
@@ -410,6 +410,9 @@ impl Driver for Server {
 }
 
 impl Worker for Server {
+    /// How many requests it answered.
+    type Outcome = u64;
+
     fn tick(&mut self, ops: &mut Ops) -> Option<Duration> {
         if self.done {
             return None;
@@ -435,5 +438,7 @@ impl Worker for Server {
         Some(wait.max(Duration::from_micros(1)))
     }
 
-    fn finish(&mut self, _buffer_exhaustions: u64, _backend_flags: &'static str) {}
+    fn finish(&mut self, _backend: BackendReport) -> u64 {
+        self.answered
+    }
 }

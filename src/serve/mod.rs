@@ -76,9 +76,9 @@ pub fn start(
             .spawn(move || {
                 worker::pin(cpu);
                 let mut server = Server::new(responses, routes, limits, cpu as u64 + 1, stop);
-                let result = worker::run(kind, 1024, Some(fd.as_fd()), &mut server);
+                let answered = worker::run(kind, 1024, Some(fd.as_fd()), &mut server);
                 drop(fd);
-                result.map(|_| server.answered)
+                answered
             })
             .map_err(|e| SetupError::Worker(format!("cannot start a thread: {e}")))?;
         handles.push(handle);
