@@ -82,7 +82,7 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<Exit, Se
         return Ok(Exit::Failed);
     }
     if let Some(path) = &plan.html
-        && let Err(e) = write_html(path, &serde_json::to_value(&report).unwrap_or_default())
+        && let Err(e) = write_html(path, &report)
     {
         eprintln!("ringblast: cannot write {}: {e}", path.display());
         return Ok(Exit::Failed);
@@ -339,7 +339,7 @@ fn compare(args: &CompareArgs) -> Result<Exit, SetupError> {
 }
 
 /// Writes the HTML page whole.
-fn write_html(path: &std::path::Path, report: &serde_json::Value) -> std::io::Result<()> {
+fn write_html(path: &std::path::Path, report: &Report) -> std::io::Result<()> {
     crate::report::write_whole(path, crate::report::html::render(report).as_bytes())
 }
 
@@ -353,7 +353,11 @@ fn report(args: &ReportArgs) -> Result<Exit, SetupError> {
             "not a ringblast report (written by run --json)".into(),
         ));
     }
-    if let Err(e) = write_html(&args.html, &value) {
+    // Read through the report's own types: a field renamed or of the wrong type is an error
+    // here, not a silent zero on the page.
+    let report: Report = serde_json::from_value(value)
+        .map_err(|e| usage(format!("not a ringblast report of this version: {e}")))?;
+    if let Err(e) = write_html(&args.html, &report) {
         eprintln!("ringblast: cannot write {}: {e}", args.html.display());
         return Ok(Exit::Failed);
     }

@@ -72,7 +72,7 @@ pub struct View<'a> {
 }
 
 /// The checked result, as reported (JSON `assertions`).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Outcome {
     pub expr: String,
     /// The measured value (the worst window for windowed forms), in the unit of the threshold:

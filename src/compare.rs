@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::report::{Latency, Report, Requests};
+
 use crate::report::locust::{Entry, PERCENTILES};
 
 /// One endpoint's (or the aggregate's) figures from one input. Times in milliseconds.
@@ -61,48 +63,35 @@ pub fn load(arg: &str) -> Result<Source, String> {
 }
 
 fn ringblast_json(label: &str, doc: &serde_json::Value) -> Result<Source, String> {
-    let figures = |requests: &serde_json::Value, failed: u64, rps: f64, lat: &serde_json::Value| {
-        let has = requests["responses"].as_u64().unwrap_or(0) > 0;
-        let ms = |k: &str| has.then(|| num(&lat[k]) / 1000.0);
+    // Read through the report's own types: a renamed field is an error, not a silent zero.
+    let r: Report = serde_json::from_value(doc.clone())
+        .map_err(|e| format!("{label}: not a ringblast report of this version: {e}"))?;
+    let figures = |q: &Requests, failed: u64, rps: f64, lat: &Latency| {
+        let ms = |v: u64| (q.responses > 0).then(|| v as f64 / 1000.0);
         Figures {
-            requests: requests["responses"].as_u64().unwrap_or(0)
-                + requests["errors"].as_u64().unwrap_or(0),
+            requests: q.responses + q.errors,
             failures: failed,
             rps,
-            p50: ms("p50"),
-            p95: ms("p95"),
-            p99: ms("p99"),
-            max: ms("max"),
+            p50: ms(lat.p50),
+            p95: ms(lat.p95),
+            p99: ms(lat.p99),
+            max: ms(lat.max),
         }
     };
-    let req = &doc["requests"];
-    let failed = req["responses"].as_u64().unwrap_or(0) - req["ok"].as_u64().unwrap_or(0)
-        + req["errors"].as_u64().unwrap_or(0);
-    let aggregate = figures(req, failed, num(&doc["rps"]), &doc["latency_us"]);
-    let endpoints = doc["endpoints"]
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .map(|e| {
-                    let f = figures(
-                        &e["requests"],
-                        e["failed"].as_u64().unwrap_or(0),
-                        num(&e["rps"]),
-                        &e["latency_us"],
-                    );
-                    (
-                        e["method"].as_str().unwrap_or("").to_string(),
-                        e["name"].as_str().unwrap_or("").to_string(),
-                        f,
-                    )
-                })
-                .collect()
+    let failed = r.requests.responses - r.requests.ok + r.requests.errors;
+    let aggregate = figures(&r.requests, failed, r.rps, &r.latency_us);
+    let endpoints = r
+        .endpoints
+        .iter()
+        .map(|e| {
+            let f = figures(&e.requests, e.failed, e.rps, &e.latency_us);
+            (e.method.clone(), e.name.clone(), f)
         })
-        .unwrap_or_default();
+        .collect();
     Ok(Source {
         label: label.to_string(),
         rounded: false,
-        duration_s: doc["duration_s"].as_f64(),
+        duration_s: Some(r.duration_s),
         endpoints,
         aggregate,
     })

@@ -11,7 +11,7 @@ use crate::load::{Kind, Shape};
 use crate::stats::{Counts, Interval};
 
 /// One second of the run, all workers merged.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct TimelineEntry {
     /// Seconds since measurement started, at the end of this interval.
     pub t: u32,
@@ -27,11 +27,13 @@ pub struct TimelineEntry {
     pub errors: u64,
     /// Latency percentiles (corrected under -R), microseconds.
     pub p50_us: u64,
+    #[serde(default)]
     pub p90_us: u64,
     pub p99_us: u64,
     pub max_us: u64,
     /// Latency from the actual send, microseconds.
     pub p50_uncorrected_us: u64,
+    #[serde(default)]
     pub p90_uncorrected_us: u64,
     pub p99_uncorrected_us: u64,
 }

@@ -1,9 +1,11 @@
-//! The HTML report (`--html`, `ringblast report`): one self-contained page, drawn from the JSON
-//! report alone, with server-side SVG charts (no network, no libraries) and a table per endpoint.
+//! The HTML report (`--html`, `ringblast report`): one self-contained page, drawn from the report
+//! (read through its types) alone, with server-side SVG charts and a table per endpoint.
 
 use std::fmt::Write as _;
 
-use serde_json::Value;
+use super::Report;
+use crate::engine::collect::TimelineEntry;
+use crate::load::Kind;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -11,14 +13,6 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
-}
-
-/// Any JSON value, escaped: a report given to `ringblast report` may carry anything anywhere.
-fn val(v: &Value) -> String {
-    match v {
-        Value::String(s) => esc(s),
-        other => esc(&other.to_string()),
-    }
 }
 
 fn ms(us: f64) -> String {
@@ -29,10 +23,6 @@ fn ms(us: f64) -> String {
     } else {
         format!("{:.2} s", us / 1e6)
     }
-}
-
-fn n(v: &Value) -> f64 {
-    v.as_f64().unwrap_or(0.0)
 }
 
 /// One line of a chart.
@@ -207,16 +197,15 @@ fn seconds_ticks(max_t: f64) -> Vec<(f64, String)> {
     ticks
 }
 
-/// The whole page for one JSON report.
-pub fn render(r: &Value) -> String {
-    let timeline = r["timeline"].as_array().cloned().unwrap_or_default();
-    let t = |e: &Value| n(&e["t"]);
+/// The whole page for one report.
+pub fn render(r: &Report) -> String {
+    let timeline = &r.timeline;
+    let t = |e: &TimelineEntry| f64::from(e.t);
     let max_t = timeline.iter().map(t).fold(1.0, f64::max);
-    let points = |key: &str| -> Vec<(f64, f64)> {
+    let points = |value: &dyn Fn(&TimelineEntry) -> Option<f64>| -> Vec<(f64, f64)> {
         timeline
             .iter()
-            .filter(|e| !e[key].is_null())
-            .map(|e| (t(e), n(&e[key])))
+            .filter_map(|e| value(e).map(|v| (t(e), v)))
             .collect()
     };
     let mut throughput = vec![
@@ -225,61 +214,59 @@ pub fn render(r: &Value) -> String {
             color: "#1f77b4",
             dashed: false,
             right: false,
-            points: points("rps"),
+            points: points(&|e| Some(e.rps)),
         },
         Series {
             name: "errors/s".into(),
             color: "#d62728",
             dashed: false,
             right: false,
-            points: points("errors"),
+            points: points(&|e| Some(e.errors as f64)),
         },
     ];
     let mut y2 = "";
-    if timeline.iter().any(|e| !e["target_rps"].is_null()) {
+    if timeline.iter().any(|e| e.target_rps.is_some()) {
         throughput.push(Series {
             name: "target rate".into(),
             color: "#2ca02c",
             dashed: true,
             right: false,
-            points: points("target_rps"),
+            points: points(&|e| e.target_rps),
         });
     }
-    if timeline.iter().any(|e| !e["users"].is_null()) {
+    if timeline.iter().any(|e| e.users.is_some()) {
         throughput.push(Series {
             name: "users".into(),
             color: "#9467bd",
             dashed: true,
             right: true,
-            points: points("users"),
+            points: points(&|e| e.users.map(|u| u as f64)),
         });
         y2 = "users";
     }
+    type Pick = fn(&TimelineEntry) -> u64;
     let latency = [
-        ("p50", "p50_us", "#1f77b4", false),
-        ("p90", "p90_us", "#ff7f0e", false),
-        ("p99", "p99_us", "#d62728", false),
-        ("p50 (actual)", "p50_uncorrected_us", "#1f77b4", true),
-        ("p90 (actual)", "p90_uncorrected_us", "#ff7f0e", true),
-        ("p99 (actual)", "p99_uncorrected_us", "#d62728", true),
+        ("p50", (|e| e.p50_us) as Pick, "#1f77b4", false),
+        ("p90", |e| e.p90_us, "#ff7f0e", false),
+        ("p99", |e| e.p99_us, "#d62728", false),
+        ("p50 (actual)", |e| e.p50_uncorrected_us, "#1f77b4", true),
+        ("p90 (actual)", |e| e.p90_uncorrected_us, "#ff7f0e", true),
+        ("p99 (actual)", |e| e.p99_uncorrected_us, "#d62728", true),
     ]
     .iter()
-    .map(|(name, key, color, dashed)| Series {
+    .map(|(name, pick, color, dashed)| Series {
         name: name.to_string(),
         color,
         dashed: *dashed,
         right: false,
-        points: points(key),
+        points: points(&|e| Some(pick(e) as f64)),
     })
     .collect::<Vec<_>>();
     // HdrHistogram's percentile plot: x = log10(1 / (1 - q)), so 90 %, 99 %, 99.9 % … are evenly spaced.
-    let spectrum = |key: &str| -> Vec<(f64, f64)> {
-        r[key]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|p| Some((p.get(0)?.as_f64()?, p.get(1)?.as_f64()?)))
-            .map(|(q, v)| ((1.0 / (1.0 - (q / 100.0).min(0.999_999))).log10(), v))
+    let spectrum = |pairs: &[(f64, u64)]| -> Vec<(f64, f64)> {
+        pairs
+            .iter()
+            .map(|&(q, v)| ((1.0 / (1.0 - (q / 100.0).min(0.999_999))).log10(), v as f64))
             .collect()
     };
     let distribution = vec![
@@ -288,14 +275,14 @@ pub fn render(r: &Value) -> String {
             color: "#1f77b4",
             dashed: false,
             right: false,
-            points: spectrum("latency_distribution"),
+            points: spectrum(&r.latency_distribution),
         },
         Series {
             name: "from actual send".into(),
             color: "#ff7f0e",
             dashed: true,
             right: false,
-            points: spectrum("latency_uncorrected_distribution"),
+            points: spectrum(&r.latency_uncorrected_distribution),
         },
     ];
     let pct_ticks: Vec<(f64, String)> =
@@ -315,13 +302,9 @@ pub fn render(r: &Value) -> String {
         .collect();
 
     let mut page = String::with_capacity(64 * 1024);
-    let title = match r["scenario"].as_str() {
-        Some(s) => format!("scenario {s} against {}", r["url"].as_str().unwrap_or("")),
-        None => format!(
-            "{} {}",
-            r["method"].as_str().unwrap_or(""),
-            r["url"].as_str().unwrap_or("")
-        ),
+    let title = match &r.scenario {
+        Some(s) => format!("scenario {s} against {}", r.url),
+        None => format!("{} {}", r.method, r.url),
     };
     let _ = write!(
         page,
@@ -334,92 +317,84 @@ svg.chart{{width:100%;height:auto;border:1px solid #ddd;background:#fff}} .tick{
         esc(&title),
         esc(&title)
     );
-    let req = &r["requests"];
-    let lat = &r["latency_us"];
-    let unc = &r["latency_uncorrected_us"];
+    let req = &r.requests;
     let _ = write!(
         page,
         "<table><tr><th>backend</th><td>{} ({}), {} threads, {} connections, pipeline {}</td></tr>",
-        esc(r["backend"].as_str().unwrap_or("")),
-        esc(r["backend_flags"].as_str().unwrap_or("")),
-        val(&r["threads"]),
-        val(&r["connections"]),
-        val(&r["pipeline"])
+        esc(&r.backend),
+        esc(&r.backend_flags),
+        r.threads,
+        r.connections,
+        r.pipeline
     );
+    let model = match r.load.model {
+        Kind::Rate => "rate",
+        Kind::Users => "users",
+        Kind::Connections => "connections",
+    };
     let _ = write!(
         page,
-        "<tr><th>load</th><td>{} (peak {}), {:.2} s measured{}</td></tr>",
-        esc(r["load"]["model"].as_str().unwrap_or("")),
-        val(&r["load"]["peak"]),
-        n(&r["duration_s"]),
-        if r["interrupted"] == true {
-            ", interrupted"
-        } else {
-            ""
-        }
+        "<tr><th>load</th><td>{model} (peak {}), {:.2} s measured{}</td></tr>",
+        r.load.peak,
+        r.duration_s,
+        if r.interrupted { ", interrupted" } else { "" }
     );
-    let target = r["target_rps"].as_f64().map_or(String::new(), |t| {
-        format!(" (target {t:.0}, sent {:.0})", n(&r["sent_rps"]))
+    let target = r.target_rps.map_or(String::new(), |t| {
+        format!(" (target {t:.0}, sent {:.0})", r.sent_rps)
     });
     let _ = write!(
         page,
         "<tr><th>throughput</th><td>{:.1} responses/s{target}</td></tr>",
-        n(&r["rps"])
+        r.rps
     );
     let _ = write!(
         page,
         "<tr><th>requests</th><td>sent {} · responses {} · ok {} · errors {} · unfinished {}</td></tr>",
-        val(&req["sent"]),
-        val(&req["responses"]),
-        val(&req["ok"]),
-        val(&req["errors"]),
-        val(&req["unfinished"])
+        req.sent, req.responses, req.ok, req.errors, req.unfinished
     );
-    for (label, l) in [("latency", lat), ("from actual send", unc)] {
+    for (label, l) in [
+        ("latency", &r.latency_us),
+        ("from actual send", &r.latency_uncorrected_us),
+    ] {
         let _ = write!(
             page,
             "<tr><th>{label}</th><td>p50 {} · p90 {} · p99 {} · p99.9 {} · max {}</td></tr>",
-            ms(n(&l["p50"])),
-            ms(n(&l["p90"])),
-            ms(n(&l["p99"])),
-            ms(n(&l["p999"])),
-            ms(n(&l["max"]))
+            ms(l.p50 as f64),
+            ms(l.p90 as f64),
+            ms(l.p99 as f64),
+            ms(l.p999 as f64),
+            ms(l.max as f64)
         );
     }
     page.push_str("</table>");
-    for a in r["assertions"].as_array().into_iter().flatten() {
-        let ok = a["ok"] == true;
+    for a in &r.assertions {
         let _ = write!(
             page,
             r#"<div class="{}">assert {} → {} {}</div>"#,
-            if ok { "ok" } else { "bad" },
-            esc(a["expr"].as_str().unwrap_or("")),
-            val(&a["value"]),
-            if ok { "ok" } else { "FAILED" }
+            if a.ok { "ok" } else { "bad" },
+            esc(&a.expr),
+            a.value,
+            if a.ok { "ok" } else { "FAILED" }
         );
     }
-    for w in r["warnings"].as_array().into_iter().flatten() {
-        let _ = write!(
-            page,
-            r#"<div class="warn">{}</div>"#,
-            esc(w.as_str().unwrap_or(""))
-        );
+    for w in &r.warnings {
+        let _ = write!(page, r#"<div class="warn">{}</div>"#, esc(w));
     }
     page.push_str("<h2>Endpoints</h2><table><tr><th>endpoint</th><th>requests</th><th>failed</th><th>req/s</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>");
-    for e in r["endpoints"].as_array().into_iter().flatten() {
-        let l = &e["latency_us"];
+    for e in &r.endpoints {
+        let l = &e.latency_us;
         let _ = write!(
             page,
             "<tr><td>{} {}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(e["method"].as_str().unwrap_or("")),
-            esc(e["name"].as_str().unwrap_or("")),
-            val(&e["requests"]["sent"]),
-            val(&e["failed"]),
-            n(&e["rps"]),
-            ms(n(&l["p50"])),
-            ms(n(&l["p95"])),
-            ms(n(&l["p99"])),
-            ms(n(&l["max"]))
+            esc(&e.method),
+            esc(&e.name),
+            e.requests.sent,
+            e.failed,
+            e.rps,
+            ms(l.p50 as f64),
+            ms(l.p95 as f64),
+            ms(l.p99 as f64),
+            ms(l.max as f64)
         );
     }
     page.push_str("</table>");
@@ -471,36 +446,43 @@ mod tests {
         assert_eq!(nice(1234.0), (1500.0, 500.0));
     }
 
+    /// A whole report (an older one: fields added since default), to draw pages from.
+    fn report() -> Report {
+        serde_json::from_str(include_str!(
+            "../../tests/fixtures/locust/run/ringblast.json"
+        ))
+        .expect("the fixture reads as a report")
+    }
+
     #[test]
     fn page_is_self_contained_and_escaped() {
-        let r = serde_json::json!({
-            "method": "GET", "url": "http://h/<x>", "timeline": [{"t": 1, "rps": 10.0, "errors": 0, "p50_us": 100, "p90_us": 200, "p99_us": 300, "p50_uncorrected_us": 90, "p99_uncorrected_us": 250, "target_rps": null, "users": 5}],
-            "latency_distribution": [[0.0, 50], [50.0, 100], [99.0, 300]], "latency_uncorrected_distribution": [],
-            "requests": {}, "latency_us": {}, "latency_uncorrected_us": {}, "load": {"model": "users", "peak": 5},
-            "endpoints": [{"method": "GET", "name": "a&b", "requests": {"sent": 1}, "failed": 0, "rps": 1.0, "latency_us": {}}],
-        });
+        let mut r = report();
+        r.url = "http://h/<x>".into();
+        r.scenario = None;
+        r.endpoints[0].name = "a&b".into();
+        r.warnings = vec!["<img src=x onerror=alert(1)>".into()];
         let page = render(&r);
         assert!(page.contains("http://h/&lt;x&gt;") && page.contains("a&amp;b"));
-        assert!(
-            !page.contains("http://") || !page.contains("src=\"http"),
-            "no external resources"
-        );
+        assert!(!page.contains("<img"), "unescaped markup in the page");
+        assert!(!page.contains("src=\"http"), "no external resources");
         assert!(!page.contains("<script src"));
         assert_eq!(page.matches("<svg class=\"chart\"").count(), 3);
         assert!(page.contains(">users<"));
     }
 
     #[test]
-    fn fields_that_should_be_numbers_are_escaped_too() {
-        let evil = "<img src=x onerror=alert(1)>";
-        let r = serde_json::json!({
-            "method": "GET", "url": "http://h/", "timeline": [], "threads": evil, "connections": [evil],
-            "pipeline": {"x": evil}, "requests": {"sent": evil, "ok": evil}, "latency_us": {},
-            "latency_uncorrected_us": {}, "load": {"model": evil, "peak": evil},
-            "assertions": [{"expr": evil, "value": evil, "ok": false}],
-            "endpoints": [{"method": evil, "name": evil, "requests": {"sent": evil}, "failed": evil, "latency_us": {}}],
-        });
-        let page = render(&r);
-        assert!(!page.contains("<img"), "unescaped markup in the page");
+    fn a_report_with_a_field_of_the_wrong_type_is_refused_not_drawn_as_zero() {
+        let mut v: serde_json::Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/locust/run/ringblast.json"
+        ))
+        .unwrap();
+        v["threads"] = "<img src=x>".into();
+        assert!(serde_json::from_value::<Report>(v.clone()).is_err());
+        v["threads"] = 2.into();
+        v.as_object_mut().unwrap().remove("requests");
+        assert!(
+            serde_json::from_value::<Report>(v).is_err(),
+            "a missing field is an error"
+        );
     }
 }

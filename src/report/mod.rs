@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::assertions::{self, Assertion, Outcome, View};
 use crate::engine::RunResult;
@@ -20,7 +20,7 @@ use crate::engine::collect::TimelineEntry;
 use crate::load::Kind;
 use crate::stats::ErrorKind;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Requests {
     pub sent: u64,
     pub responses: u64,
@@ -29,10 +29,11 @@ pub struct Requests {
     pub errors: u64,
     pub unfinished: u64,
     /// Unanswered idempotent requests sent again on a new connection (counted once in `sent`).
+    #[serde(default)]
     pub resent: u64,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Default, PartialEq)]
 pub struct Latency {
     pub min: u64,
     pub mean: f64,
@@ -62,7 +63,7 @@ impl Latency {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Default, PartialEq)]
 pub struct Lag {
     pub p50: u64,
     pub p99: u64,
@@ -70,7 +71,7 @@ pub struct Lag {
 }
 
 /// One endpoint's results (Locust's per-name rows).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EndpointReport {
     pub name: String,
     pub method: String,
@@ -79,17 +80,17 @@ pub struct EndpointReport {
     pub failed: u64,
     pub rps: f64,
     pub status: BTreeMap<String, u64>,
-    pub errors: BTreeMap<&'static str, u64>,
+    pub errors: BTreeMap<String, u64>,
     pub latency_us: Latency,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Bytes {
     pub sent: u64,
     pub received: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Diagnostics {
     /// Connections established over the run.
     pub connects: u64,
@@ -98,20 +99,24 @@ pub struct Diagnostics {
     /// Times a due request found no idle connection (open loop).
     pub connection_starved: u64,
     /// Open loop: requests due by the end but never sent (the schedule's backlog).
+    #[serde(default)]
     pub due_unsent: u64,
     /// The busiest worker's CPU use as a share of its run (0–1).
     pub busiest_worker_cpu: f64,
     /// Captures that took nothing (no match, or the response was over `--capture-max`), by
     /// variable name.
+    #[serde(default)]
     pub capture_failed: BTreeMap<String, u64>,
     /// Responses to capturing tasks that were over `--capture-max` and so were not kept.
+    #[serde(default)]
     pub capture_too_large: u64,
     /// Tasks not sent because a variable they use had not been captured yet, by variable name
     /// (another ready task of the user was sent instead, if it had one).
+    #[serde(default)]
     pub unset_skipped: BTreeMap<String, u64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Load {
     /// `connections` (closed loop), `rate` (open loop) or `users`.
     pub model: Kind,
@@ -120,16 +125,17 @@ pub struct Load {
     pub warmup_s: f64,
 }
 
-/// The whole report, as written to `--json`.
-#[derive(Debug, Clone, Serialize)]
+/// The whole report, as written to `--json`, and read back (`report`, `compare`) through these
+/// same types. Fields added after the first release default when an older report lacks them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
-    pub ringblast_version: &'static str,
+    pub ringblast_version: String,
     pub url: String,
     pub method: String,
     /// The scenario file, when the run had one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scenario: Option<String>,
-    pub backend: &'static str,
+    pub backend: String,
     pub backend_flags: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backend_fallback: Option<String>,
@@ -147,13 +153,15 @@ pub struct Report {
     pub sent_rps: f64,
     pub requests: Requests,
     pub status: BTreeMap<String, u64>,
-    pub errors: BTreeMap<&'static str, u64>,
+    pub errors: BTreeMap<String, u64>,
     /// The headline latency: from the intended send time under -R, else from the actual send.
     pub latency_us: Latency,
     pub latency_uncorrected_us: Latency,
     /// The percentile spectrum, [percentile, µs] pairs (HdrHistogram's percentile distribution,
     /// 5 ticks per half distance), for the latency distribution chart.
+    #[serde(default)]
     pub latency_distribution: Vec<(f64, u64)>,
+    #[serde(default)]
     pub latency_uncorrected_distribution: Vec<(f64, u64)>,
     pub schedule_lag_us: Lag,
     pub bytes: Bytes,
@@ -189,7 +197,7 @@ impl Report {
             .collect();
         let errors = ErrorKind::ALL
             .iter()
-            .map(|k| (k.name(), t.error_count(*k)))
+            .map(|k| (k.name().to_string(), t.error_count(*k)))
             .collect();
         let shape = &result.shape;
         let warm = result.warmup.as_secs_f64();
@@ -231,11 +239,11 @@ impl Report {
             })
             .collect();
         Self {
-            ringblast_version: env!("CARGO_PKG_VERSION"),
+            ringblast_version: env!("CARGO_PKG_VERSION").to_string(),
             url: url.to_string(),
             method: method.to_string(),
             scenario,
-            backend: result.backend.name(),
+            backend: result.backend.name().to_string(),
             backend_flags: result.backend_flags.clone(),
             backend_fallback: result.fallback.clone(),
             threads: result.threads,
@@ -370,7 +378,7 @@ fn endpoint_reports(result: &RunResult, secs: f64) -> Vec<EndpointReport> {
                 .collect(),
             errors: ErrorKind::ALL
                 .iter()
-                .map(|k| (k.name(), e.errors[*k as usize]))
+                .map(|k| (k.name().to_string(), e.errors[*k as usize]))
                 .filter(|(_, n)| *n > 0)
                 .collect(),
             latency_us: Latency::of(&e.latency),
