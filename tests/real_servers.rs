@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Mode, TestServer, run};
+use common::{Mode, TestServer, run, scenario};
 
 per_backend! {
     fn requests_behind_a_keep_alive_close_are_sent_again(io) {
@@ -48,13 +48,6 @@ per_backend! {
         assert!(connects >= 80, "{connects}");
         assert!(r.n("/requests/resent") <= 2 * 8, "{}", r.json["requests"]);
     }
-}
-
-fn scenario(text: &str) -> (common::TempDir, std::path::PathBuf) {
-    let dir = common::TempDir::new("real");
-    let path = dir.join("s.toml");
-    std::fs::write(&path, text).unwrap();
-    (dir, path)
 }
 
 #[test]

@@ -5,19 +5,9 @@
 mod common;
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{Mode, Served, TestServer, ringblast, run};
-
-/// Writes a scenario into a fresh temporary directory; the directory lives as long as the
-/// returned guard.
-fn scenario(text: &str) -> (common::TempDir, PathBuf) {
-    let dir = common::TempDir::new("scenario");
-    let path = dir.join("s.toml");
-    std::fs::write(&path, text).unwrap();
-    (dir, path)
-}
+use common::{Mode, Served, TestServer, ringblast, run, scenario};
 
 fn endpoint<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     report["endpoints"]

@@ -378,6 +378,15 @@ impl Drop for TempDir {
     }
 }
 
+/// Writes a scenario into a fresh temporary directory; the directory lives as long as the
+/// returned guard.
+pub fn scenario(text: &str) -> (TempDir, std::path::PathBuf) {
+    let dir = TempDir::new("scenario");
+    let path = dir.join("s.toml");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
 /// Runs `ringblast run` with `args` (plus `--json`), bounded by a hard timeout.
 pub fn run(args: &[&str]) -> Run {
     let dir = TempDir::new("run");
