@@ -79,24 +79,44 @@ fn digits(mut n: u64) -> usize {
     d
 }
 
+/// A run of `{{…}}` text: a literal, or the trimmed inside of a placeholder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Segment<'a> {
+    Text(&'a str),
+    Placeholder(&'a str),
+}
+
+/// Splits text into literals and placeholders: the one `{{…}}` syntax, shared by scenarios and
+/// the mock API's routes.
+pub fn segments(text: &str) -> Result<Vec<Segment<'_>>, String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        if open > 0 {
+            out.push(Segment::Text(&rest[..open]));
+        }
+        let after = &rest[open + 2..];
+        let close = after
+            .find("}}")
+            .ok_or_else(|| format!("unclosed '{{{{' in '{text}'"))?;
+        out.push(Segment::Placeholder(after[..close].trim()));
+        rest = &after[close + 2..];
+    }
+    if !rest.is_empty() {
+        out.push(Segment::Text(rest));
+    }
+    Ok(out)
+}
+
 impl Template {
     /// Parses `text`, resolving names through `ctx`.
     pub fn parse(text: &str, ctx: &Context) -> Result<Self, String> {
         let mut parts = Vec::new();
-        let mut rest = text;
-        while let Some(open) = rest.find("{{") {
-            if open > 0 {
-                parts.push(Part::Text(rest.as_bytes()[..open].to_vec()));
-            }
-            let after = &rest[open + 2..];
-            let close = after
-                .find("}}")
-                .ok_or_else(|| format!("unclosed '{{{{' in '{text}'"))?;
-            parts.push(parse_placeholder(after[..close].trim(), ctx)?);
-            rest = &after[close + 2..];
-        }
-        if !rest.is_empty() {
-            parts.push(Part::Text(rest.as_bytes().to_vec()));
+        for segment in segments(text)? {
+            parts.push(match segment {
+                Segment::Text(t) => Part::Text(t.as_bytes().to_vec()),
+                Segment::Placeholder(inner) => parse_placeholder(inner, ctx)?,
+            });
         }
         // Merge neighbouring literals (an env value next to text).
         let mut merged: Vec<Part> = Vec::with_capacity(parts.len());

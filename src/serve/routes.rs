@@ -355,29 +355,25 @@ fn build(r: &RouteFile) -> Result<Route, String> {
 }
 
 fn parse_body(text: &str, params: &[&str]) -> Result<Vec<BodyPart>, String> {
-    let mut parts = Vec::new();
-    let mut rest = text;
-    while let Some(open) = rest.find("{{") {
-        if open > 0 {
-            parts.push(BodyPart::Text(rest[..open].to_string()));
-        }
-        let after = &rest[open + 2..];
-        let close = after.find("}}").ok_or("unclosed '{{' in body")?;
-        let name = after[..close].trim();
-        parts.push(match name {
-            "uuid" => BodyPart::Uuid,
-            "seq" => BodyPart::Seq,
-            "token" => BodyPart::Token,
-            p => BodyPart::Param(params.iter().position(|n| *n == p).ok_or_else(|| {
-                format!("body uses {{{{{p}}}}}, which is no path parameter (nor uuid, seq, token)")
-            })?),
-        });
-        rest = &after[close + 2..];
-    }
-    if !rest.is_empty() {
-        parts.push(BodyPart::Text(rest.to_string()));
-    }
-    Ok(parts)
+    use crate::scenario::template::{Segment, segments};
+    segments(text)?
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Text(t) => Ok(BodyPart::Text(t.to_string())),
+            Segment::Placeholder("uuid") => Ok(BodyPart::Uuid),
+            Segment::Placeholder("seq") => Ok(BodyPart::Seq),
+            Segment::Placeholder("token") => Ok(BodyPart::Token),
+            Segment::Placeholder(p) => params
+                .iter()
+                .position(|n| *n == p)
+                .map(BodyPart::Param)
+                .ok_or_else(|| {
+                    format!(
+                        "body uses {{{{{p}}}}}, which is no path parameter (nor uuid, seq, token)"
+                    )
+                }),
+        })
+        .collect()
 }
 
 #[cfg(test)]
