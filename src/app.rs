@@ -331,8 +331,7 @@ fn compare(args: &CompareArgs) -> Result<Exit, SetupError> {
         .inputs
         .iter()
         .map(|a| crate::compare::load(a))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(SetupError::Usage)?;
+        .collect::<Result<Vec<_>, _>>()?;
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(crate::compare::render(&sources, args.markdown).as_bytes());
     Ok(Exit::Completed)

@@ -1,6 +1,8 @@
 //! `--assert EXPR`: parsing and checking pass/fail conditions such as `p99<500ms`, `success>=99%`,
 //! `rps>=10000`, `errors==0`, and windowed forms like `p99[30s]<1s` that must hold in every window.
 
+use crate::error::InvalidValue;
+
 use std::collections::VecDeque;
 
 use hdrhistogram::Histogram;
@@ -82,7 +84,7 @@ pub struct Outcome {
 }
 
 /// Parses `metric[window] op value`, e.g. `p99[30s]<1s`.
-pub fn parse(text: &str) -> Result<Assertion, String> {
+pub fn parse(text: &str) -> Result<Assertion, InvalidValue> {
     let bad = |why: &str| format!("--assert '{text}': {why}");
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let op_at = compact
@@ -103,10 +105,12 @@ pub fn parse(text: &str) -> Result<Assertion, String> {
     let (name, window) = match lhs.split_once('[') {
         Some((name, w)) => {
             let w = w.strip_suffix(']').ok_or_else(|| bad("unclosed '['"))?;
-            let d = parse_duration(w).map_err(|e| bad(&e))?;
+            let d = parse_duration(w).map_err(|e| bad(&e.0))?;
             let secs = d.as_secs_f64();
             if secs < 1.0 || secs.fract() != 0.0 {
-                return Err(bad("windows are whole seconds, at least 1s"));
+                return Err(InvalidValue::from(bad(
+                    "windows are whole seconds, at least 1s",
+                )));
             }
             (name, Some(secs as u32))
         }
@@ -124,31 +128,35 @@ pub fn parse(text: &str) -> Result<Assertion, String> {
                 .parse()
                 .map_err(|_| bad("percentiles are written p50, p99, p99.9"))?;
             if !(0.0..=100.0).contains(&q) {
-                return Err(bad("a percentile lies between p0 and p100"));
+                return Err(InvalidValue::from(bad(
+                    "a percentile lies between p0 and p100",
+                )));
             }
             Metric::Percentile(q)
         }
         other => {
-            return Err(bad(&format!(
+            return Err(InvalidValue::from(bad(&format!(
                 "unknown metric '{other}' (use pNN, mean, max, rps, success, errors)"
-            )));
+            ))));
         }
     };
     if value.is_empty() {
-        return Err(bad("no value after the comparison"));
+        return Err(InvalidValue::from(bad("no value after the comparison")));
     }
     let threshold = if metric.is_latency() {
         if value.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-            return Err(bad("latency needs a unit, e.g. 500ms or 1s"));
+            return Err(InvalidValue::from(bad(
+                "latency needs a unit, e.g. 500ms or 1s",
+            )));
         }
-        parse_duration(value).map_err(|e| bad(&e))?.as_secs_f64() * 1e6
+        parse_duration(value).map_err(|e| bad(&e.0))?.as_secs_f64() * 1e6
     } else {
         let (num, pct) = match value.strip_suffix('%') {
             Some(n) => (n, true),
             None => (value, false),
         };
         if pct && metric != Metric::Success {
-            return Err(bad("only success is a percentage"));
+            return Err(InvalidValue::from(bad("only success is a percentage")));
         }
         num.parse::<f64>()
             .map_err(|_| bad(&format!("'{value}' is not a number")))?

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::error::FileError;
 use crate::report::{Latency, Report, Requests};
 
 use crate::report::locust::{Entry, PERCENTILES};
@@ -37,27 +38,33 @@ fn num(v: &serde_json::Value) -> f64 {
 }
 
 /// Reads a ringblast report, a Locust CSV prefix, or a Locust `--json-file` list.
-pub fn load(arg: &str) -> Result<Source, String> {
+pub fn load(arg: &str) -> Result<Source, FileError> {
     let path = Path::new(arg);
     let stats_csv = format!("{arg}_stats.csv");
     let label = path
         .file_name()
         .map_or(arg.to_string(), |n| n.to_string_lossy().into_owned());
     if Path::new(&stats_csv).exists() {
-        let mut s = locust_csv(arg, &stats_csv)?;
+        let mut s =
+            locust_csv(arg, &stats_csv).map_err(|what| FileError::new(&stats_csv, None, what))?;
         s.label = label;
         return Ok(s);
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{arg}: {e} (expected a ringblast JSON report, a Locust CSV prefix or a Locust --json-file)"))?;
+    let bad = |what: String| FileError::new(path, None, what);
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        bad(format!(
+            "{e} (expected a ringblast JSON report, a Locust CSV prefix or a Locust --json-file)"
+        ))
+    })?;
     let doc: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format!("{arg}: not JSON ({e}) and no {stats_csv}"))?;
+        .map_err(|e| bad(format!("not JSON ({e}) and no {stats_csv}")))?;
     if doc.get("ringblast_version").is_some() {
-        ringblast_json(&label, &doc)
+        ringblast_json(&label, &doc).map_err(bad)
     } else if doc.is_array() {
-        locust_json(&label, &doc)
+        locust_json(&label, &doc).map_err(bad)
     } else {
-        Err(format!(
-            "{arg}: neither a ringblast report nor Locust --json-file output"
+        Err(bad(
+            "neither a ringblast report nor Locust --json-file output".into(),
         ))
     }
 }
@@ -65,7 +72,7 @@ pub fn load(arg: &str) -> Result<Source, String> {
 fn ringblast_json(label: &str, doc: &serde_json::Value) -> Result<Source, String> {
     // Read through the report's own types: a renamed field is an error, not a silent zero.
     let r: Report = serde_json::from_value(doc.clone())
-        .map_err(|e| format!("{label}: not a ringblast report of this version: {e}"))?;
+        .map_err(|e| format!("not a ringblast report of this version: {e}"))?;
     let figures = |q: &Requests, failed: u64, rps: f64, lat: &Latency| {
         let ms = |v: u64| (q.responses > 0).then(|| v as f64 / 1000.0);
         Figures {
@@ -119,13 +126,14 @@ fn split_csv(line: &str) -> Vec<String> {
 }
 
 fn locust_csv(label: &str, stats_path: &str) -> Result<Source, String> {
-    let text = std::fs::read_to_string(stats_path).map_err(|e| format!("{stats_path}: {e}"))?;
+    let text = std::fs::read_to_string(stats_path).map_err(|e| e.to_string())?;
     let mut lines = text.lines();
-    let header = split_csv(lines.next().ok_or(format!("{stats_path} is empty"))?);
+    let header = split_csv(lines.next().ok_or("the file is empty")?);
     let col = |name: &str| {
-        header.iter().position(|h| h == name).ok_or(format!(
-            "{stats_path}: no column '{name}' (not a Locust _stats.csv?)"
-        ))
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or(format!("no column '{name}' (not a Locust _stats.csv?)"))
     };
     let (ty, name, reqs, fails, rps, p50, p95, p99, max) = (
         col("Type")?,
@@ -166,7 +174,7 @@ fn locust_csv(label: &str, stats_path: &str) -> Result<Source, String> {
         .flat_map(|h| h.lines().skip(1))
         .filter_map(|l| split_csv(l).first().and_then(|t| t.parse().ok()))
         .collect();
-    let aggregate = aggregate.ok_or(format!("{stats_path}: no Aggregated row"))?;
+    let aggregate = aggregate.ok_or("no Aggregated row")?;
     let duration_s = match (stamps.first(), stamps.last()) {
         (Some(a), Some(b)) if b > a => Some((b - a + 1) as f64),
         _ => (aggregate.rps > 0.0).then(|| aggregate.requests as f64 / aggregate.rps),

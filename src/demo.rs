@@ -23,8 +23,7 @@ pub fn run(
     mut progress: impl FnMut(&engine::collect::TimelineEntry),
 ) -> Result<(RunPlan, engine::RunResult, u64), SetupError> {
     let (kind, fallback) = choose_backend(args.io.into())?;
-    let routes = Routes::parse(ROUTES)
-        .map_err(|e| SetupError::Worker(format!("embedded demo routes{e}")))?;
+    let routes = Routes::parse(ROUTES, std::path::Path::new("the demo's embedded routes"))?;
     let serve_plan = ServePlan {
         listen: "127.0.0.1:0".parse().expect("literal address"),
         cpus: online_cpus(),

@@ -1,7 +1,53 @@
 //! Setup errors: typed, each saying how to fix the problem. Per-request failures never come here;
 //! they are counters in `stats`. `main` maps these to exit code 2 (usage) or 1 (runtime).
 
+use std::path::PathBuf;
+
 use thiserror::Error;
+
+/// A file the user wrote (a scenario, the mock's routes, a report to compare) that cannot be
+/// used: which file, the line when known, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{}{}: {what}", .file.display(), .line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct FileError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub what: String,
+}
+
+impl FileError {
+    pub fn new(file: impl Into<PathBuf>, line: Option<usize>, what: impl Into<String>) -> Self {
+        Self {
+            file: file.into(),
+            line,
+            what: what.into(),
+        }
+    }
+}
+
+/// A value that cannot be used (a flag, a URL, a duration, a header, a placeholder): what was
+/// given and why, in one line.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
+
+impl From<String> for InvalidValue {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+impl From<InvalidValue> for String {
+    fn from(e: InvalidValue) -> Self {
+        e.0
+    }
+}
+
+impl From<&str> for InvalidValue {
+    fn from(s: &str) -> Self {
+        Self(s.to_string())
+    }
+}
 
 #[derive(Debug, Error)]
 pub enum SetupError {
@@ -23,6 +69,16 @@ pub enum SetupError {
     },
     #[error("worker setup failed: {0}")]
     Worker(String),
+    /// The kernel interface failed a worker: setting it up, listening, or waiting.
+    #[error("{what}: {source}")]
+    Backend {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    File(#[from] FileError),
+    #[error("{0}")]
+    Invalid(#[from] InvalidValue),
     #[error("cannot write {path}: {source}; check the directory exists and is writable")]
     Output {
         path: String,
@@ -53,7 +109,9 @@ impl SetupError {
     /// How the process ends for this error: usage and configuration, or a runtime failure.
     pub fn exit(&self) -> Exit {
         match self {
-            Self::Usage(_) | Self::UringUnavailable(_) => Exit::Usage,
+            Self::Usage(_) | Self::UringUnavailable(_) | Self::File(_) | Self::Invalid(_) => {
+                Exit::Usage
+            }
             _ => Exit::Failed,
         }
     }

@@ -1,6 +1,8 @@
 //! One representation of load: a value over time (a request rate, users, or connections) that
 //! starts at `start` and moves linearly between points. Flags resolve into it; workers read it.
 
+use crate::error::InvalidValue;
+
 use std::time::Duration;
 
 /// Connections (or demo users) when none are asked for.
@@ -17,7 +19,7 @@ pub enum Think {
 
 impl Think {
     /// `1s` (constant) or `500ms..1500ms` (uniform).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, InvalidValue> {
         match text.split_once("..") {
             Some((lo, hi)) => {
                 let (lo, hi) = (
@@ -25,7 +27,9 @@ impl Think {
                     crate::units::parse_duration(hi)?,
                 );
                 if lo > hi {
-                    return Err(format!("{text}: the lower bound is above the upper"));
+                    return Err(InvalidValue::from(format!(
+                        "{text}: the lower bound is above the upper"
+                    )));
                 }
                 Ok(Self::Uniform(lo, hi))
             }

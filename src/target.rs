@@ -1,6 +1,8 @@
 //! Parses and resolves the target URL (`http://host[:port]/path?query`) into a socket address.
 //! TLS is not implemented yet; `https://` is rejected with a clear message.
 
+use crate::error::InvalidValue;
+
 use std::net::{SocketAddr, ToSocketAddrs};
 
 /// A parsed, resolved HTTP target.
@@ -20,21 +22,23 @@ pub struct Target {
 
 /// Splits a URL into (host, port, path) without resolving it. Credentials (`user:pass@`) are
 /// set aside (see `basic_auth`) and never appear in a message.
-pub fn parse_url(full: &str) -> Result<(String, u16, String), String> {
+pub fn parse_url(full: &str) -> Result<(String, u16, String), InvalidValue> {
     let shown = crate::redact::url(full);
     let url = shown.as_str();
     let rest = if let Some(r) = url.strip_prefix("http://") {
         r
     } else if url.starts_with("https://") {
-        return Err(format!(
+        return Err(InvalidValue::from(format!(
             "'{url}': https is not supported yet (TLS is planned); use http://"
-        ));
+        )));
     } else if url.contains("://") {
-        return Err(format!("'{url}': only http:// URLs are supported"));
+        return Err(InvalidValue::from(format!(
+            "'{url}': only http:// URLs are supported"
+        )));
     } else {
-        return Err(format!(
+        return Err(InvalidValue::from(format!(
             "'{url}' is not a URL (expected http://host[:port]/path)"
-        ));
+        )));
     };
     let (authority, path) = match rest.find(['/', '?']) {
         Some(i) if rest.as_bytes()[i] == b'/' => (&rest[..i], rest[i..].to_string()),
@@ -52,7 +56,11 @@ pub fn parse_url(full: &str) -> Result<(String, u16, String), String> {
         let port = match after.strip_prefix(':') {
             Some(p) => parse_port(p, url)?,
             None if after.is_empty() => 80,
-            None => return Err(format!("'{url}': unexpected text after IPv6 host")),
+            None => {
+                return Err(InvalidValue::from(format!(
+                    "'{url}': unexpected text after IPv6 host"
+                )));
+            }
         };
         (h.to_string(), port)
     } else {
@@ -62,19 +70,21 @@ pub fn parse_url(full: &str) -> Result<(String, u16, String), String> {
         }
     };
     if host.is_empty() {
-        return Err(format!("'{url}' has no host"));
+        return Err(InvalidValue::from(format!("'{url}' has no host")));
     }
     if path.bytes().any(|b| b <= b' ' || b == 0x7f) {
-        return Err(format!(
+        return Err(InvalidValue::from(format!(
             "'{url}': the path has spaces or control characters; percent-encode them"
-        ));
+        )));
     }
     Ok((host, port, path))
 }
 
-fn parse_port(p: &str, url: &str) -> Result<u16, String> {
+fn parse_port(p: &str, url: &str) -> Result<u16, InvalidValue> {
     match p.parse::<u16>() {
-        Ok(0) | Err(_) => Err(format!("'{url}': '{p}' is not a valid port")),
+        Ok(0) | Err(_) => Err(InvalidValue::from(format!(
+            "'{url}': '{p}' is not a valid port"
+        ))),
         Ok(n) => Ok(n),
     }
 }
@@ -128,7 +138,7 @@ fn base64(data: &[u8]) -> String {
 
 impl Target {
     /// Parses and resolves (DNS or literal) a URL; the first address returned is used.
-    pub fn resolve(url: &str) -> Result<Self, String> {
+    pub fn resolve(url: &str) -> Result<Self, InvalidValue> {
         let (host, port, path) = parse_url(url)?;
         let authorization = basic_auth(url);
         let addr = (host.as_str(), port)
@@ -173,7 +183,7 @@ mod tests {
             ("h".into(), 81, "/x".into())
         );
         let err = parse_url("http://user:hunter2@h:0/").unwrap_err();
-        assert!(!err.contains("hunter2"), "{err}");
+        assert!(!err.0.contains("hunter2"), "{err}");
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Human units: parsing durations and sizes from flags, formatting counts, bytes and latencies.
 //! Pure functions only; nothing here touches the clock, the kernel or the terminal.
 
+use crate::error::InvalidValue;
+
 use std::time::Duration;
 
 /// Parses `500ms`, `10s`, `2m`, `1h`, `1.5s`, `250us`; a bare number means seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, InvalidValue> {
     let t = text.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -20,20 +22,20 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" | "min" => 60.0,
         "h" => 3600.0,
         other => {
-            return Err(format!(
+            return Err(InvalidValue::from(format!(
                 "'{text}': unknown unit '{other}' (use us, ms, s, m or h)"
-            ));
+            )));
         }
     };
     let secs = value * scale;
     if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
-        return Err(format!("'{text}' is out of range"));
+        return Err(InvalidValue::from(format!("'{text}' is out of range")));
     }
     Ok(Duration::from_secs_f64(secs))
 }
 
 /// Parses a byte size: `512`, `4k`, `1m` (binary multiples).
-pub fn parse_size(text: &str) -> Result<usize, String> {
+pub fn parse_size(text: &str) -> Result<usize, InvalidValue> {
     let t = text.trim().to_ascii_lowercase();
     let (num, mult) = match t.chars().last() {
         Some('k') => (&t[..t.len() - 1], 1024),
@@ -43,11 +45,11 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
     num.parse::<usize>()
         .ok()
         .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| format!("'{text}' is not a size (try 512, 4k, 1m)"))
+        .ok_or_else(|| InvalidValue(format!("'{text}' is not a size (try 512, 4k, 1m)")))
 }
 
 /// Parses a CPU list such as `0,2-3` into sorted, de-duplicated ids.
-pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, String> {
+pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, InvalidValue> {
     let mut cpus = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let bad = || format!("'{text}' is not a CPU list (try 0,2-3)");
@@ -55,7 +57,7 @@ pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, String> {
             let (a, b): (usize, usize) =
                 (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
             if a > b {
-                return Err(bad());
+                return Err(InvalidValue::from(bad()));
             }
             cpus.extend(a..=b);
         } else {
@@ -63,7 +65,7 @@ pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, String> {
         }
     }
     if cpus.is_empty() {
-        return Err(format!("'{text}' names no CPU"));
+        return Err(InvalidValue::from(format!("'{text}' names no CPU")));
     }
     cpus.sort_unstable();
     cpus.dedup();

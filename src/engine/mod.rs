@@ -228,11 +228,11 @@ pub fn run(
                 busiest = busiest.max(outcome.cpu_seconds / outcome.wall_seconds.max(1e-9));
             }
             Ok(Err(e)) => failure = Some(e),
-            Err(_) => failure = Some("a worker thread panicked".to_string()),
+            Err(_) => failure = Some(SetupError::Worker("a worker thread panicked".into())),
         }
     }
     if let Some(e) = failure {
-        return Err(SetupError::Worker(e));
+        return Err(e);
     }
     let interrupted = stop.load(std::sync::atomic::Ordering::Relaxed);
     Ok(RunResult {

@@ -4,6 +4,7 @@
 use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
+use crate::error::SetupError;
 use crate::io::{Backend, Driver, Ops};
 use crate::sys::epoll::Epoll;
 use crate::sys::ring::{RingConfig, Uring};
@@ -65,11 +66,11 @@ pub fn run<W: Worker>(
     connections: usize,
     listener: Option<BorrowedFd<'_>>,
     worker: &mut W,
-) -> Result<W::Outcome, String> {
+) -> Result<W::Outcome, SetupError> {
     match kind {
         BackendKind::Uring => {
-            let mut ring =
-                Uring::new(ring_config(connections)).map_err(|e| format!("io_uring setup: {e}"))?;
+            let mut ring = Uring::new(ring_config(connections))
+                .map_err(|source| backend_error("io_uring setup", source))?;
             drive(&mut ring, listener, worker)?;
             let report = BackendReport {
                 buffer_exhaustions: ring.take_buffer_exhaustions(),
@@ -78,7 +79,8 @@ pub fn run<W: Worker>(
             Ok(worker.finish(report))
         }
         BackendKind::Epoll => {
-            let mut ep = Epoll::new(64 * 1024).map_err(|e| format!("epoll setup: {e}"))?;
+            let mut ep =
+                Epoll::new(64 * 1024).map_err(|source| backend_error("epoll setup", source))?;
             drive(&mut ep, listener, worker)?;
             let report = BackendReport {
                 buffer_exhaustions: 0,
@@ -93,14 +95,24 @@ fn drive<B: Backend, W: Worker>(
     backend: &mut B,
     listener: Option<BorrowedFd<'_>>,
     worker: &mut W,
-) -> Result<(), String> {
+) -> Result<(), SetupError> {
     if let Some(fd) = listener {
-        backend.listen(fd).map_err(|e| format!("listen: {e}"))?;
+        backend
+            .listen(fd)
+            .map_err(|source| backend_error("listen", source))?;
     }
     while let Some(wait) = worker.tick(backend.ops()) {
+        let name = backend.name();
         backend
             .turn(worker, wait)
-            .map_err(|e| format!("{} wait failed: {e}", backend.name()))?;
+            .map_err(|source| backend_error(&format!("{name} wait failed"), source))?;
     }
     Ok(())
+}
+
+fn backend_error(what: &str, source: std::io::Error) -> SetupError {
+    SetupError::Backend {
+        what: what.to_string(),
+        source,
+    }
 }

@@ -1,6 +1,8 @@
 //! The request a plain `run URL` describes, and header validation. Its bytes are made by the one
 //! serializer production uses, `scenario::program::RequestTemplate::render`.
 
+use crate::error::InvalidValue;
+
 /// Everything needed to build the bytes of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestSpec {
@@ -21,19 +23,19 @@ impl RequestSpec {
 }
 
 /// Checks a header name and value typed by the user (no CR/LF injection, a token name).
-pub fn validate_header(name: &str, value: &str) -> Result<(), String> {
+pub fn validate_header(name: &str, value: &str) -> Result<(), InvalidValue> {
     let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
     if name.is_empty() || !name.chars().all(token) {
-        return Err(format!(
+        return Err(InvalidValue::from(format!(
             "header name '{}' is not a valid HTTP token",
             name.escape_debug()
-        ));
+        )));
     }
     if value.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
-        return Err(format!(
+        return Err(InvalidValue::from(format!(
             "header '{}' has a line break or NUL in its value",
             name.escape_debug()
-        ));
+        )));
     }
     Ok(())
 }

@@ -26,7 +26,7 @@ pub(super) fn merge(cli: &RunArgs, scenario: Option<&Scenario>) -> Result<RunArg
         v.as_deref()
             .map(parse_duration)
             .transpose()
-            .map_err(|e| in_file(field, e))
+            .map_err(|e| in_file(field, e.into()))
     };
     a.url = cli
         .host

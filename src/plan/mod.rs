@@ -190,7 +190,7 @@ impl RunPlan {
 
     pub fn from_args(cli: &RunArgs) -> Result<Self, SetupError> {
         let scenario = match &cli.scenario {
-            Some(path) => Some(Scenario::load(path).map_err(usage)?),
+            Some(path) => Some(Scenario::load(path)?),
             None => None,
         };
         let merged = merge(cli, scenario.as_ref())?;
@@ -296,8 +296,7 @@ impl RunPlan {
         let program = match &scenario {
             Some(s) => {
                 let global_think = args.think.as_deref().map(parse_think).transpose()?;
-                s.program(&target.authority, &headers, global_think)
-                    .map_err(usage)?
+                s.program(&target.authority, &headers, global_think)?
             }
             None => Program::single(
                 RequestTemplate {
@@ -407,7 +406,7 @@ impl ServePlan {
                 idle_timeout: positive(args.idle_timeout, "--idle-timeout")?,
             },
             routes: match &args.routes {
-                Some(path) => Some(Arc::new(Routes::load(path).map_err(usage)?)),
+                Some(path) => Some(Arc::new(Routes::load(path)?)),
                 None => None,
             },
             io: args.workers.io.into(),

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::error::{FileError, InvalidValue};
 use crate::load::Think;
 use program::{Capture, Class, Endpoint, Program, RequestTemplate, Source, Task};
 use template::{Context, Template};
@@ -144,22 +145,22 @@ fn suggest(message: &str) -> String {
 
 impl Scenario {
     /// Reads and parses a scenario file; errors are one line with the file and line number.
-    pub fn load(path: &Path) -> Result<Self, String> {
+    pub fn load(path: &Path) -> Result<Self, FileError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("scenario {}: {e}", path.display()))?;
+            .map_err(|e| FileError::new(path, None, format!("cannot read the scenario: {e}")))?;
         Self::parse(&text, path)
     }
 
-    pub fn parse(text: &str, path: &Path) -> Result<Self, String> {
+    pub fn parse(text: &str, path: &Path) -> Result<Self, FileError> {
         let file: ScenarioFile = toml::from_str(text).map_err(|e| {
             let line = crate::units::toml_error_line(text, &e);
-            let at = line.map_or(String::new(), |l| format!(":{l}"));
-            format!("{}{at}: {}", path.display(), suggest(e.message()))
+            FileError::new(path, line, suggest(e.message()))
         })?;
         if file.classes.is_empty() {
-            return Err(format!(
-                "{}: no [[user]] with tasks; add at least one [[user]] with a [[user.task]]",
-                path.display()
+            return Err(FileError::new(
+                path,
+                None,
+                "no [[user]] with tasks; add at least one [[user]] with a [[user.task]]",
             ));
         }
         Ok(Self {
@@ -183,14 +184,13 @@ impl Scenario {
         host: &str,
         extra_headers: &[(String, String)],
         think: Option<Think>,
-    ) -> Result<Program, String> {
-        let at = |what: String| format!("{}: {what}", self.path.display());
+    ) -> Result<Program, FileError> {
+        let at = |what: String| FileError::new(&self.path, None, what);
         // The first line of the file that mentions `needle` (for errors found after parsing).
-        let at_line =
-            |needle: &str, what: String| match self.text.lines().position(|l| l.contains(needle)) {
-                Some(i) => format!("{}:{}: {what}", self.path.display(), i + 1),
-                None => at(what),
-            };
+        let at_line = |needle: &str, what: String| {
+            let line = self.text.lines().position(|l| l.contains(needle));
+            FileError::new(&self.path, line.map(|i| i + 1), what)
+        };
         // Every variable some task captures; templates may only use these.
         let mut variables: Vec<String> = Vec::new();
         for c in &self.file.classes {
@@ -203,7 +203,8 @@ impl Scenario {
             }
         }
         let dir = self.dir();
-        let column = |file: &str, col: &str| load_column(&dir.join(file), col);
+        let column =
+            |file: &str, col: &str| load_column(&dir.join(file), col).map_err(InvalidValue);
         let env = |name: &str| std::env::var(name).ok();
         let ctx = Context {
             variables: &variables,
@@ -213,7 +214,7 @@ impl Scenario {
         let mut tasks: Vec<Task> = Vec::new();
         let mut endpoints: Vec<Endpoint> = Vec::new();
         let mut classes = Vec::new();
-        let mut build = |t: &TaskFile, class: &str| -> Result<usize, String> {
+        let mut build = |t: &TaskFile, class: &str| -> Result<usize, FileError> {
             let method = t.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
             if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
                 return Err(at(format!(
@@ -372,19 +373,20 @@ impl Scenario {
     }
 }
 
-fn parse_capture(spec: &str) -> Result<Source, String> {
+fn parse_capture(spec: &str) -> Result<Source, InvalidValue> {
     if let Some(p) = spec.strip_prefix("json:") {
         if !(p.is_empty() || p.starts_with('/')) {
-            return Err(format!(
+            return Err(InvalidValue(format!(
                 "'{spec}': a JSON pointer starts with / (e.g. json:/access)"
-            ));
+            )));
         }
         Ok(Source::Json(p.to_string()))
     } else if let Some(h) = spec.strip_prefix("header:") {
         // header:Name (the whole value) or header:Name:regex (its first group).
         match h.split_once(':') {
             Some((name, re)) => {
-                let re = regex::bytes::Regex::new(re).map_err(|e| format!("'{spec}': {e}"))?;
+                let re = regex::bytes::Regex::new(re)
+                    .map_err(|e| InvalidValue(format!("'{spec}': {e}")))?;
                 Ok(Source::Header(name.trim().to_string(), Some(re)))
             }
             None => Ok(Source::Header(h.trim().to_string(), None)),
@@ -392,11 +394,11 @@ fn parse_capture(spec: &str) -> Result<Source, String> {
     } else if let Some(re) = spec.strip_prefix("body:") {
         regex::bytes::Regex::new(re)
             .map(Source::Body)
-            .map_err(|e| format!("'{spec}': {e}"))
+            .map_err(|e| InvalidValue(format!("'{spec}': {e}")))
     } else {
-        Err(format!(
+        Err(InvalidValue(format!(
             "'{spec}': use json:/pointer, header:Name, header:Name:regex or body:regex"
-        ))
+        )))
     }
 }
 
@@ -439,7 +441,7 @@ fn load_column(path: &Path, column: &str) -> Result<Vec<Vec<u8>>, String> {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Scenario, String> {
+    fn parse(text: &str) -> Result<Scenario, FileError> {
         Scenario::parse(text, Path::new("s.toml"))
     }
 
@@ -524,7 +526,7 @@ name = "list"
             ("host = \"x\"\n", "no [[user]]", ""),
         ];
         for (text, want, hint) in cases {
-            let err = parse(text).unwrap_err();
+            let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(want), "{err}");
             assert!(err.contains(hint), "{err}");
             assert_eq!(err.lines().count(), 1, "{err}");
@@ -537,14 +539,15 @@ name = "list"
         let err = parse(unknown_var)
             .unwrap()
             .program("h", &[], None)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown variable 'tok'"), "{err}");
         let missing = "[[user]]\n[[user.task]]\npath = \"/\"\nbody_file = \"nope.json\"\n";
         let err = parse(missing).unwrap().program("h", &[], None).unwrap_err();
-        assert!(err.contains("nope.json"), "{err}");
+        assert!(err.to_string().contains("nope.json"), "{err}");
         let wide = "[[user]]\n[[user.task]]\npath = \"/{{rand_int 1 100000 2}}\"\n";
         let err = parse(wide).unwrap().program("h", &[], None).unwrap_err();
-        assert!(err.contains("wider than its 2-byte slot"), "{err}");
+        assert!(err.what.contains("wider than its 2-byte slot"), "{err}");
         let bad_capture = "[[user]]\n[[user.task]]\npath = \"/\"\ncapture = { t = \"xml:/a\" }\n";
         assert!(parse(bad_capture).unwrap().program("h", &[], None).is_err());
     }

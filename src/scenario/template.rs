@@ -1,6 +1,8 @@
 //! Request templates: text with `{{...}}` placeholders split into literals, generated slots (uuid,
 //! seq, rand_int, rand_hex, pick; fixed-width or not) and captured variables. Pure; no I/O.
 
+use crate::error::InvalidValue;
+
 use std::sync::Arc;
 
 /// A value generated per request. Values of a fixed width are patched in place into a request
@@ -58,7 +60,7 @@ pub struct Template {
 }
 
 /// Loads a column (`file`, `column`) of a data file as its values.
-pub type ColumnLoader<'a> = dyn Fn(&str, &str) -> Result<Vec<Vec<u8>>, String> + 'a;
+pub type ColumnLoader<'a> = dyn Fn(&str, &str) -> Result<Vec<Vec<u8>>, InvalidValue> + 'a;
 
 /// What a template may refer to, for resolving names while parsing.
 pub struct Context<'a> {
@@ -88,7 +90,7 @@ pub enum Segment<'a> {
 
 /// Splits text into literals and placeholders: the one `{{…}}` syntax, shared by scenarios and
 /// the mock API's routes.
-pub fn segments(text: &str) -> Result<Vec<Segment<'_>>, String> {
+pub fn segments(text: &str) -> Result<Vec<Segment<'_>>, InvalidValue> {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find("{{") {
@@ -98,7 +100,7 @@ pub fn segments(text: &str) -> Result<Vec<Segment<'_>>, String> {
         let after = &rest[open + 2..];
         let close = after
             .find("}}")
-            .ok_or_else(|| format!("unclosed '{{{{' in '{text}'"))?;
+            .ok_or_else(|| InvalidValue(format!("unclosed '{{{{' in '{text}'")))?;
         out.push(Segment::Placeholder(after[..close].trim()));
         rest = &after[close + 2..];
     }
@@ -110,7 +112,7 @@ pub fn segments(text: &str) -> Result<Vec<Segment<'_>>, String> {
 
 impl Template {
     /// Parses `text`, resolving names through `ctx`.
-    pub fn parse(text: &str, ctx: &Context) -> Result<Self, String> {
+    pub fn parse(text: &str, ctx: &Context) -> Result<Self, InvalidValue> {
         let mut parts = Vec::new();
         for segment in segments(text)? {
             parts.push(match segment {
@@ -190,7 +192,7 @@ impl Template {
     }
 }
 
-fn parse_placeholder(inner: &str, ctx: &Context) -> Result<Part, String> {
+fn parse_placeholder(inner: &str, ctx: &Context) -> Result<Part, InvalidValue> {
     let words: Vec<&str> = inner.split_whitespace().collect();
     let num = |s: &str, what: &str| {
         s.parse::<u64>()
@@ -202,37 +204,45 @@ fn parse_placeholder(inner: &str, ctx: &Context) -> Result<Part, String> {
         ["seq", w] => {
             let width = num(w, "width")? as usize;
             if !(1..=19).contains(&width) {
-                return Err(format!("{{{{{inner}}}}}: seq width must be 1 to 19"));
+                return Err(InvalidValue::from(format!(
+                    "{{{{{inner}}}}}: seq width must be 1 to 19"
+                )));
             }
             Gen::Seq { width: Some(width) }
         }
         ["rand_int", lo, hi, rest @ ..] => {
             let (lo, hi) = (num(lo, "bound")?, num(hi, "bound")?);
             if lo > hi {
-                return Err(format!(
+                return Err(InvalidValue::from(format!(
                     "{{{{{inner}}}}}: the lower bound is above the upper"
-                ));
+                )));
             }
             let need = digits(hi);
             let width = match rest {
                 // Unpinned: plain decimal, of one width only when every value has it.
                 [] => (digits(lo) == need).then_some(need),
                 [w] => Some(num(w, "width")? as usize),
-                _ => return Err(format!("{{{{{inner}}}}}: expected rand_int LO HI [WIDTH]")),
+                _ => {
+                    return Err(InvalidValue::from(format!(
+                        "{{{{{inner}}}}}: expected rand_int LO HI [WIDTH]"
+                    )));
+                }
             };
             if let Some(width) = width
                 && width < need
             {
-                return Err(format!(
+                return Err(InvalidValue::from(format!(
                     "{{{{{inner}}}}}: a value up to {hi} is {need} digits, wider than its {width}-byte slot"
-                ));
+                )));
             }
             Gen::RandInt { lo, hi, width }
         }
         ["rand_hex", n] => {
             let len = num(n, "length")? as usize;
             if !(1..=64).contains(&len) {
-                return Err(format!("{{{{{inner}}}}}: rand_hex length must be 1 to 64"));
+                return Err(InvalidValue::from(format!(
+                    "{{{{{inner}}}}}: rand_hex length must be 1 to 64"
+                )));
             }
             Gen::RandHex { len }
         }
@@ -241,16 +251,16 @@ fn parse_placeholder(inner: &str, ctx: &Context) -> Result<Part, String> {
                 [] | ["cycle"] => false,
                 ["random"] => true,
                 _ => {
-                    return Err(format!(
+                    return Err(InvalidValue::from(format!(
                         "{{{{{inner}}}}}: expected pick COLUMN from FILE [cycle|random]"
-                    ));
+                    )));
                 }
             };
             let values = (ctx.column)(file, column)?;
             if values.is_empty() {
-                return Err(format!(
+                return Err(InvalidValue::from(format!(
                     "{{{{{inner}}}}}: column '{column}' of {file} has no values"
-                ));
+                )));
             }
             let first = values[0].len();
             let width = values.iter().all(|v| v.len() == first).then_some(first);
@@ -272,15 +282,15 @@ fn parse_placeholder(inner: &str, ctx: &Context) -> Result<Part, String> {
         [name] => {
             return match ctx.variables.iter().position(|v| v == name) {
                 Some(i) => Ok(Part::Var(i)),
-                None => Err(format!(
+                None => Err(InvalidValue::from(format!(
                     "{{{{{inner}}}}}: unknown variable '{name}' (no task captures it; generators are uuid, seq, rand_int, rand_hex, pick, env)"
-                )),
+                ))),
             };
         }
         _ => {
-            return Err(format!(
+            return Err(InvalidValue::from(format!(
                 "{{{{{inner}}}}}: not a placeholder ringblast knows"
-            ));
+            )));
         }
     };
     Ok(Part::Gen(gen_))
@@ -485,7 +495,7 @@ mod tests {
             column: &|file, col| match (file, col) {
                 ("ids.csv", "id") => Ok(vec![b"0001".to_vec(), b"0002".to_vec(), b"0003".to_vec()]),
                 ("ids.csv", "ragged") => Ok(vec![b"intune".to_vec(), b"jamf".to_vec()]),
-                _ => Err(format!("{file}: no column {col}")),
+                _ => Err(InvalidValue::from(format!("{file}: no column {col}"))),
             },
         }
     }
@@ -536,10 +546,10 @@ mod tests {
             "{{frob 1 2}}",
         ] {
             let err = Template::parse(bad, &ctx_with(&vars)).unwrap_err();
-            assert!(!err.is_empty(), "{bad}");
+            assert!(!err.0.is_empty(), "{bad}");
         }
         let wide = Template::parse("{{rand_int 1 99999 3}}", &ctx_with(&vars)).unwrap_err();
-        assert!(wide.contains("wider than its 3-byte slot"), "{wide}");
+        assert!(wide.0.contains("wider than its 3-byte slot"), "{wide}");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use handler::{Responses, Server};
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub backend: BackendKind,
-    handles: Vec<JoinHandle<Result<u64, String>>>,
+    handles: Vec<JoinHandle<Result<u64, SetupError>>>,
 }
 
 impl RunningServer {
@@ -30,7 +30,7 @@ impl RunningServer {
         for h in self.handles {
             match h.join() {
                 Ok(Ok(n)) => answered += n,
-                Ok(Err(e)) => return Err(SetupError::Worker(e)),
+                Ok(Err(e)) => return Err(e),
                 Err(_) => return Err(SetupError::Worker("a server thread panicked".into())),
             }
         }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use crate::error::FileError;
 use crate::units::parse_duration;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,30 +138,36 @@ fn response(status: u16, headers: &str, body: &[u8], head_only: bool) -> Vec<u8>
 }
 
 impl Routes {
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("routes {}: {e}", path.display()))?;
-        Self::parse(&text).map_err(|e| format!("{}{e}", path.display()))
+    pub fn load(path: &Path) -> Result<Self, FileError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| FileError::new(path, None, format!("cannot read the routes: {e}")))?;
+        Self::parse(&text, path)
     }
 
-    /// Parses a routes file; errors start with `:LINE: ` when a line is known.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    /// Parses a routes file; `path` names it in errors (with the line when one is known).
+    pub fn parse(text: &str, path: &Path) -> Result<Self, FileError> {
         let file: RoutesFile = toml::from_str(text).map_err(|e| {
             let line = crate::units::toml_error_line(text, &e);
-            format!(
-                "{}: {}",
-                line.map_or(String::new(), |l| format!(":{l}")),
-                e.message().lines().next().unwrap_or("")
-            )
+            FileError::new(path, line, e.message().lines().next().unwrap_or(""))
         })?;
         if file.routes.is_empty() {
-            return Err(": no [[route]]".into());
+            return Err(FileError::new(path, None, "no [[route]]"));
         }
         let routes = file
             .routes
             .iter()
             .map(build)
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|what| {
+                // The route's own line: the first that names its path.
+                let line = file
+                    .routes
+                    .iter()
+                    .find(|r| what.contains(&r.path))
+                    .and_then(|r| text.lines().position(|l| l.contains(&r.path)))
+                    .map(|i| i + 1);
+                FileError::new(path, line, what)
+            })?;
         Ok(Self { routes })
     }
 
@@ -280,9 +287,9 @@ fn matches<'a>(segments: &[Segment], parts: &[&'a str]) -> Option<Vec<&'a str>> 
 }
 
 fn build(r: &RouteFile) -> Result<Route, String> {
-    let at = |e: String| format!(": route {} {}: {e}", r.method, r.path);
+    let at = |e: &dyn std::fmt::Display| format!("route {} {}: {e}", r.method, r.path);
     if !r.path.starts_with('/') {
-        return Err(at("the path must start with /".into()));
+        return Err(at(&"the path must start with /"));
     }
     let segments: Vec<Segment> = r
         .path
@@ -306,39 +313,39 @@ fn build(r: &RouteFile) -> Result<Route, String> {
         })
         .collect();
     let body = match (&r.body, r.body_size) {
-        (Some(_), Some(_)) => return Err(at("give body or body_size, not both".into())),
-        (Some(text), None) => parse_body(text, &names).map_err(at)?,
+        (Some(_), Some(_)) => return Err(at(&"give body or body_size, not both")),
+        (Some(text), None) => parse_body(text, &names).map_err(|e| at(&e))?,
         (None, Some(n)) => vec![BodyPart::Text("x".repeat(n))],
         (None, None) => vec![],
     };
     if !(100..=599).contains(&r.status) || (100..200).contains(&r.status) {
-        return Err(at(format!("status {} is not a final status", r.status)));
+        return Err(at(&format!("status {} is not a final status", r.status)));
     }
     if !(0.0..=1.0).contains(&r.error_rate) {
-        return Err(at("error_rate is a share between 0 and 1".into()));
+        return Err(at(&"error_rate is a share between 0 and 1"));
     }
     let delay = match &r.delay {
         None => (Duration::ZERO, Duration::ZERO),
         Some(d) => match d.split_once("..") {
             Some((a, b)) => (
-                parse_duration(a).map_err(at)?,
-                parse_duration(b).map_err(at)?,
+                parse_duration(a).map_err(|e| at(&e))?,
+                parse_duration(b).map_err(|e| at(&e))?,
             ),
             None => {
-                let d = parse_duration(d).map_err(at)?;
+                let d = parse_duration(d).map_err(|e| at(&e))?;
                 (d, d)
             }
         },
     };
     let limit = match &r.rate_limit {
         None => None,
-        Some(l) => Some((l.requests, parse_duration(&l.per).map_err(at)?)),
+        Some(l) => Some((l.requests, parse_duration(&l.per).map_err(|e| at(&e))?)),
     };
     let mut headers = String::new();
     for (k, v) in &r.headers {
-        crate::http::request::validate_header(k, v).map_err(at)?;
+        crate::http::request::validate_header(k, v).map_err(|e| at(&e))?;
         if k.eq_ignore_ascii_case("content-length") {
-            return Err(at("Content-Length is computed; do not set it".into()));
+            return Err(at(&"Content-Length is computed; do not set it"));
         }
         headers.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -413,7 +420,7 @@ body_size = 5
 
     #[test]
     fn routes_answer_by_method_and_pattern() {
-        let routes = Routes::parse(ROUTES).unwrap();
+        let routes = Routes::parse(ROUTES, Path::new("routes.toml")).unwrap();
         let mut st = RouteState::new(7);
         let login = text(&routes.answer(&mut st, "POST", "/auth/login/", b"", false));
         assert!(
@@ -447,7 +454,7 @@ body_size = 5
 
     #[test]
     fn rate_limit_is_per_token() {
-        let routes = Routes::parse(ROUTES).unwrap();
+        let routes = Routes::parse(ROUTES, Path::new("routes.toml")).unwrap();
         let mut st = RouteState::new(1);
         let codes: Vec<String> = (0..3)
             .map(|_| {
@@ -480,7 +487,9 @@ body_size = 5
             ),
             ("", "no [[route]]"),
         ] {
-            let err = Routes::parse(bad).unwrap_err();
+            let err = Routes::parse(bad, Path::new("r.toml"))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(want), "{err}");
         }
     }
