@@ -204,8 +204,8 @@ impl RunPlan {
         let pipeline = args.pipeline.unwrap_or(1);
         let timeout = args.timeout.unwrap_or(Duration::from_secs(10));
         let connect_timeout = args.connect_timeout.unwrap_or(Duration::from_secs(5));
-        if connections_arg == 0 {
-            return Err(usage("-c/--connections must be at least 1"));
+        if connections_arg == 0 || connections_arg > 10_000_000 {
+            return Err(usage("-c/--connections must be between 1 and 10,000,000"));
         }
         if pipeline == 0 || pipeline > 1024 {
             return Err(usage("-p/--pipeline must be between 1 and 1024"));
