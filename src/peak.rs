@@ -139,24 +139,18 @@ pub fn run(
         };
         // A failure counts only when a second try confirms it (a noisy second on a shared
         // machine, or a hiccup of the target, must not halve the answer).
-        let mut outcome = None;
+        let (mut ok, mut interrupted, mut generator_bound) = (false, false, false);
         for attempt in 1..=2 {
             let (step, result) = run_step(plan, kind, cfg, &stop, rate, attempt)?;
             on_step(&step);
-            let generator_bound =
+            generator_bound =
                 crate::report::generator_bound(step.sent_rps, rate, result.busiest_worker);
-            let (ok, interrupted) = (step.ok, result.interrupted);
+            (ok, interrupted) = (step.ok, result.interrupted);
             steps.push(step);
-            if interrupted || generator_bound || ok {
-                outcome = Some((ok, interrupted, generator_bound));
-                break;
-            }
-            outcome = Some((false, false, false));
-            if stop.load(Ordering::Relaxed) {
+            if ok || interrupted || generator_bound || stop.load(Ordering::Relaxed) {
                 break;
             }
         }
-        let (ok, interrupted, generator_bound) = outcome.expect("one attempt ran");
         search.record(rate, ok);
         if interrupted || stop.load(Ordering::Relaxed) {
             break Stop::Interrupted;

@@ -2,7 +2,6 @@
 //! Field names are a contract (docs/report.schema.json); add fields, never rename them.
 
 pub mod csv;
-pub mod hlog;
 pub mod html;
 pub mod locust;
 pub mod stream;

@@ -11,7 +11,7 @@ use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 
 use super::locust::{self, Entry, HistoryRow, window_mean};
-use super::{hlog, partial_path};
+use super::partial_path;
 use crate::engine::collect::{Second, SecondSink, TimelineEntry};
 use crate::stats::Counts;
 
@@ -193,6 +193,20 @@ impl History {
     }
 }
 
+/// A tag the interval log format accepts: no commas, spaces or line breaks.
+pub fn tag_for(method: &str, name: &str) -> String {
+    format!("{method}_{name}")
+        .chars()
+        .map(|c| {
+            if c == ',' || c.is_whitespace() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// The `--hlog` interval log: one histogram per second, untagged for all requests and tagged
 /// per endpoint, V2-deflate encoded, as HdrHistogram's log tools read it.
 pub struct IntervalLog {
@@ -210,7 +224,7 @@ impl IntervalLog {
             serializer: V2DeflateSerializer::new(),
             tags: endpoints
                 .iter()
-                .map(|(name, method)| hlog::tag_for(method, name))
+                .map(|(name, method)| tag_for(method, name))
                 .collect(),
             index: 0,
             started: false,
@@ -316,5 +330,16 @@ impl<P: FnMut(&TimelineEntry)> SecondSink for Streams<P> {
         {
             self.error.get_or_insert(e);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interval_log_tags_are_legal() {
+        assert_eq!(tag_for("GET", "/a b,c"), "GET_/a_b_c");
+        assert!(Tag::new(&tag_for("POST", "x y")).is_some());
     }
 }

@@ -250,7 +250,7 @@ impl Scenario {
                     }
                 })?;
                 // {{env}} and {{pick}} values are checked too: a line break would inject headers.
-                if let Some(bad) = value.unsafe_value(false) {
+                if let Some(bad) = value.injection_risk(false) {
                     return Err(at_line(k, format!("user '{class}': header '{k}': {bad}")));
                 }
                 headers.push((k.clone(), value));
@@ -300,7 +300,7 @@ impl Scenario {
                 return Err(at(format!("user '{class}': weight must be at least 1")));
             }
             let path = parse(&t.path)?;
-            if let Some(bad) = path.unsafe_value(true) {
+            if let Some(bad) = path.injection_risk(true) {
                 return Err(at_line(&t.path, format!("user '{class}': path: {bad}")));
             }
             let request = RequestTemplate {

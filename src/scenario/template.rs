@@ -158,10 +158,10 @@ impl Template {
         self.parts.iter().any(|p| !matches!(p, Part::Text(_)))
     }
 
-    /// What makes the template unsafe to send, if anything: a line break or NUL in a literal
+    /// What would let the template inject into a request, if anything: a line break or NUL in a literal
     /// (as an `{{env}}` value expands) or in a data-file value; in a path (`path` true), also
     /// spaces and control characters, which would split the request line.
-    pub fn unsafe_value(&self, path: bool) -> Option<String> {
+    pub fn injection_risk(&self, path: bool) -> Option<String> {
         let bad = |b: &u8| matches!(b, b'\r' | b'\n' | 0) || (path && (*b <= b' ' || *b == 0x7f));
         for part in &self.parts {
             match part {

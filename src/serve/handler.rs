@@ -154,7 +154,15 @@ impl Server {
         }
     }
 
-    fn answer(&mut self, token: Token, outgoing: Outgoing, close: bool, ops: &mut Ops) {
+    /// Stages one answer; `now` is when (read once by the caller, not per answer).
+    fn answer(
+        &mut self,
+        token: Token,
+        outgoing: Outgoing,
+        close: bool,
+        now: Instant,
+        ops: &mut Ops,
+    ) {
         let out = ops.out(token);
         let start = out.len();
         // The last answer on a connection says so, as real servers do.
@@ -195,7 +203,7 @@ impl Server {
         if close {
             ops.slots[token as usize].close_after_send = true;
         }
-        self.conns[token as usize].last_activity = Instant::now();
+        self.conns[token as usize].last_activity = now;
         ops.flush(token);
     }
 
@@ -206,17 +214,17 @@ impl Server {
         outgoing: Outgoing,
         close: bool,
         delay: Duration,
+        now: Instant,
         ops: &mut Ops,
     ) {
         let conn = &mut self.conns[token as usize];
         if delay.is_zero() && conn.due.is_empty() {
-            self.answer(token, outgoing, close, ops);
+            self.answer(token, outgoing, close, now, ops);
         } else {
             if conn.due.is_empty() {
                 self.waiting.push(token);
             }
-            conn.due
-                .push_back((Instant::now() + delay, outgoing, close));
+            conn.due.push_back((now + delay, outgoing, close));
         }
     }
 
@@ -241,21 +249,21 @@ impl Server {
     }
 
     fn on_data(&mut self, token: Token, bytes: &[u8], ops: &mut Ops) {
+        let now = Instant::now();
         let conn = &mut self.conns[token as usize];
-        conn.last_activity = Instant::now();
+        conn.last_activity = now;
         if conn.paused.is_some() || !conn.stash.is_empty() {
             // Already read by the kernel before the pause took effect: keep it, in order.
             conn.stash.extend_from_slice(bytes);
             return;
         }
-        self.consume(token, bytes, ops);
+        self.consume(token, bytes, now, ops);
     }
 
     /// Parses and answers requests until the input ends or the connection is congested; then
     /// the rest waits in the stash and reading pauses until the output drains.
-    fn consume(&mut self, token: Token, input: &[u8], ops: &mut Ops) {
+    fn consume(&mut self, token: Token, input: &[u8], now: Instant, ops: &mut Ops) {
         let mut rest = input;
-        let now = Instant::now();
         while !rest.is_empty() && !self.conns[token as usize].closing {
             if self.congested(token, ops) {
                 let conn = &mut self.conns[token as usize];
@@ -293,16 +301,16 @@ impl Server {
                             (Outgoing::Bytes(reply.bytes), reply.delay)
                         }
                     };
-                    self.enqueue(token, outgoing, req.close, delay, ops);
+                    self.enqueue(token, outgoing, req.close, delay, now, ops);
                 }
-                Err(e) => return self.refuse(token, e, ops),
+                Err(e) => return self.refuse(token, e, now, ops),
             }
         }
     }
 
     /// Answers a request the target will not serve with the status a real server uses, then
     /// closes the connection.
-    fn refuse(&mut self, token: Token, e: RequestError, ops: &mut Ops) {
+    fn refuse(&mut self, token: Token, e: RequestError, now: Instant, ops: &mut Ops) {
         let status = e.status();
         let bytes = format!(
             "HTTP/1.1 {status} {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
@@ -312,7 +320,14 @@ impl Server {
         let conn = &mut self.conns[token as usize];
         conn.closing = true;
         conn.stash = Vec::new();
-        self.enqueue(token, Outgoing::Bytes(bytes), true, Duration::ZERO, ops);
+        self.enqueue(
+            token,
+            Outgoing::Bytes(bytes),
+            true,
+            Duration::ZERO,
+            now,
+            ops,
+        );
     }
 
     /// Resumes a paused connection once it is no longer congested.
@@ -325,7 +340,7 @@ impl Server {
         conn.paused = None;
         let stash = std::mem::take(&mut conn.stash);
         ops.resume_reading(token);
-        self.consume(token, &stash, ops);
+        self.consume(token, &stash, Instant::now(), ops);
     }
 
     /// Sends delayed answers that are due; returns the time until the next one.
@@ -345,7 +360,7 @@ impl Server {
                     .due
                     .pop_front()
                     .expect("front exists");
-                self.answer(token, outgoing, close, ops);
+                self.answer(token, outgoing, close, now, ops);
             }
             if self.conns[token as usize].due.is_empty() {
                 self.waiting.swap_remove(i);

@@ -10,11 +10,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
+mod resend;
+mod schedule;
+
 use super::conn::{ClientConn, ConnState, Pending};
 use super::worker::{BackendReport, Worker};
 use crate::http::response::Progress;
 use crate::io::{Driver, Event, Ops, Token};
-use crate::load::{Kind, Shape, Share, Think, due_count, due_time};
+use crate::load::{Kind, Shape, Share, due_count};
 use crate::scenario::program::Program;
 use crate::scenario::template::Generators;
 use crate::stats::{ErrorKind, Interval, Recorder, Totals};
@@ -331,102 +334,6 @@ impl Client {
         }
     }
 
-    /// A user with no task it may send (each waits for a capture) tries again after its think
-    /// time, and at most ten times a second.
-    fn wait_for_task(&mut self, token: Token) {
-        self.think(token, 100_000);
-    }
-
-    /// The user thinks (at least `min_us`) before its next request, whatever happens to its
-    /// connection meanwhile.
-    fn think(&mut self, token: Token, min_us: u64) {
-        let class = self.conns[token as usize].class;
-        let at = self.now + self.think_us(class).max(min_us);
-        self.conns[token as usize].wake_at = Some(at);
-        self.wakeups.push(Reverse((at, token)));
-    }
-
-    /// The next think time in microseconds (xorshift: cheap, and independent per worker).
-    fn think_us(&mut self, class: usize) -> u64 {
-        match self.cfg.program.classes[class].think {
-            Think::None => 0,
-            Think::Constant(d) => d.as_micros() as u64,
-            Think::Uniform(lo, hi) => {
-                let (lo, hi) = (lo.as_micros() as u64, hi.as_micros() as u64);
-                lo + crate::rng::xorshift64(&mut self.rng) % (hi - lo + 1)
-            }
-        }
-    }
-
-    /// Ends a connection's in-flight list: requests never handed to the kernel are taken back;
-    /// with `retry` (the server closed cleanly after answering), idempotent ones wait to be sent
-    /// again on the next connection, keeping their intended time; the rest ended with `kind`
-    /// (recorded unless sent in the warm-up).
-    fn fail_in_flight(&mut self, token: Token, kind: ErrorKind, retry: bool) {
-        let conn = &mut self.conns[token as usize];
-        for p in conn.in_flight.drain(..) {
-            let task = &self.cfg.program.tasks[p.task as usize];
-            let ep = task.endpoint;
-            if let Some(sent) = p.sent
-                && retry
-                && task.idempotent
-            {
-                // Its latency keeps running from when it was first due (or first sent).
-                conn.retry.push_back(Pending {
-                    intended: Some(p.intended.unwrap_or(sent)),
-                    sent: None,
-                    ..p
-                });
-                continue;
-            }
-            if p.on_start {
-                // A failed on_start task is not retried (Locust moves on to the tasks too).
-                conn.on_start_waiting = false;
-            }
-            if p.sent.is_none() {
-                self.issued -= 1;
-                if p.counted {
-                    self.rec.unsend(ep, 1);
-                }
-            } else if p.counted {
-                self.rec.error(ep, kind, 1);
-            }
-        }
-        conn.parser.reset();
-    }
-
-    /// We close the connection ourselves (timeout, bad response) and reconnect.
-    fn abort(&mut self, token: Token, kind: ErrorKind, ops: &mut Ops) {
-        self.fail_in_flight(token, kind, false);
-        ops.close(token);
-        self.connect(token, ops);
-    }
-
-    /// Sends again, first thing on a new connection, what the last one left unanswered.
-    fn send_retries(&mut self, token: Token, ops: &mut Ops) {
-        let program = &*self.cfg.program;
-        let conn = &mut self.conns[token as usize];
-        while let Some(p) = conn.retry.pop_front() {
-            let out = ops.out(token);
-            let bytes = if self.batch.is_empty() {
-                conn.render(program, &mut self.gens, p.task as usize, out)
-            } else {
-                out.extend_from_slice(&self.batch[..self.request_len]);
-                self.request_len as u64
-            };
-            if p.counted {
-                self.rec
-                    .resent(program.tasks[p.task as usize].endpoint, bytes);
-            }
-            conn.in_flight.push_back(p);
-        }
-        if let Some(a) = &mut conn.allowed {
-            *a = a.saturating_sub(conn.in_flight.len() as u64);
-        }
-        ops.flush(token);
-        self.unstamped.push(token);
-    }
-
     fn record_response(&mut self, token: Token, p: Pending, status: u16, now: u64) {
         let task = &self.cfg.program.tasks[p.task as usize];
         if p.counted {
@@ -561,102 +468,6 @@ impl Client {
                 _ => {}
             }
         }
-    }
-
-    /// Open loop: hands due requests to idle connections; returns when the next one is due.
-    fn schedule_rate(&mut self, ops: &mut Ops) -> Option<u64> {
-        let shape = self.cfg.shape.clone();
-        let due = due_count(&shape, self.cfg.share, self.now as f64 / 1e6)
-            .min(self.scheduled.saturating_add(self.quota_left()));
-        let mut starved = false;
-        while self.scheduled < due {
-            let Some(token) = self.idle.pop() else {
-                starved = true;
-                break;
-            };
-            let conn = &self.conns[token as usize];
-            if conn.state != ConnState::Open || !conn.in_flight.is_empty() {
-                continue;
-            }
-            let allowed = conn.allowed.unwrap_or(u64::MAX);
-            let k = u64::from(self.cfg.pipeline)
-                .min(due - self.scheduled)
-                .min(allowed) as usize;
-            // A batch's intended time is that of its first request: no response is gifted time.
-            let intended = due_time(&shape, self.cfg.share, self.scheduled)
-                .map_or(self.now, |t| (t * 1e6) as u64);
-            // A connection with nothing it may send (its tasks wait for captures) drops out.
-            let sent = self.send_batch(token, k, Some(intended), ops);
-            self.scheduled += sent as u64;
-        }
-        self.starved += u64::from(starved && self.measuring);
-        if starved {
-            // Overdue requests wait for a connection to come free (a completion wakes us), not
-            // for a timer: waking for them now would only spin.
-            return None;
-        }
-        due_time(&shape, self.cfg.share, self.scheduled).map(|t| (t * 1e6) as u64)
-    }
-
-    /// Users: activates or retires users to match the shape, and wakes users done thinking.
-    fn schedule_users(&mut self, ops: &mut Ops) -> Option<u64> {
-        let target = self.cfg.shape.value_at(self.now as f64 / 1e6).floor() as u64;
-        let want = self
-            .cfg
-            .share
-            .count_below(target)
-            .min(self.conns.len() as u64);
-        while self.active_users < want {
-            let token = self.active_users as Token;
-            self.conns[token as usize].active = true;
-            self.active_users += 1;
-            if self.conns[token as usize].state == ConnState::Idle {
-                self.connect(token, ops);
-            }
-        }
-        while self.active_users > want {
-            self.active_users -= 1;
-            let token = self.active_users as Token;
-            let conn = &mut self.conns[token as usize];
-            conn.active = false;
-            conn.wake_at = None;
-            // A user with a request in flight leaves when its response arrives.
-            if conn.in_flight.is_empty() && conn.state != ConnState::Idle {
-                if matches!(conn.state, ConnState::Connecting { .. }) {
-                    self.attempt_over(token);
-                }
-                ops.close(token);
-                self.conns[token as usize].state = ConnState::Idle;
-            }
-        }
-        while let Some(&Reverse((at, token))) = self.wakeups.peek() {
-            if at > self.now {
-                return Some(at);
-            }
-            self.wakeups.pop();
-            let conn = &mut self.conns[token as usize];
-            if conn.wake_at != Some(at) {
-                continue; // Superseded: the user was retired, or thinks anew.
-            }
-            // Done thinking. If it is reconnecting, it sends as soon as it is connected.
-            conn.wake_at = None;
-            let conn = &self.conns[token as usize];
-            if !conn.active {
-                if conn.state == ConnState::Open && conn.in_flight.is_empty() {
-                    ops.close(token);
-                    self.conns[token as usize].state = ConnState::Idle;
-                }
-                continue;
-            }
-            if conn.state == ConnState::Open
-                && conn.in_flight.is_empty()
-                && self.quota_left() > 0
-                && self.send_batch(token, 1, Some(at), ops) == 0
-            {
-                self.wait_for_task(token);
-            }
-        }
-        None
     }
 
     fn all_done(&self) -> bool {

@@ -1,0 +1,133 @@
+//! When the client sends: the open-loop schedule handing due requests to idle connections, and
+//! users activated and retired with the shape, each thinking between its requests.
+
+use std::cmp::Reverse;
+
+use super::{Client, ConnState};
+use crate::io::{Ops, Token};
+use crate::load::{Think, due_count, due_time};
+
+impl Client {
+    /// Open loop: hands due requests to idle connections; returns when the next one is due.
+    pub(super) fn schedule_rate(&mut self, ops: &mut Ops) -> Option<u64> {
+        let shape = self.cfg.shape.clone();
+        let due = due_count(&shape, self.cfg.share, self.now as f64 / 1e6)
+            .min(self.scheduled.saturating_add(self.quota_left()));
+        let mut starved = false;
+        while self.scheduled < due {
+            let Some(token) = self.idle.pop() else {
+                starved = true;
+                break;
+            };
+            let conn = &self.conns[token as usize];
+            if conn.state != ConnState::Open || !conn.in_flight.is_empty() {
+                continue;
+            }
+            let allowed = conn.allowed.unwrap_or(u64::MAX);
+            let k = u64::from(self.cfg.pipeline)
+                .min(due - self.scheduled)
+                .min(allowed) as usize;
+            // A batch's intended time is that of its first request: no response is gifted time.
+            let intended = due_time(&shape, self.cfg.share, self.scheduled)
+                .map_or(self.now, |t| (t * 1e6) as u64);
+            // A connection with nothing it may send (its tasks wait for captures) drops out.
+            let sent = self.send_batch(token, k, Some(intended), ops);
+            self.scheduled += sent as u64;
+        }
+        self.starved += u64::from(starved && self.measuring);
+        if starved {
+            // Overdue requests wait for a connection to come free (a completion wakes us), not
+            // for a timer: waking for them now would only spin.
+            return None;
+        }
+        due_time(&shape, self.cfg.share, self.scheduled).map(|t| (t * 1e6) as u64)
+    }
+
+    /// Users: activates or retires users to match the shape, and wakes users done thinking.
+    pub(super) fn schedule_users(&mut self, ops: &mut Ops) -> Option<u64> {
+        let target = self.cfg.shape.value_at(self.now as f64 / 1e6).floor() as u64;
+        let want = self
+            .cfg
+            .share
+            .count_below(target)
+            .min(self.conns.len() as u64);
+        while self.active_users < want {
+            let token = self.active_users as Token;
+            self.conns[token as usize].active = true;
+            self.active_users += 1;
+            if self.conns[token as usize].state == ConnState::Idle {
+                self.connect(token, ops);
+            }
+        }
+        while self.active_users > want {
+            self.active_users -= 1;
+            let token = self.active_users as Token;
+            let conn = &mut self.conns[token as usize];
+            conn.active = false;
+            conn.wake_at = None;
+            // A user with a request in flight leaves when its response arrives.
+            if conn.in_flight.is_empty() && conn.state != ConnState::Idle {
+                if matches!(conn.state, ConnState::Connecting { .. }) {
+                    self.attempt_over(token);
+                }
+                ops.close(token);
+                self.conns[token as usize].state = ConnState::Idle;
+            }
+        }
+        while let Some(&Reverse((at, token))) = self.wakeups.peek() {
+            if at > self.now {
+                return Some(at);
+            }
+            self.wakeups.pop();
+            let conn = &mut self.conns[token as usize];
+            if conn.wake_at != Some(at) {
+                continue; // Superseded: the user was retired, or thinks anew.
+            }
+            // Done thinking. If it is reconnecting, it sends as soon as it is connected.
+            conn.wake_at = None;
+            let conn = &self.conns[token as usize];
+            if !conn.active {
+                if conn.state == ConnState::Open && conn.in_flight.is_empty() {
+                    ops.close(token);
+                    self.conns[token as usize].state = ConnState::Idle;
+                }
+                continue;
+            }
+            if conn.state == ConnState::Open
+                && conn.in_flight.is_empty()
+                && self.quota_left() > 0
+                && self.send_batch(token, 1, Some(at), ops) == 0
+            {
+                self.wait_for_task(token);
+            }
+        }
+        None
+    }
+
+    /// A user with no task it may send (each waits for a capture) tries again after its think
+    /// time, and at most ten times a second.
+    pub(super) fn wait_for_task(&mut self, token: Token) {
+        self.think(token, 100_000);
+    }
+
+    /// The user thinks (at least `min_us`) before its next request, whatever happens to its
+    /// connection meanwhile.
+    pub(super) fn think(&mut self, token: Token, min_us: u64) {
+        let class = self.conns[token as usize].class;
+        let at = self.now + self.think_us(class).max(min_us);
+        self.conns[token as usize].wake_at = Some(at);
+        self.wakeups.push(Reverse((at, token)));
+    }
+
+    /// The next think time in microseconds (xorshift: cheap, and independent per worker).
+    pub(super) fn think_us(&mut self, class: usize) -> u64 {
+        match self.cfg.program.classes[class].think {
+            Think::None => 0,
+            Think::Constant(d) => d.as_micros() as u64,
+            Think::Uniform(lo, hi) => {
+                let (lo, hi) = (lo.as_micros() as u64, hi.as_micros() as u64);
+                lo + crate::rng::xorshift64(&mut self.rng) % (hi - lo + 1)
+            }
+        }
+    }
+}
