@@ -96,8 +96,9 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<Exit, Se
     let t = &result.totals;
     if t.connects == 0 && t.counts.errors > 0 {
         eprintln!(
-            "ringblast: no connection to {} could be made",
-            plan.target.addr
+            "ringblast: no connection to {} could be made{}",
+            plan.target.addr,
+            tls_hint(t)
         );
         return Ok(Exit::Failed);
     }
@@ -105,6 +106,25 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<Exit, Se
         return Ok(Exit::AssertionFailed);
     }
     Ok(Exit::Completed)
+}
+
+/// What to do about TLS failures that stopped every connection, if that is what happened.
+fn tls_hint(t: &crate::stats::Totals) -> &'static str {
+    use crate::stats::ErrorKind as K;
+    if t.error_count(K::TlsCertificate) > 0 {
+        "; the server's certificate was not trusted or does not name the host (tls_certificate): \
+         trust its CA with --cacert FILE, use the name it was issued for, or skip verification \
+         with --insecure"
+    } else if t.error_count(K::TlsProtocol) > 0 {
+        "; the TLS handshake failed (tls_protocol): is the target speaking TLS, and does it \
+         accept the --tls-version asked for?"
+    } else if t.error_count(K::TlsAlert) > 0 {
+        "; the server refused the TLS session with an alert (tls_alert)"
+    } else if t.error_count(K::TlsHandshakeTimeout) > 0 {
+        "; the TLS handshake did not finish within --connect-timeout (tls_handshake_timeout)"
+    } else {
+        ""
+    }
 }
 
 fn run(args: &RunArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
@@ -173,8 +193,16 @@ fn serve(args: &ServeArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
         eprintln!("ringblast: io_uring unavailable ({why}); using epoll");
     }
     let server = crate::serve::start(&plan, kind, stop)?;
+    let (scheme, note) = match &plan.tls {
+        Some(t) if t.self_signed.is_some() => (
+            "https",
+            "; a self-signed certificate for localhost, 127.0.0.1 and ::1 (clients need --insecure)",
+        ),
+        Some(_) => ("https", ""),
+        None => ("http", ""),
+    };
     eprintln!(
-        "ringblast serve: listening on http://{} ({} workers, {}), Ctrl-C to stop",
+        "ringblast serve: listening on {scheme}://{} ({} workers, {}){note}, Ctrl-C to stop",
         server.addr,
         plan.cpus.len(),
         kind.name()

@@ -130,6 +130,12 @@ pub struct RunArgs {
     /// answering (by default they are re-sent once on a new connection, as RFC 9112 allows).
     #[arg(long)]
     pub no_resend: bool,
+    /// Close each connection after this many requests and open a new one (measures connection
+    /// and TLS handshake churn; works for http:// too).
+    #[arg(long)]
+    pub requests_per_conn: Option<u64>,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// The most bytes of one response kept for a scenario's captures (e.g. 64k, 8m); a larger
     /// response still counts, and its captures are reported as failed.
     #[arg(long, default_value = "1m")]
@@ -154,6 +160,29 @@ pub struct RunArgs {
     /// No live progress line.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+}
+
+/// How to speak TLS to an https:// target.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TlsArgs {
+    /// Also trust the CA certificates in this PEM file (beside the system's roots).
+    #[arg(long)]
+    pub cacert: Option<PathBuf>,
+    /// Do not verify the server's certificate or name (the report says so).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+    /// A client certificate chain (PEM) for servers that require one (mTLS); needs --key.
+    #[arg(long, requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM); needs --cert.
+    #[arg(long, requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Use only this TLS version: 1.2 or 1.3 [default: either, 1.3 preferred].
+    #[arg(long)]
+    pub tls_version: Option<String>,
+    /// No session resumption: every connection makes a full handshake.
+    #[arg(long)]
+    pub no_tls_resume: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -225,10 +254,25 @@ pub struct ServeArgs {
     /// Close a connection with nothing in progress, or whose client stops reading, after this.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
+    /// Serve HTTPS: with a self-signed certificate made at start, or --cert/--key.
+    #[arg(long)]
+    pub tls: bool,
+    /// The certificate chain (PEM) to serve with --tls.
+    #[arg(long, requires_all = ["tls", "key"])]
+    pub cert: Option<PathBuf>,
+    /// The private key (PEM) of --cert.
+    #[arg(long, requires_all = ["tls", "cert"])]
+    pub key: Option<PathBuf>,
+    /// Accept only this TLS version: 1.2 or 1.3 [default: either].
+    #[arg(long, requires = "tls")]
+    pub tls_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
+    /// Run the demo over HTTPS (the target makes a self-signed certificate; the client trusts it).
+    #[arg(long)]
+    pub tls: bool,
     /// How long to load the built-in target.
     #[arg(short = 'd', long, default_value = "3s", value_parser = parse_duration)]
     pub duration: Duration,

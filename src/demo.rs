@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::cli::{DemoArgs, RunArgs, WorkerArgs};
+use crate::cli::{DemoArgs, RunArgs, TlsArgs, WorkerArgs};
 use crate::engine::{self, choose_backend};
 use crate::error::SetupError;
 use crate::plan::{RunPlan, ServePlan, online_cpus};
@@ -33,6 +33,11 @@ pub fn run(
         unique_heads: false,
         limits: crate::plan::Limits::default(),
         routes: Some(Arc::new(routes)),
+        tls: if args.tls {
+            Some(crate::tls::ServerTls::new(&Default::default())?)
+        } else {
+            None
+        },
         io: args.io.into(),
     };
     // The scenario goes through the same path as any user's file.
@@ -42,12 +47,21 @@ pub fn run(
     let scenario_path = dir.join("demo-scenario.toml");
     std::fs::write(&scenario_path, SCENARIO)
         .map_err(|e| SetupError::Worker(format!("cannot write the demo scenario: {e}")))?;
+    // Over TLS the client trusts the certificate the target just made, and nothing else extra.
+    let mut tls = TlsArgs::default();
+    if let Some(pem) = serve_plan.tls.as_ref().and_then(|t| t.self_signed.as_ref()) {
+        let path = dir.join("demo-cert.pem");
+        std::fs::write(&path, pem)
+            .map_err(|e| SetupError::Worker(format!("cannot write the demo certificate: {e}")))?;
+        tls.cacert = Some(path);
+    }
+    let scheme = if args.tls { "https" } else { "http" };
     let server_stop = Arc::new(AtomicBool::new(false));
     let server = serve::start(&serve_plan, kind, server_stop.clone())?;
     let run_args = RunArgs {
         url: None,
         scenario: Some(scenario_path),
-        host: Some(format!("http://{}", server.addr)),
+        host: Some(format!("{scheme}://{}", server.addr)),
         connections: None,
         duration: Some(args.duration),
         requests: None,
@@ -72,6 +86,8 @@ pub fn run(
         connect_timeout: None,
         capture_max: "1m".into(),
         no_resend: false,
+        requests_per_conn: None,
+        tls,
         json: args.json.clone(),
         csv: None,
         csv_full_history: false,

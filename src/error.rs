@@ -79,6 +79,9 @@ pub enum SetupError {
     File(#[from] FileError),
     #[error("{0}")]
     Invalid(#[from] InvalidValue),
+    /// TLS cannot be set up: roots, certificates, keys or versions.
+    #[error("{0}")]
+    Tls(String),
     #[error("cannot write {path}: {source}; check the directory exists and is writable")]
     Output {
         path: String,
@@ -109,9 +112,11 @@ impl SetupError {
     /// How the process ends for this error: usage and configuration, or a runtime failure.
     pub fn exit(&self) -> Exit {
         match self {
-            Self::Usage(_) | Self::UringUnavailable(_) | Self::File(_) | Self::Invalid(_) => {
-                Exit::Usage
-            }
+            Self::Usage(_)
+            | Self::UringUnavailable(_)
+            | Self::File(_)
+            | Self::Invalid(_)
+            | Self::Tls(_) => Exit::Usage,
             _ => Exit::Failed,
         }
     }

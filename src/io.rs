@@ -16,19 +16,53 @@ pub type Generation = u32;
 /// stop producing output for it and stop reading from it (see `Ops::pause_reading`).
 pub const HIGH_WATER: usize = 4 << 20;
 
+/// Why a connection failed or ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// An errno from the kernel; 0 is an orderly close by the peer.
+    Os(i32),
+    /// The TLS layer of the transport gave up on the connection.
+    Tls(TlsFault),
+}
+
+/// What went wrong in a TLS session, as reports name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsFault {
+    /// The peer's certificate was not trusted, did not match the name, or was refused; or the
+    /// peer refused ours.
+    Certificate,
+    /// No common protocol version or cipher suite, or a message that broke the protocol.
+    Protocol,
+    /// The peer ended the session with a fatal alert.
+    Alert,
+}
+
+/// How an established connection is carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Session {
+    Plain,
+    /// TLS, after its handshake: `resumed` when it reused an earlier session.
+    Tls {
+        resumed: bool,
+    },
+}
+
 /// Something the kernel finished, as the driver sees it.
 #[derive(Debug)]
 pub enum Event<'a> {
-    /// A `connect` finished: `Ok` when established, else the errno.
+    /// A connection is ready for requests, or could not be opened. Over TLS this comes after
+    /// the handshake (and `Handshaking` before it).
     Connected {
         token: Token,
-        result: Result<(), i32>,
+        result: Result<Session, Fault>,
     },
-    /// Bytes arrived on a connection; they are only valid during the call.
+    /// TCP is established and the TLS handshake has started (TLS transports only).
+    Handshaking { token: Token },
+    /// Bytes arrived on a connection (plaintext, after any TLS); only valid during the call.
     Data { token: Token, bytes: &'a [u8] },
-    /// The connection ended: errno 0 is an orderly close by the peer, anything else an error.
-    /// The backend has already released the socket; the driver may reconnect the token.
-    Closed { token: Token, errno: i32 },
+    /// The connection ended: `Fault::Os(0)` is an orderly close by the peer, anything else an
+    /// error. The socket is already released; the driver may reconnect the token.
+    Closed { token: Token, fault: Fault },
     /// A listener accepted a socket; the driver adopts it with `Ops::adopt` or drops it (which
     /// closes it).
     Accepted { fd: OwnedFd },
@@ -219,6 +253,12 @@ impl Ops {
 /// What a driver implements: react to events. All its reactions are queued in `ops`.
 pub trait Driver {
     fn on_event(&mut self, event: Event<'_>, ops: &mut Ops);
+
+    /// Called by the backend just before it takes the token's staged bytes (`Slot::out`) to
+    /// send them: a transport layer turns them into what goes on the wire (TLS encrypts here,
+    /// so pre-serialized requests are encrypted at send time). Plain drivers do nothing.
+    #[inline]
+    fn seal(&mut self, _token: Token, _ops: &mut Ops) {}
 }
 
 /// A kernel interface: io_uring or epoll.

@@ -22,4 +22,5 @@ pub mod serve;
 pub mod stats;
 pub mod sys;
 pub mod target;
+pub mod tls;
 pub mod units;

@@ -3,6 +3,11 @@
 
 use hdrhistogram::Histogram;
 
+use crate::io::{Fault, TlsFault};
+
+/// How many kinds of error reports name.
+pub const ERROR_KINDS: usize = 12;
+
 /// Highest latency the histograms track, in microseconds (one hour); larger values saturate.
 pub const MAX_LATENCY_US: u64 = 3_600_000_000;
 
@@ -25,10 +30,19 @@ pub enum ErrorKind {
     Closed,
     /// Any other socket error while sending or receiving.
     Io,
+    /// TLS: the server's certificate was not trusted or did not match the host name, or the
+    /// server refused the client's.
+    TlsCertificate,
+    /// TLS: no common version or cipher suite, or a message that broke the protocol.
+    TlsProtocol,
+    /// TLS: the server ended the session with a fatal alert.
+    TlsAlert,
+    /// TLS: the handshake did not finish within `--connect-timeout` of TCP being established.
+    TlsHandshakeTimeout,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 8] = [
+    pub const ALL: [ErrorKind; ERROR_KINDS] = [
         Self::ConnectRefused,
         Self::ConnectTimeout,
         Self::ConnectError,
@@ -37,6 +51,10 @@ impl ErrorKind {
         Self::Malformed,
         Self::Closed,
         Self::Io,
+        Self::TlsCertificate,
+        Self::TlsProtocol,
+        Self::TlsAlert,
+        Self::TlsHandshakeTimeout,
     ];
 
     /// The stable name used in reports and JSON.
@@ -50,6 +68,10 @@ impl ErrorKind {
             Self::Malformed => "malformed",
             Self::Closed => "closed",
             Self::Io => "io",
+            Self::TlsCertificate => "tls_certificate",
+            Self::TlsProtocol => "tls_protocol",
+            Self::TlsAlert => "tls_alert",
+            Self::TlsHandshakeTimeout => "tls_handshake_timeout",
         }
     }
 
@@ -68,6 +90,30 @@ impl ErrorKind {
             0 => Self::Closed,
             libc::ECONNRESET | libc::EPIPE | libc::ECONNABORTED => Self::Reset,
             _ => Self::Io,
+        }
+    }
+
+    /// Classifies a failed connection attempt (TCP or its TLS handshake).
+    pub fn from_connect_fault(fault: Fault) -> Self {
+        match fault {
+            Fault::Os(errno) => Self::from_connect_errno(errno),
+            Fault::Tls(t) => Self::from_tls(t),
+        }
+    }
+
+    /// Classifies the end of an open connection.
+    pub fn from_close_fault(fault: Fault) -> Self {
+        match fault {
+            Fault::Os(errno) => Self::from_io_errno(errno),
+            Fault::Tls(t) => Self::from_tls(t),
+        }
+    }
+
+    fn from_tls(fault: TlsFault) -> Self {
+        match fault {
+            TlsFault::Certificate => Self::TlsCertificate,
+            TlsFault::Protocol => Self::TlsProtocol,
+            TlsFault::Alert => Self::TlsAlert,
         }
     }
 }
@@ -129,7 +175,7 @@ pub struct EndpointTotals {
     pub latency_max_us: u64,
     pub body_bytes: u64,
     pub status: Vec<u64>,
-    pub errors: [u64; 8],
+    pub errors: [u64; ERROR_KINDS],
 }
 
 impl Default for EndpointTotals {
@@ -144,7 +190,7 @@ impl Default for EndpointTotals {
             latency_max_us: 0,
             body_bytes: 0,
             status: vec![0; 1000],
-            errors: [0; 8],
+            errors: [0; ERROR_KINDS],
         }
     }
 }
@@ -189,9 +235,16 @@ pub struct Totals {
     /// Responses by status code (index = code, 0..=999); folded like `latency`.
     pub status: Vec<u64>,
     /// Errors by kind, indexed like `ErrorKind::ALL`.
-    pub errors: [u64; 8],
-    /// Connections established.
+    pub errors: [u64; ERROR_KINDS],
+    /// Connections established (TCP, and over TLS also the handshake).
     pub connects: u64,
+    /// TCP connect time (µs), from the connect call to the connection being established.
+    pub connect_time: Histogram<u64>,
+    /// TLS handshake time (µs), from TCP established to the handshake's end.
+    pub handshake_time: Histogram<u64>,
+    /// TLS handshakes that finished, full and resumed.
+    pub handshakes_full: u64,
+    pub handshakes_resumed: u64,
     /// Times the receive buffer ring ran dry (io_uring only).
     pub recv_buffer_exhausted: u64,
     /// Captures that found nothing to take, by the program's variable index.
@@ -217,8 +270,12 @@ impl Default for Totals {
             latency_uncorrected: latency_histogram(3),
             schedule_lag: latency_histogram(3),
             status: vec![0; 1000],
-            errors: [0; 8],
+            errors: [0; ERROR_KINDS],
             connects: 0,
+            connect_time: latency_histogram(3),
+            handshake_time: latency_histogram(3),
+            handshakes_full: 0,
+            handshakes_resumed: 0,
             recv_buffer_exhausted: 0,
             capture_failed: Vec::new(),
             capture_too_large: 0,
@@ -246,6 +303,10 @@ impl Totals {
             *a += b;
         }
         self.connects += other.connects;
+        self.connect_time += &other.connect_time;
+        self.handshake_time += &other.handshake_time;
+        self.handshakes_full += other.handshakes_full;
+        self.handshakes_resumed += other.handshakes_resumed;
         self.recv_buffer_exhausted += other.recv_buffer_exhausted;
         self.capture_too_large += other.capture_too_large;
         add_by_index(&mut self.capture_failed, &other.capture_failed);
@@ -415,6 +476,25 @@ impl Recorder {
     #[inline]
     pub fn lag(&mut self, lag_us: u64) {
         self.totals.schedule_lag.saturating_record(lag_us);
+    }
+
+    /// Records an established TCP connection and how long its connect took.
+    pub fn connected(&mut self, connect_us: u64) {
+        self.totals
+            .connect_time
+            .saturating_record(connect_us.max(1));
+    }
+
+    /// Records a finished TLS handshake and how long it took after TCP was established.
+    pub fn secured(&mut self, handshake_us: u64, resumed: bool) {
+        self.totals
+            .handshake_time
+            .saturating_record(handshake_us.max(1));
+        if resumed {
+            self.totals.handshakes_resumed += 1;
+        } else {
+            self.totals.handshakes_full += 1;
+        }
     }
 
     /// Records `n` requests to endpoint `ep` that ended in an error of one kind.

@@ -1,5 +1,5 @@
-//! Parses and resolves the target URL (`http://host[:port]/path?query`) into a socket address.
-//! TLS is not implemented yet; `https://` is rejected with a clear message.
+//! Parses and resolves the target URL (`http[s]://host[:port]/path?query`) into a socket address,
+//! the Host header and whether the transport is TLS.
 
 use crate::error::InvalidValue;
 
@@ -18,28 +18,39 @@ pub struct Target {
     pub addr: SocketAddr,
     /// `Basic …` from the URL's `user:password@`, sent as Authorization unless one is given.
     pub authorization: Option<String>,
+    /// `https://`: the transport is TLS.
+    pub tls: bool,
 }
 
-/// Splits a URL into (host, port, path) without resolving it. Credentials (`user:pass@`) are
-/// set aside (see `basic_auth`) and never appear in a message.
-pub fn parse_url(full: &str) -> Result<(String, u16, String), InvalidValue> {
+/// A URL split into its parts, before resolving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    pub tls: bool,
+    pub host: String,
+    pub port: u16,
+    /// Path and query, starting with `/`.
+    pub path: String,
+}
+
+/// Splits a URL into its parts without resolving it. Credentials (`user:pass@`) are set aside
+/// (see `basic_auth`) and never appear in a message.
+pub fn parse_url(full: &str) -> Result<Url, InvalidValue> {
     let shown = crate::redact::url(full);
     let url = shown.as_str();
-    let rest = if let Some(r) = url.strip_prefix("http://") {
-        r
-    } else if url.starts_with("https://") {
-        return Err(InvalidValue::from(format!(
-            "'{url}': https is not supported yet (TLS is planned); use http://"
-        )));
+    let (tls, rest) = if let Some(r) = url.strip_prefix("http://") {
+        (false, r)
+    } else if let Some(r) = url.strip_prefix("https://") {
+        (true, r)
     } else if url.contains("://") {
         return Err(InvalidValue::from(format!(
-            "'{url}': only http:// URLs are supported"
+            "'{url}': only http:// and https:// URLs are supported"
         )));
     } else {
         return Err(InvalidValue::from(format!(
-            "'{url}' is not a URL (expected http://host[:port]/path)"
+            "'{url}' is not a URL (expected http[s]://host[:port]/path)"
         )));
     };
+    let default_port = if tls { 443 } else { 80 };
     let (authority, path) = match rest.find(['/', '?']) {
         Some(i) if rest.as_bytes()[i] == b'/' => (&rest[..i], rest[i..].to_string()),
         Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
@@ -55,7 +66,7 @@ pub fn parse_url(full: &str) -> Result<(String, u16, String), InvalidValue> {
             .ok_or_else(|| format!("'{url}': unclosed '[' in IPv6 host"))?;
         let port = match after.strip_prefix(':') {
             Some(p) => parse_port(p, url)?,
-            None if after.is_empty() => 80,
+            None if after.is_empty() => default_port,
             None => {
                 return Err(InvalidValue::from(format!(
                     "'{url}': unexpected text after IPv6 host"
@@ -66,7 +77,7 @@ pub fn parse_url(full: &str) -> Result<(String, u16, String), InvalidValue> {
     } else {
         match authority.rsplit_once(':') {
             Some((h, p)) => (h.to_string(), parse_port(p, url)?),
-            None => (authority.to_string(), 80),
+            None => (authority.to_string(), default_port),
         }
     };
     if host.is_empty() {
@@ -77,7 +88,12 @@ pub fn parse_url(full: &str) -> Result<(String, u16, String), InvalidValue> {
             "'{url}': the path has spaces or control characters; percent-encode them"
         )));
     }
-    Ok((host, port, path))
+    Ok(Url {
+        tls,
+        host,
+        port,
+        path,
+    })
 }
 
 fn parse_port(p: &str, url: &str) -> Result<u16, InvalidValue> {
@@ -139,7 +155,12 @@ fn base64(data: &[u8]) -> String {
 impl Target {
     /// Parses and resolves (DNS or literal) a URL; the first address returned is used.
     pub fn resolve(url: &str) -> Result<Self, InvalidValue> {
-        let (host, port, path) = parse_url(url)?;
+        let Url {
+            tls,
+            host,
+            port,
+            path,
+        } = parse_url(url)?;
         let authorization = basic_auth(url);
         let addr = (host.as_str(), port)
             .to_socket_addrs()
@@ -151,7 +172,7 @@ impl Target {
         } else {
             host.clone()
         };
-        let authority = if port == 80 {
+        let authority = if port == if tls { 443 } else { 80 } {
             host_part
         } else {
             format!("{host_part}:{port}")
@@ -163,6 +184,7 @@ impl Target {
             authority,
             addr,
             authorization,
+            tls,
         })
     }
 }
@@ -180,7 +202,12 @@ mod tests {
         assert_eq!(basic_auth("http://h/a@b"), None);
         assert_eq!(
             parse_url("http://u:pw@h:81/x").unwrap(),
-            ("h".into(), 81, "/x".into())
+            Url {
+                tls: false,
+                host: "h".into(),
+                port: 81,
+                path: "/x".into()
+            }
         );
         let err = parse_url("http://user:hunter2@h:0/").unwrap_err();
         assert!(!err.0.contains("hunter2"), "{err}");
@@ -190,30 +217,54 @@ mod tests {
     fn parses_forms() {
         assert_eq!(
             parse_url("http://127.0.0.1:8080/a/b?x=1").unwrap(),
-            ("127.0.0.1".into(), 8080, "/a/b?x=1".into())
+            Url {
+                tls: false,
+                host: "127.0.0.1".into(),
+                port: 8080,
+                path: "/a/b?x=1".into()
+            }
         );
         assert_eq!(
             parse_url("http://localhost").unwrap(),
-            ("localhost".into(), 80, "/".into())
+            Url {
+                tls: false,
+                host: "localhost".into(),
+                port: 80,
+                path: "/".into()
+            }
         );
         assert_eq!(
             parse_url("http://[::1]:9/x").unwrap(),
-            ("::1".into(), 9, "/x".into())
+            Url {
+                tls: false,
+                host: "::1".into(),
+                port: 9,
+                path: "/x".into()
+            }
         );
         assert_eq!(
             parse_url("http://h?q=1").unwrap(),
-            ("h".into(), 80, "/?q=1".into())
+            Url {
+                tls: false,
+                host: "h".into(),
+                port: 80,
+                path: "/?q=1".into()
+            }
         );
         assert_eq!(
             parse_url("http://h/p#frag").unwrap(),
-            ("h".into(), 80, "/p".into())
+            Url {
+                tls: false,
+                host: "h".into(),
+                port: 80,
+                path: "/p".into()
+            }
         );
     }
 
     #[test]
     fn rejects_bad_urls() {
         for bad in [
-            "https://h/",
             "ftp://h",
             "h:80",
             "http://:80/",
@@ -233,5 +284,10 @@ mod tests {
         assert_eq!(t.authority, "127.0.0.1:8080");
         let v6 = Target::resolve("http://[::1]:81/").unwrap();
         assert_eq!(v6.authority, "[::1]:81");
+        let s = Target::resolve("https://127.0.0.1/x").unwrap();
+        assert!(s.tls && !v6.tls);
+        assert_eq!((s.port, s.authority.as_str()), (443, "127.0.0.1"));
+        let s = Target::resolve("https://127.0.0.1:8443/").unwrap();
+        assert_eq!(s.authority, "127.0.0.1:8443");
     }
 }

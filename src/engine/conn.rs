@@ -17,6 +17,10 @@ pub enum ConnState {
     Connecting {
         since: u64,
     },
+    /// TCP is up and the TLS handshake is under way.
+    Handshaking {
+        since: u64,
+    },
     Open,
     /// Waiting to reconnect after a failure.
     Backoff {

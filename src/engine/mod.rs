@@ -57,6 +57,21 @@ pub struct RunResult {
     /// Unix time (seconds) when measurement started.
     pub started_unix: u64,
     pub interrupted: bool,
+    /// How connections were made: TLS settings and the connection policy.
+    pub transport: Transport,
+}
+
+/// The run's connection settings, for reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transport {
+    pub tls: bool,
+    /// The pinned TLS version, if any.
+    pub tls_version: Option<&'static str>,
+    /// Certificate verification was off (`--insecure`).
+    pub insecure: bool,
+    /// Session resumption was on.
+    pub resume: bool,
+    pub requests_per_conn: Option<u64>,
 }
 
 /// Everything the engine runs, settled by the plan: no flags, no output paths.
@@ -78,6 +93,10 @@ pub struct EngineConfig {
     pub per_endpoint_seconds: bool,
     pub capture_limit: usize,
     pub resend: bool,
+    /// Close each connection after this many requests.
+    pub requests_per_conn: Option<u64>,
+    /// Speak TLS to the target (`https://`).
+    pub tls: Option<crate::tls::ClientTls>,
     /// Checked per second as the run goes (windowed forms keep only their window).
     pub assertions: Vec<Assertion>,
 }
@@ -162,15 +181,26 @@ pub fn run(
             endpoint_intervals: plan.per_endpoint_seconds,
             capture_limit: plan.capture_limit,
             resend: plan.resend,
+            requests_per_conn: plan.requests_per_conn,
         };
+        let tls = plan
+            .tls
+            .as_ref()
+            .map(|t| (t.for_worker(conns[i] as usize), t.server_name.clone()));
         let (stop, tx) = (stop.clone(), tx.clone());
         let handle = std::thread::Builder::new()
             .name(format!("ringblast-{cpu}"))
             .spawn(move || {
                 worker::pin(cpu);
                 let n = cfg.connections as usize;
-                let mut client = Client::new(cfg, start, stop, tx);
-                worker::run(kind, n, None, &mut client)
+                let client = Client::new(cfg, start, stop, tx);
+                match tls {
+                    Some((config, name)) => {
+                        let mut w = crate::tls::Tls::client(client, config, name);
+                        worker::run(kind, n, None, &mut w)
+                    }
+                    None => worker::run(kind, n, None, &mut { client }),
+                }
             })
             .map_err(|e| SetupError::Worker(format!("cannot start a thread: {e}")))?;
         handles.push(handle);
@@ -270,6 +300,13 @@ pub fn run(
             .collect(),
         started_unix,
         interrupted,
+        transport: Transport {
+            tls: plan.tls.is_some(),
+            tls_version: plan.tls.as_ref().and_then(|t| t.version).map(|v| v.name()),
+            insecure: plan.tls.as_ref().is_some_and(|t| t.insecure),
+            resume: plan.tls.as_ref().is_some_and(|t| t.resume),
+            requests_per_conn: plan.requests_per_conn,
+        },
     })
 }
 

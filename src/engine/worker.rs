@@ -44,6 +44,19 @@ pub trait Worker: Driver {
     fn finish(&mut self, backend: BackendReport) -> Self::Outcome;
 }
 
+/// A worker run over TLS keeps time exactly as it would in the clear.
+impl<W: Worker> Worker for crate::tls::Tls<W> {
+    type Outcome = W::Outcome;
+
+    fn tick(&mut self, ops: &mut Ops) -> Option<Duration> {
+        self.inner_mut().tick(ops)
+    }
+
+    fn finish(&mut self, backend: BackendReport) -> W::Outcome {
+        self.inner_mut().finish(backend)
+    }
+}
+
 /// Ring sizes for a worker that will hold about `connections` sockets.
 pub fn ring_config(connections: usize) -> RingConfig {
     let entries = (connections * 2).clamp(256, 16384).next_power_of_two() as u32;

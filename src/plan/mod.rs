@@ -70,6 +70,10 @@ pub struct RunPlan {
     pub capture_limit: usize,
     /// Send again unanswered idempotent requests on a new connection.
     pub resend: bool,
+    /// Close each connection after this many requests.
+    pub requests_per_conn: Option<u64>,
+    /// TLS settings for an https:// target.
+    pub tls: Option<crate::tls::ClientTls>,
     pub progress: bool,
 }
 
@@ -108,6 +112,8 @@ pub struct ServePlan {
     pub limits: Limits,
     /// The mock API's routes (`--routes FILE`); without it every request gets one response.
     pub routes: Option<Arc<Routes>>,
+    /// Serve HTTPS with these settings.
+    pub tls: Option<crate::tls::ServerTls>,
     pub io: IoChoice,
 }
 
@@ -184,6 +190,8 @@ impl RunPlan {
             per_endpoint_seconds: self.hlog.is_some() || self.csv_full_history,
             capture_limit: self.capture_limit,
             resend: self.resend,
+            requests_per_conn: self.requests_per_conn,
+            tls: self.tls.clone(),
             assertions: self.assertions.clone(),
         }
     }
@@ -200,6 +208,10 @@ impl RunPlan {
             .clone()
             .expect("clap requires a URL, --host or --scenario");
         let target = Target::resolve(&url).map_err(usage)?;
+        let tls = client_tls(&target, &args.tls)?;
+        if args.requests_per_conn == Some(0) {
+            return Err(usage("--requests-per-conn must be at least 1"));
+        }
         let connections_arg = args.connections.unwrap_or(crate::load::DEFAULT_CONNECTIONS);
         let pipeline = args.pipeline.unwrap_or(1);
         let timeout = args.timeout.unwrap_or(Duration::from_secs(10));
@@ -363,6 +375,8 @@ impl RunPlan {
             html: args.html.clone(),
             hlog: args.hlog.clone(),
             resend: !args.no_resend,
+            requests_per_conn: args.requests_per_conn,
+            tls,
             capture_limit: parse_size(&args.capture_max)
                 .map_err(|e| usage(format!("--capture-max: {e}")))?,
             progress: !args.quiet,
@@ -409,9 +423,57 @@ impl ServePlan {
                 Some(path) => Some(Arc::new(Routes::load(path)?)),
                 None => None,
             },
+            tls: if args.tls {
+                let version = args
+                    .tls_version
+                    .as_deref()
+                    .map(crate::tls::TlsVersion::parse)
+                    .transpose()?;
+                Some(crate::tls::ServerTls::new(&crate::tls::ServerTlsOptions {
+                    cert: args.cert.clone(),
+                    key: args.key.clone(),
+                    version,
+                })?)
+            } else {
+                None
+            },
             io: args.workers.io.into(),
         })
     }
+}
+
+/// The client's TLS settings for an https:// target; TLS flags on an http:// one are an error.
+fn client_tls(
+    target: &Target,
+    args: &crate::cli::TlsArgs,
+) -> Result<Option<crate::tls::ClientTls>, SetupError> {
+    let given = args.cacert.is_some()
+        || args.insecure
+        || args.cert.is_some()
+        || args.tls_version.is_some()
+        || args.no_tls_resume;
+    if !target.tls {
+        if given {
+            return Err(usage(
+                "--cacert, --insecure, --cert/--key, --tls-version and --no-tls-resume need an https:// URL",
+            ));
+        }
+        return Ok(None);
+    }
+    let version = args
+        .tls_version
+        .as_deref()
+        .map(crate::tls::TlsVersion::parse)
+        .transpose()?;
+    let opts = crate::tls::ClientTlsOptions {
+        cacert: args.cacert.clone(),
+        cert: args.cert.clone(),
+        key: args.key.clone(),
+        insecure: args.insecure,
+        version,
+        resume: !args.no_tls_resume,
+    };
+    crate::tls::ClientTls::new(&target.host, &opts).map(Some)
 }
 
 #[cfg(test)]

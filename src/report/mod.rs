@@ -115,6 +115,39 @@ pub struct Diagnostics {
     pub unset_skipped: BTreeMap<String, u64>,
 }
 
+/// How connections were made and what making them cost, apart from request latency.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct Connections {
+    /// Connections established (over TLS: handshakes finished).
+    pub opened: u64,
+    /// TCP connect time: from the connect call to the connection being established.
+    pub connect_us: Latency,
+    /// `--requests-per-conn`, when the run closed connections itself.
+    pub requests_per_conn: Option<u64>,
+    /// Present for https:// targets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsReport>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct TlsReport {
+    /// The version the run was pinned to (`--tls-version`); null when either could be used.
+    pub version: Option<String>,
+    /// Certificate verification was off (`--insecure`).
+    pub insecure: bool,
+    /// Session resumption was on (off with `--no-tls-resume`).
+    pub resume: bool,
+    pub handshakes: Handshakes,
+    /// Handshake time: from TCP established to the handshake's end.
+    pub handshake_us: Latency,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Default, PartialEq)]
+pub struct Handshakes {
+    pub full: u64,
+    pub resumed: u64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Load {
     /// `connections` (closed loop), `rate` (open loop) or `users`.
@@ -164,6 +197,9 @@ pub struct Report {
     pub latency_uncorrected_distribution: Vec<(f64, u64)>,
     pub schedule_lag_us: Lag,
     pub bytes: Bytes,
+    /// Connection and TLS handshake statistics, apart from request latency.
+    #[serde(default)]
+    pub connections_detail: Connections,
     pub diagnostics: Diagnostics,
     /// The generator's checks on itself (too few connections, a saturated core, …).
     pub warnings: Vec<String>,
@@ -276,6 +312,21 @@ impl Report {
             bytes: Bytes {
                 sent: t.bytes_sent,
                 received: t.bytes_received,
+            },
+            connections_detail: Connections {
+                opened: t.connects,
+                connect_us: Latency::of(&t.connect_time),
+                requests_per_conn: result.transport.requests_per_conn,
+                tls: result.transport.tls.then(|| TlsReport {
+                    version: result.transport.tls_version.map(String::from),
+                    insecure: result.transport.insecure,
+                    resume: result.transport.resume,
+                    handshakes: Handshakes {
+                        full: t.handshakes_full,
+                        resumed: t.handshakes_resumed,
+                    },
+                    handshake_us: Latency::of(&t.handshake_time),
+                }),
             },
             diagnostics: Diagnostics {
                 connects: t.connects,

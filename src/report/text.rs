@@ -22,6 +22,48 @@ fn latency_line(s: &mut String, label: &str, l: &Latency) {
     );
 }
 
+/// Connection setup, apart from request latency: TCP connect times, and TLS handshakes.
+fn connections(s: &mut String, r: &Report) {
+    let c = &r.connections_detail;
+    if c.opened == 0 && c.tls.is_none() {
+        return;
+    }
+    let per_conn = c
+        .requests_per_conn
+        .map(|n| format!(", closed after {n} requests each"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "  connects  {} opened{per_conn}; tcp connect p50 {}  p99 {}  max {}",
+        fmt_count(c.opened),
+        fmt_us(c.connect_us.p50 as f64),
+        fmt_us(c.connect_us.p99 as f64),
+        fmt_us(c.connect_us.max as f64)
+    );
+    if let Some(t) = &c.tls {
+        let _ = writeln!(
+            s,
+            "  tls       {} full + {} resumed handshakes{}{}; handshake p50 {}  p99 {}  max {}",
+            fmt_count(t.handshakes.full),
+            fmt_count(t.handshakes.resumed),
+            t.version
+                .as_ref()
+                .map(|v| format!(", TLS {v} only"))
+                .unwrap_or_default(),
+            if t.resume { "" } else { ", resumption off" },
+            fmt_us(t.handshake_us.p50 as f64),
+            fmt_us(t.handshake_us.p99 as f64),
+            fmt_us(t.handshake_us.max as f64)
+        );
+        if t.insecure {
+            let _ = writeln!(
+                s,
+                "  tls       certificate verification was OFF (--insecure)"
+            );
+        }
+    }
+}
+
 /// The multi-line summary printed at the end of a run.
 pub fn render(r: &Report) -> String {
     let mut s = String::new();
@@ -121,6 +163,7 @@ pub fn render(r: &Report) -> String {
     } else {
         latency_line(&mut s, "latency   ", &r.latency_us);
     }
+    connections(&mut s, r);
     let statuses: Vec<String> = r
         .status
         .iter()

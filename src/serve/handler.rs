@@ -419,7 +419,7 @@ impl Driver for Server {
                 self.waiting.retain(|&t| t != token);
                 self.release(token);
             }
-            Event::Connected { .. } => {}
+            Event::Connected { .. } | Event::Handshaking { .. } => {}
         }
     }
 }

@@ -71,12 +71,20 @@ pub fn start(
     for (&cpu, fd) in plan.cpus.iter().zip(listeners) {
         let (responses, stop, routes) = (responses.clone(), stop.clone(), plan.routes.clone());
         let limits = plan.limits;
+        let tls = plan.tls.as_ref().map(|t| t.config.clone());
         let handle = std::thread::Builder::new()
             .name(format!("ringblast-serve-{cpu}"))
             .spawn(move || {
                 worker::pin(cpu);
-                let mut server = Server::new(responses, routes, limits, cpu as u64 + 1, stop);
-                let answered = worker::run(kind, 1024, Some(fd.as_fd()), &mut server);
+                let server = Server::new(responses, routes, limits, cpu as u64 + 1, stop);
+                let listener = Some(fd.as_fd());
+                let answered = match tls {
+                    Some(config) => {
+                        let mut w = crate::tls::Tls::server(server, config);
+                        worker::run(kind, 1024, listener, &mut w)
+                    }
+                    None => worker::run(kind, 1024, listener, &mut { server }),
+                };
                 drop(fd);
                 answered
             })

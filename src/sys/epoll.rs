@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::errno;
 use super::socket::{self, RawAddr};
-use crate::io::{Backend, Command, Driver, Event, Generation, Ops, Token};
+use crate::io::{Backend, Command, Driver, Event, Fault, Generation, Ops, Session, Token};
 
 const LISTENER: u64 = u64::MAX;
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
@@ -27,6 +27,9 @@ struct EpollSocket {
     generation: Generation,
     sending: Vec<u8>,
     send_offset: usize,
+    /// A Flush came while a partial send was waiting for the socket: flush again when it is
+    /// done, even with nothing staged (a transport layer may hold bytes; see `Driver::seal`).
+    flush_after_send: bool,
 }
 
 /// One worker's epoll instance and its sockets.
@@ -86,6 +89,7 @@ impl Epoll {
                 generation: 0,
                 sending: Vec::new(),
                 send_offset: 0,
+                flush_after_send: false,
             });
         }
         &mut self.conns[i]
@@ -101,12 +105,14 @@ impl Epoll {
         conn.state = SocketState::Idle;
         conn.sending.clear();
         conn.send_offset = 0;
+        conn.flush_after_send = false;
     }
 
     fn fail<D: Driver>(&mut self, token: Token, errno: i32, driver: &mut D) {
         self.ops.retire(token);
         self.release(token);
-        driver.on_event(Event::Closed { token, errno }, &mut self.ops);
+        let fault = Fault::Os(errno);
+        driver.on_event(Event::Closed { token, fault }, &mut self.ops);
     }
 
     /// Writes as much as the socket takes; the rest waits for the next EPOLLOUT edge.
@@ -122,6 +128,13 @@ impl Epoll {
             }
             if conn.send_offset == conn.sending.len() {
                 self.ops.slots[i].in_kernel = 0;
+                if take_staged {
+                    // The driver seals what it staged just before it is taken (Driver::seal).
+                    driver.seal(token, &mut self.ops);
+                } else if std::mem::take(&mut conn.flush_after_send) {
+                    self.ops.flush(token);
+                    return;
+                }
                 if self.ops.slots[i].out.is_empty() {
                     if self.ops.slots[i].close_after_send {
                         self.fail(token, 0, driver);
@@ -144,6 +157,7 @@ impl Epoll {
                 Ok(n) => conn.send_offset += n,
                 Err(libc::EAGAIN) => {
                     self.ops.slots[i].in_kernel = conn.sending.len() - conn.send_offset;
+                    conn.flush_after_send |= take_staged;
                     return;
                 }
                 Err(libc::EINTR) => {}
@@ -199,7 +213,7 @@ impl Epoll {
                     let fd = match socket::tcp_socket(&addr, true) {
                         Ok(fd) => fd,
                         Err(e) => {
-                            let result = Err(e);
+                            let result = Err(Fault::Os(e));
                             driver.on_event(Event::Connected { token, result }, &mut self.ops);
                             continue;
                         }
@@ -215,7 +229,7 @@ impl Epoll {
                             socket::close(fd);
                             conn.fd = -1;
                             conn.state = SocketState::Idle;
-                            let result = Err(e);
+                            let result = Err(Fault::Os(e));
                             driver.on_event(Event::Connected { token, result }, &mut self.ops);
                         }
                     }
@@ -320,12 +334,12 @@ impl Epoll {
             if err != 0 {
                 self.ops.retire(token);
                 self.release(token);
-                let result = Err(err);
+                let result = Err(Fault::Os(err));
                 driver.on_event(Event::Connected { token, result }, &mut self.ops);
                 return;
             }
             self.conns[token as usize].state = SocketState::Open;
-            let result = Ok(());
+            let result = Ok(Session::Plain);
             driver.on_event(Event::Connected { token, result }, &mut self.ops);
             if !self.ops.is_current(token, generation) {
                 return;

@@ -12,7 +12,7 @@ use io_uring::{IoUring, cqueue, opcode, squeue};
 
 use super::bufring::BufRing;
 use super::socket::{self, RawAddr};
-use crate::io::{Backend, Command, Driver, Event, Generation, Ops, Token};
+use crate::io::{Backend, Command, Driver, Event, Fault, Generation, Ops, Session, Token};
 
 const OP_CONNECT: u8 = 1;
 const OP_SEND: u8 = 2;
@@ -64,6 +64,9 @@ struct RingSocket {
     connect_ud: Option<u64>,
     send_ud: Option<u64>,
     recv_ud: Option<u64>,
+    /// A Flush came while a send was in flight: flush again when it completes, even with
+    /// nothing staged (a transport layer may hold bytes of its own; see `Driver::seal`).
+    flush_after_send: bool,
 }
 
 impl RingSocket {
@@ -78,6 +81,7 @@ impl RingSocket {
             connect_ud: None,
             send_ud: None,
             recv_ud: None,
+            flush_after_send: false,
         }
     }
 }
@@ -233,16 +237,23 @@ impl Uring {
         self.push(e);
     }
 
-    /// Starts sending what the driver staged, if nothing is in flight.
-    fn start_send(&mut self, token: Token) {
+    /// Starts sending what the driver staged, if nothing is in flight. The driver seals the
+    /// staged bytes first (see `Driver::seal`).
+    fn start_send<D: Driver>(&mut self, token: Token, driver: &mut D) {
         let i = token as usize;
         let conn = &mut self.conns[i];
-        if conn.state != SocketState::Open
-            || conn.send_ud.is_some()
-            || self.ops.slots[i].out.is_empty()
-        {
+        if conn.state != SocketState::Open {
             return;
         }
+        if conn.send_ud.is_some() {
+            conn.flush_after_send = true;
+            return;
+        }
+        driver.seal(token, &mut self.ops);
+        if self.ops.slots[i].out.is_empty() {
+            return;
+        }
+        let conn = &mut self.conns[i];
         conn.sending.clear();
         std::mem::swap(&mut conn.sending, &mut self.ops.slots[i].out);
         conn.send_offset = 0;
@@ -296,7 +307,8 @@ impl Uring {
     fn fail<D: Driver>(&mut self, token: Token, errno: i32, driver: &mut D) {
         self.ops.retire(token);
         self.release(token);
-        driver.on_event(Event::Closed { token, errno }, &mut self.ops);
+        let fault = Fault::Os(errno);
+        driver.on_event(Event::Closed { token, fault }, &mut self.ops);
     }
 
     fn apply<D: Driver>(&mut self, driver: &mut D) {
@@ -317,7 +329,7 @@ impl Uring {
                     let fd = match socket::tcp_socket(&addr, false) {
                         Ok(fd) => fd,
                         Err(errno) => {
-                            let result = Err(errno);
+                            let result = Err(Fault::Os(errno));
                             driver.on_event(Event::Connected { token, result }, &mut self.ops);
                             continue;
                         }
@@ -371,7 +383,7 @@ impl Uring {
                     if self.ops.is_current(token, generation) {
                         self.ops.flush_taken(token);
                         if (token as usize) < self.conns.len() {
-                            self.start_send(token);
+                            self.start_send(token, driver);
                         }
                     }
                 }
@@ -453,7 +465,7 @@ impl Uring {
         if res < 0 {
             self.ops.retire(token);
             self.release(token);
-            let result = Err(-res);
+            let result = Err(Fault::Os(-res));
             driver.on_event(Event::Connected { token, result }, &mut self.ops);
             return;
         }
@@ -462,7 +474,7 @@ impl Uring {
             self.arm_recv(token);
         }
         // What the driver stages now goes out with its Flush, at the next turn (after the stamp).
-        let result = Ok(());
+        let result = Ok(Session::Plain);
         driver.on_event(Event::Connected { token, result }, &mut self.ops);
     }
 
@@ -531,7 +543,8 @@ impl Uring {
             return;
         }
         self.ops.slots[token as usize].in_kernel = 0;
-        if !self.ops.slots[token as usize].out.is_empty() {
+        let flush_again = std::mem::take(&mut self.conns[token as usize].flush_after_send);
+        if flush_again || !self.ops.slots[token as usize].out.is_empty() {
             // Staged during this dispatch: it goes out at the next turn's apply, after the worker
             // has stamped it, never straight from a completion (a run ending now would otherwise
             // send, at teardown, requests it counted as never sent).

@@ -443,6 +443,22 @@ pub fn wait_bounded(child: std::process::Child, limit: Duration) -> Output {
     out
 }
 
+/// Waits up to `limit` for a child to exit, killing it after that.
+pub fn wait_bounded_child(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    child.wait().ok()
+}
+
 fn unique() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed)
@@ -477,7 +493,7 @@ impl Served {
             .unwrap();
         let url = line
             .split_whitespace()
-            .find(|w| w.starts_with("http://"))
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
             .unwrap_or_else(|| panic!("no address in: {line}"))
             .to_string();
         Self {
@@ -494,6 +510,7 @@ impl Served {
     pub fn addr(&self) -> SocketAddr {
         self.url
             .trim_start_matches("http://")
+            .trim_start_matches("https://")
             .trim_end_matches('/')
             .parse()
             .unwrap()

@@ -16,7 +16,7 @@ mod schedule;
 use super::conn::{ClientConn, ConnState, Pending};
 use super::worker::{BackendReport, Worker};
 use crate::http::response::Progress;
-use crate::io::{Driver, Event, Ops, Token};
+use crate::io::{Driver, Event, Fault, Ops, Session, Token};
 use crate::load::{Kind, Shape, Share, due_count};
 use crate::scenario::program::Program;
 use crate::scenario::template::Generators;
@@ -54,6 +54,8 @@ pub struct ClientConfig {
     pub capture_limit: usize,
     /// Send again idempotent requests a server closed on without answering.
     pub resend: bool,
+    /// Close each connection after this many requests (`--requests-per-conn`).
+    pub requests_per_conn: Option<u64>,
 }
 
 /// What a worker hands back when it stops.
@@ -426,10 +428,11 @@ impl Client {
         }
     }
 
-    fn on_closed(&mut self, token: Token, errno: i32) {
+    fn on_closed(&mut self, token: Token, fault: Fault) {
+        let orderly = fault == Fault::Os(0);
         let conn = &mut self.conns[token as usize];
         let mut mid_response = conn.parser.mid_response();
-        if errno == 0
+        if orderly
             && let Some(done) = conn.parser.eof()
             && let Some(p) = conn.in_flight.pop_front()
         {
@@ -442,8 +445,8 @@ impl Client {
         // A clean close between responses, after at least one: what is still in flight was never
         // processed and may be sent again. A close mid-response, or before any, is an error.
         let conn = &self.conns[token as usize];
-        let retry = self.cfg.resend && errno == 0 && !mid_response && conn.answered > 0;
-        self.fail_in_flight(token, ErrorKind::from_io_errno(errno), retry);
+        let retry = self.cfg.resend && orderly && !mid_response && conn.answered > 0;
+        self.fail_in_flight(token, ErrorKind::from_close_fault(fault), retry);
     }
 
     /// Checks timeouts and backoffs; once every SCAN_EVERY_US.
@@ -456,6 +459,10 @@ impl Client {
                 ConnState::Connecting { since } if self.now - since >= connect_timeout => {
                     ops.close(token);
                     self.connect_failed(token, ErrorKind::ConnectTimeout);
+                }
+                ConnState::Handshaking { since } if self.now - since >= connect_timeout => {
+                    ops.close(token);
+                    self.connect_failed(token, ErrorKind::TlsHandshakeTimeout);
                 }
                 ConnState::Backoff { until } if self.now >= until => self.connect(token, ops),
                 ConnState::Open => {
@@ -505,19 +512,43 @@ impl Driver for Client {
     fn on_event(&mut self, event: Event<'_>, ops: &mut Ops) {
         match event {
             Event::Data { token, bytes } => self.on_data(token, bytes, ops),
+            Event::Handshaking { token } => {
+                let now = self.clock();
+                let conn = &mut self.conns[token as usize];
+                if let ConnState::Connecting { since } = conn.state {
+                    conn.state = ConnState::Handshaking { since: now };
+                    if self.measuring {
+                        self.rec.connected(now.saturating_sub(since));
+                    }
+                }
+            }
             Event::Connected {
                 token,
-                result: Ok(()),
+                result: Ok(session),
             } => {
                 self.attempt_over(token);
+                let now = self.clock();
                 if self.measuring {
                     self.rec.totals.connects += 1;
+                    match (self.conns[token as usize].state, session) {
+                        (ConnState::Connecting { since }, Session::Plain) => {
+                            self.rec.connected(now.saturating_sub(since));
+                        }
+                        (ConnState::Handshaking { since }, Session::Tls { resumed }) => {
+                            self.rec.secured(now.saturating_sub(since), resumed);
+                        }
+                        _ => {}
+                    }
                 }
                 let conn = &mut self.conns[token as usize];
                 conn.state = ConnState::Open;
                 conn.backoff = 0;
                 conn.answered = 0;
-                conn.allowed = self.server_max.map(|m| m.max(1));
+                let limit = match (self.server_max, self.cfg.requests_per_conn) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                conn.allowed = limit.map(|m| m.max(1));
                 let active = conn.active;
                 if !conn.retry.is_empty() && !self.stopping {
                     // What the last socket left unanswered goes first (even for a user leaving:
@@ -542,14 +573,14 @@ impl Driver for Client {
             }
             Event::Connected {
                 token,
-                result: Err(errno),
+                result: Err(fault),
             } => {
                 self.now = self.clock();
-                self.connect_failed(token, ErrorKind::from_connect_errno(errno));
+                self.connect_failed(token, ErrorKind::from_connect_fault(fault));
             }
-            Event::Closed { token, errno } => {
+            Event::Closed { token, fault } => {
                 self.now = self.clock();
-                self.on_closed(token, errno);
+                self.on_closed(token, fault);
                 self.connect(token, ops);
             }
             // The client accepts nothing; dropping the socket closes it.

@@ -67,7 +67,10 @@ impl Client {
             conn.wake_at = None;
             // A user with a request in flight leaves when its response arrives.
             if conn.in_flight.is_empty() && conn.state != ConnState::Idle {
-                if matches!(conn.state, ConnState::Connecting { .. }) {
+                if matches!(
+                    conn.state,
+                    ConnState::Connecting { .. } | ConnState::Handshaking { .. }
+                ) {
                     self.attempt_over(token);
                 }
                 ops.close(token);

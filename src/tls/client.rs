@@ -1,0 +1,124 @@
+//! The client's TLS settings: roots (system, `--cacert`), verification, client certificates,
+//! versions, ALPN and session resumption, resolved once; each worker gets its own session cache.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pki_types::ServerName;
+use rustls::client::Resumption;
+use rustls::{ClientConfig, RootCertStore};
+
+use super::sessions::Sessions;
+use super::{TlsVersion, provider, read_certs, read_key, verify::AnyServer};
+use crate::error::SetupError;
+
+/// The TLS flags of a run, as given.
+#[derive(Debug, Clone, Default)]
+pub struct ClientTlsOptions {
+    /// Extra trusted roots (`--cacert`), beside the system's.
+    pub cacert: Option<PathBuf>,
+    /// A client certificate chain and its key (`--cert`, `--key`), for mTLS.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// Trust any certificate (`--insecure`).
+    pub insecure: bool,
+    /// Offer only this version (`--tls-version`).
+    pub version: Option<TlsVersion>,
+    /// Resume sessions across reconnects (on unless `--no-tls-resume`).
+    pub resume: bool,
+}
+
+/// Resolved client TLS: the shared settings and the name the server must prove.
+#[derive(Debug, Clone)]
+pub struct ClientTls {
+    config: Arc<ClientConfig>,
+    pub server_name: ServerName<'static>,
+    pub insecure: bool,
+    pub version: Option<TlsVersion>,
+    pub resume: bool,
+}
+
+impl ClientTls {
+    pub fn new(host: &str, opts: &ClientTlsOptions) -> Result<Self, SetupError> {
+        let server_name = ServerName::try_from(host.to_string()).map_err(|_| {
+            SetupError::Tls(format!(
+                "'{host}' is not a valid TLS server name (a DNS name or an IP address)"
+            ))
+        })?;
+        let builder = ClientConfig::builder_with_provider(provider())
+            .with_protocol_versions(&TlsVersion::offered(opts.version))
+            .map_err(|e| SetupError::Tls(format!("--tls-version: {e}")))?;
+        let builder = if opts.insecure {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyServer::new(provider())))
+        } else {
+            builder.with_root_certificates(roots(opts)?)
+        };
+        let mut config = match (&opts.cert, &opts.key) {
+            (Some(cert), Some(key)) => builder
+                .with_client_auth_cert(read_certs(cert, "--cert")?, read_key(key, "--key")?)
+                .map_err(|e| SetupError::Tls(format!("--cert/--key do not make a pair: {e}")))?,
+            (None, None) => builder.with_no_client_auth(),
+            _ => {
+                return Err(SetupError::Usage(
+                    "--cert and --key go together (a client certificate and its private key)"
+                        .into(),
+                ));
+            }
+        };
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // The crypto library sets itself up on first use: do it now, not in the first
+        // connection's measured handshake.
+        let _ = rustls::ClientConnection::new(Arc::new(config.clone()), server_name.clone());
+        Ok(Self {
+            config: Arc::new(config),
+            server_name,
+            insecure: opts.insecure,
+            version: opts.version,
+            resume: opts.resume,
+        })
+    }
+
+    /// One worker's settings: its own session cache (no lock shared between cores), sized to
+    /// hold a ticket for each of its connections, or none when resumption is off.
+    pub fn for_worker(&self, connections: usize) -> Arc<ClientConfig> {
+        let mut config = (*self.config).clone();
+        config.resumption = if self.resume {
+            // Room for two tickets per connection: a server sends one or more per handshake.
+            let tickets = connections.saturating_mul(2).clamp(16, 1 << 20);
+            Resumption::store(Arc::new(Sessions::new(tickets)))
+        } else {
+            Resumption::disabled()
+        };
+        Arc::new(config)
+    }
+}
+
+/// The system's trusted roots plus `--cacert`; an error naming the fix when there are none.
+fn roots(opts: &ClientTlsOptions) -> Result<RootCertStore, SetupError> {
+    let mut store = RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    let (added, _) = store.add_parsable_certificates(native.certs);
+    if let Some(path) = &opts.cacert {
+        for cert in read_certs(path, "--cacert")? {
+            store
+                .add(cert)
+                .map_err(|e| SetupError::Tls(format!("--cacert {}: {e}", path.display())))?;
+        }
+    }
+    if store.is_empty() {
+        let why = native
+            .errors
+            .first()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        return Err(SetupError::Tls(format!(
+            "no trusted CA certificates found on this machine{why}; install them (Debian/Ubuntu: \
+             apt-get install ca-certificates), set SSL_CERT_FILE to a bundle, pass --cacert FILE, \
+             or --insecure to skip verification"
+        )));
+    }
+    let _ = added;
+    Ok(store)
+}
