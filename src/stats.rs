@@ -650,7 +650,7 @@ mod tests {
                 .iter()
                 .map(|k| *k as usize)
                 .collect::<Vec<_>>(),
-            (0..8).collect::<Vec<_>>()
+            (0..ERROR_KINDS).collect::<Vec<_>>()
         );
     }
 }

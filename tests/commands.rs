@@ -135,6 +135,22 @@ fn report_matches_its_schema() {
     ]);
     validate(&schema, &users.json, "$").unwrap();
     assert_eq!(users.json["timeline"][0]["users"], 4);
+    // HTTPS adds the TLS statistics, pinned and with connection churn.
+    let tls = Served::start(&["--tls"]);
+    let https = run(&[
+        &tls.url,
+        "-k",
+        "-c",
+        "2",
+        "-n",
+        "40",
+        "--tls-version",
+        "1.2",
+        "--requests-per-conn",
+        "5",
+    ]);
+    validate(&schema, &https.json, "$").unwrap();
+    assert_eq!(https.json["connections_detail"]["tls"]["version"], "1.2");
     // And a run that never connects (zero latencies, only errors) is just as valid.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -240,7 +256,10 @@ fn validate(schema: &Value, v: &Value, at: &str) -> Result<(), String> {
 fn bad_input_gives_one_line_and_exit_2() {
     let cases: &[&[&str]] = &[
         &["run", "not-a-url"],
-        &["run", "https://127.0.0.1/"],
+        &["run", "ftp://127.0.0.1/"],
+        &["run", "https://127.0.0.1:1/", "--tls-version", "1.1"],
+        &["run", "https://127.0.0.1:1/", "--cacert", "/nonexistent/ca.pem"],
+        &["run", "http://127.0.0.1:1/", "--insecure"],
         &["run", "http://127.0.0.1:1/", "-c", "0"],
         &["run", "http://127.0.0.1:1/", "-d", "10parsecs"],
         &["run", "http://127.0.0.1:1/", "-H", "no colon"],
