@@ -258,7 +258,12 @@ fn bad_input_gives_one_line_and_exit_2() {
         &["run", "not-a-url"],
         &["run", "ftp://127.0.0.1/"],
         &["run", "https://127.0.0.1:1/", "--tls-version", "1.1"],
-        &["run", "https://127.0.0.1:1/", "--cacert", "/nonexistent/ca.pem"],
+        &[
+            "run",
+            "https://127.0.0.1:1/",
+            "--cacert",
+            "/nonexistent/ca.pem",
+        ],
         &["run", "http://127.0.0.1:1/", "--insecure"],
         &["run", "http://127.0.0.1:1/", "-c", "0"],
         &["run", "http://127.0.0.1:1/", "-d", "10parsecs"],

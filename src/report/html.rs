@@ -198,6 +198,50 @@ fn seconds_ticks(max_t: f64) -> Vec<(f64, String)> {
 }
 
 /// The whole page for one report.
+/// Connection setup apart from request latency: TCP connect and TLS handshake times.
+fn connections(page: &mut String, r: &Report) {
+    let c = &r.connections_detail;
+    if c.opened == 0 && c.tls.is_none() {
+        return;
+    }
+    let row = |page: &mut String, label: &str, l: &super::Latency| {
+        let _ = write!(
+            page,
+            "<tr><th>{label}</th><td>p50 {} · p99 {} · max {}</td></tr>",
+            ms(l.p50 as f64),
+            ms(l.p99 as f64),
+            ms(l.max as f64)
+        );
+    };
+    let _ = write!(
+        page,
+        "<h2>Connections</h2><table><tr><th>opened</th><td>{}{}</td></tr>",
+        c.opened,
+        c.requests_per_conn
+            .map(|n| format!(" (closed after {n} requests each)"))
+            .unwrap_or_default()
+    );
+    row(page, "TCP connect", &c.connect_us);
+    if let Some(t) = &c.tls {
+        let _ = write!(
+            page,
+            "<tr><th>TLS handshakes</th><td>{} full · {} resumed{}{}</td></tr>",
+            t.handshakes.full,
+            t.handshakes.resumed,
+            t.version
+                .as_ref()
+                .map(|v| format!(" · TLS {} only", esc(v)))
+                .unwrap_or_default(),
+            if t.resume { "" } else { " · resumption off" }
+        );
+        row(page, "TLS handshake", &t.handshake_us);
+        if t.insecure {
+            page.push_str(r#"<tr><th>verification</th><td class="bad">OFF (--insecure)</td></tr>"#);
+        }
+    }
+    page.push_str("</table>");
+}
+
 pub fn render(r: &Report) -> String {
     let timeline = &r.timeline;
     let t = |e: &TimelineEntry| f64::from(e.t);
@@ -380,6 +424,7 @@ svg.chart{{width:100%;height:auto;border:1px solid #ddd;background:#fff}} .tick{
     for w in &r.warnings {
         let _ = write!(page, r#"<div class="warn">{}</div>"#, esc(w));
     }
+    connections(&mut page, r);
     page.push_str("<h2>Endpoints</h2><table><tr><th>endpoint</th><th>requests</th><th>failed</th><th>req/s</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>");
     for e in &r.endpoints {
         let l = &e.latency_us;

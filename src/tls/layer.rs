@@ -36,6 +36,10 @@ pub struct Tls<W> {
     inner: W,
     side: Side,
     links: Vec<Option<Link>>,
+    /// Client connections whose TCP is up and whose session is made at their first flush, by
+    /// the generation they were opened under. Making a session costs a key share; doing it at
+    /// the flush lets every connection of a completion batch be timed when TCP came up.
+    hello_due: Vec<Option<Generation>>,
     plain: Vec<u8>,
 }
 
@@ -55,6 +59,7 @@ impl<W> Tls<W> {
             inner,
             side,
             links: Vec::new(),
+            hello_due: Vec::new(),
             plain: vec![0; PLAIN_CHUNK],
         }
     }
@@ -197,22 +202,23 @@ impl<W: Driver> Driver for Tls<W> {
                 result: Ok(_),
             } if self.is_client() => {
                 let generation = ops.generation(token);
-                // TCP is up now; the session's setup (a key share) is handshake time.
-                self.inner.on_event(Event::Handshaking { token }, ops);
-                if !ops.is_current(token, generation) {
-                    return;
+                let i = token as usize;
+                if self.hello_due.len() <= i {
+                    self.hello_due.resize(i + 1, None);
                 }
-                if let Err(e) = self.open(token, generation) {
-                    let fault = Fault::Tls(super::classify(&e));
-                    return self.fail(token, fault, false, ops);
-                }
-                // The ClientHello goes out with this flush (see `seal`).
+                self.hello_due[i] = Some(generation);
+                // TCP is up now; the session is made, and its ClientHello sent, at this flush.
                 ops.flush(token);
+                self.inner.on_event(Event::Handshaking { token }, ops);
             }
             Event::Data { token, bytes } => self.on_data(token, bytes, ops),
             Event::Closed { token, fault } => {
                 let link = self.links.get_mut(token as usize).and_then(Option::take);
-                let handshaking = link.is_some_and(|l| !l.secured);
+                let hello = self
+                    .hello_due
+                    .get_mut(token as usize)
+                    .and_then(Option::take);
+                let handshaking = hello.is_some() || link.is_some_and(|l| !l.secured);
                 if self.is_client() && handshaking {
                     // The server hung up mid-handshake: the attempt failed. An orderly close is
                     // the server refusing the session without an alert.
@@ -234,6 +240,14 @@ impl<W: Driver> Driver for Tls<W> {
     /// (handshake messages included), just before the backend takes the bytes.
     fn seal(&mut self, token: Token, ops: &mut Ops) {
         let generation = ops.generation(token);
+        let due = self.hello_due.get_mut(token as usize);
+        if let Some(due) = due
+            && due.take_if(|g| *g == generation).is_some()
+            && let Err(e) = self.open(token, generation)
+        {
+            let fault = Fault::Tls(super::classify(&e));
+            return self.fail(token, fault, false, ops);
+        }
         let Some(link) = self.link(token, generation) else {
             return;
         };
