@@ -12,7 +12,7 @@ counted per run to check ringblast's responses against it. Only loopback; every 
 import argparse, json, re, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
-from benchlib import free_port, run_measured
+from benchlib import common_args, free_port, parse_wrk, run_measured, wrk_argv
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "target" / "release" / "ringblast"
@@ -43,13 +43,7 @@ def lines(path):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--duration", type=int, default=10)
-    ap.add_argument("--rounds", type=int, default=3)
-    a = ap.parse_args()
-    out = Path(a.out)
-    (out / "raw").mkdir(parents=True, exist_ok=True)
+    a, out = common_args(argparse.ArgumentParser())
     port = free_port()
     d = tempfile.mkdtemp(prefix="ringblast-nginx-")
     conf = Path(d) / "nginx.conf"
@@ -63,9 +57,8 @@ def main():
         for depth in (1, 16):
             rb = [str(BIN), "run", url, "--cpus", "1", "-c", "64", "-p", str(depth), "-d", f"{a.duration}s",
                   "--json", f"{d}/r.json"]
-            wrk_script = ["-s", str(ROOT / "bench" / "wrk-pipeline.lua"), url, "--", str(depth)] if depth > 1 else [url]
             tools = {"ringblast": rb, "ringblast --no-resend": rb + ["--no-resend"],
-                     "wrk": ["taskset", "-c", "1", "wrk", "-t1", "-c64", f"-d{a.duration}s"] + wrk_script}
+                     "wrk": wrk_argv(url, depth, a.duration, 1)}
             for rnd in range(a.rounds):
                 for name, argv in tools.items():
                     before = lines(f"{d}/access.log")
@@ -80,11 +73,9 @@ def main():
                                    unfinished=q["unfinished"], closed=rep["errors"]["closed"])
                         n = q["responses"]
                     else:
-                        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-                        m = re.search(r"(\d+) requests in", text)
-                        n = int(m.group(1)) if m else rps * a.duration
-                        err = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-                        row.update(rps=rps, responses=n, errors=sum(map(int, err.groups())) if err else 0)
+                        rps, n, errors = parse_wrk(text)
+                        n = n or rps * a.duration
+                        row.update(rps=rps, responses=n, errors=errors)
                     row.update(cpu_us_per_req=(user + system) / max(n, 1) * 1e6)
                     (out / "raw" / f"p{depth}-{name.replace(' ', '')}-r{rnd}.txt").write_text(" ".join(argv) + "\n\n" + text)
                     rows.append(row)

@@ -15,7 +15,7 @@ import argparse, json, os, re, shutil, statistics, subprocess, sys, tempfile, ti
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import free_port, run_measured
+from benchlib import common_args, free_port, parse_h2load, parse_wrk, run_measured, wrk_argv
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "target" / "release" / "ringblast"
@@ -75,27 +75,8 @@ def children(pid):
         return []
 
 
-def parse_peer(tool, text):
-    if tool == "wrk":
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-        n = int(re.search(r"(\d+) requests in", text).group(1))
-        err = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-        errors = (sum(map(int, err.groups())) if err else 0) + (int(non2xx.group(1)) if non2xx else 0)
-        return rps, n, errors
-    m = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", text)
-    done = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored", text)
-    return float(m.group(1)), int(done.group(2)), int(done.group(3)) + int(done.group(4))
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--duration", type=int, default=10)
-    ap.add_argument("--rounds", type=int, default=3)
-    a = ap.parse_args()
-    out = Path(a.out)
-    (out / "raw").mkdir(parents=True, exist_ok=True)
+    a, out = common_args(argparse.ArgumentParser())
     d = tempfile.mkdtemp(prefix="ringblast-tls-")
     make_certs(d)
     keep, churn = free_port(), free_port()
@@ -111,8 +92,7 @@ def main():
     ca = f"{d}/ca.pem"
     dur = str(a.duration)
     rb = lambda url, *extra: [str(BIN), "run", url, "--cpus", "1", "-c", "64", "-d", f"{dur}s", "-q", "--json", f"{d}/r.json", *extra]
-    wrk = lambda url, depth, *extra: ["taskset", "-c", "1", "wrk", "-t1", "-c64", f"-d{dur}s", *extra] + (
-        ["-s", str(ROOT / "bench" / "wrk-pipeline.lua"), url, "--", str(depth)] if depth > 1 else [url])
+    wrk = lambda url, depth: wrk_argv(url, depth, dur, 1)
     h2 = lambda url, depth: ["taskset", "-c", "1", "h2load", "--h1", "-t1", "-c64", "-m", str(depth), "-D", dur, url]
     nk, sk, nc = f"https://localhost:{keep}/", serve_url, f"https://localhost:{churn}/"
     cases = []
@@ -149,7 +129,7 @@ def main():
                     row.update(handshakes=tls.get("handshakes"), handshake_us=tls.get("handshake_us"),
                                connect_us=rep["connections_detail"]["connect_us"])
                 else:
-                    rps, n, errors = parse_peer(tool, text)
+                    rps, n, errors = (parse_wrk if tool == "wrk" else parse_h2load)(text)
                 row.update(rps=rps, responses=n, errors=errors, cpu_us_per_req=(user + system) / max(n, 1) * 1e6)
                 if seen:
                     row.update(server_resumed=seen.count("r"), server_full=seen.count("."),

@@ -35,3 +35,41 @@ def run_measured(argv, timeout):
     out = p.stdout + p.stderr
     user, system = cpu_of(out)
     return out, user, system
+
+
+def common_args(ap):
+    """The options every side-by-side benchmark takes; returns (args, out dir with raw/ made)."""
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3)
+    a = ap.parse_args()
+    from pathlib import Path
+    out = Path(a.out)
+    (out / "raw").mkdir(parents=True, exist_ok=True)
+    return a, out
+
+
+def wrk_argv(url, depth, duration, cpu, *extra):
+    """wrk on one pinned thread with 64 connections; pipelined through bench/wrk-pipeline.lua."""
+    from pathlib import Path
+    script = Path(__file__).resolve().parent.parent / "bench" / "wrk-pipeline.lua"
+    tail = ["-s", str(script), url, "--", str(depth)] if depth > 1 else [url]
+    return ["taskset", "-c", str(cpu), "wrk", "-t1", "-c64", f"-d{duration}s", *extra] + tail
+
+
+def parse_wrk(text):
+    """(req/s, responses, errors) from wrk's output; non-2xx/3xx answers count as errors."""
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    m = re.search(r"(\d+) requests in", text)
+    n = int(m.group(1)) if m else 0
+    err = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    errors = (sum(map(int, err.groups())) if err else 0) + (int(non2xx.group(1)) if non2xx else 0)
+    return rps, n, errors
+
+
+def parse_h2load(text):
+    """(req/s, succeeded, failed + errored) from h2load's output."""
+    rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", text).group(1))
+    done = re.search(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored", text)
+    return rps, int(done.group(1)), int(done.group(2)) + int(done.group(3))

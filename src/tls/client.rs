@@ -9,7 +9,7 @@ use rustls::client::Resumption;
 use rustls::{ClientConfig, RootCertStore};
 
 use super::sessions::Sessions;
-use super::{TlsVersion, provider, read_certs, read_key, verify::AnyServer};
+use super::{TlsVersion, provider, read_certs, read_identity, verify::AnyServer};
 use crate::error::SetupError;
 
 /// The TLS flags of a run, as given.
@@ -55,17 +55,11 @@ impl ClientTls {
         } else {
             builder.with_root_certificates(roots(opts)?)
         };
-        let mut config = match (&opts.cert, &opts.key) {
-            (Some(cert), Some(key)) => builder
-                .with_client_auth_cert(read_certs(cert, "--cert")?, read_key(key, "--key")?)
+        let mut config = match read_identity(opts.cert.as_deref(), opts.key.as_deref())? {
+            Some((chain, key)) => builder
+                .with_client_auth_cert(chain, key)
                 .map_err(|e| SetupError::Tls(format!("--cert/--key do not make a pair: {e}")))?,
-            (None, None) => builder.with_no_client_auth(),
-            _ => {
-                return Err(SetupError::Usage(
-                    "--cert and --key go together (a client certificate and its private key)"
-                        .into(),
-                ));
-            }
+            None => builder.with_no_client_auth(),
         };
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         // The crypto library sets itself up on first use: do it now, not in the first
@@ -99,7 +93,8 @@ impl ClientTls {
 fn roots(opts: &ClientTlsOptions) -> Result<RootCertStore, SetupError> {
     let mut store = RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
-    let (added, _) = store.add_parsable_certificates(native.certs);
+    // Certificates the system has but webpki cannot parse are skipped, as browsers do.
+    store.add_parsable_certificates(native.certs);
     if let Some(path) = &opts.cacert {
         for cert in read_certs(path, "--cacert")? {
             store
@@ -119,6 +114,5 @@ fn roots(opts: &ClientTlsOptions) -> Result<RootCertStore, SetupError> {
              or --insecure to skip verification"
         )));
     }
-    let _ = added;
     Ok(store)
 }

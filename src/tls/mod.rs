@@ -86,6 +86,20 @@ pub fn classify(e: &Error) -> TlsFault {
     }
 }
 
+/// A certificate chain and its private key, read from `--cert` and `--key` (given together or
+/// not at all).
+type Identity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+fn read_identity(cert: Option<&Path>, key: Option<&Path>) -> Result<Option<Identity>, SetupError> {
+    match (cert, key) {
+        (Some(c), Some(k)) => Ok(Some((read_certs(c, "--cert")?, read_key(k, "--key")?))),
+        (None, None) => Ok(None),
+        _ => Err(SetupError::Usage(
+            "--cert and --key go together (a certificate chain and its private key)".into(),
+        )),
+    }
+}
+
 /// Reads every certificate in a PEM file.
 fn read_certs(path: &Path, flag: &str) -> Result<Vec<CertificateDer<'static>>, SetupError> {
     let certs = CertificateDer::pem_file_iter(path)

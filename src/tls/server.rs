@@ -8,7 +8,7 @@ use pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::ServerConfig;
 use rustls::server::ServerSessionMemoryCache;
 
-use super::{TlsVersion, provider, read_certs, read_key};
+use super::{TlsVersion, provider, read_identity};
 use crate::error::SetupError;
 
 /// Sessions the target remembers for resumption by session ID (TLS 1.2) or stateful ticket.
@@ -31,25 +31,20 @@ pub struct ServerTls {
 
 impl ServerTls {
     pub fn new(opts: &ServerTlsOptions) -> Result<Self, SetupError> {
-        let (chain, key, self_signed) = match (&opts.cert, &opts.key) {
-            (Some(c), Some(k)) => (read_certs(c, "--cert")?, read_key(k, "--key")?, None),
-            (None, None) => {
-                let names = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
-                let made = rcgen::generate_simple_self_signed(names)
-                    .map_err(|e| SetupError::Tls(format!("cannot make a certificate: {e}")))?;
-                let der = CertificateDer::from(made.cert.der().to_vec());
-                let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-                    made.signing_key.serialize_der(),
-                ));
-                (vec![der], key, Some(made.cert.pem()))
-            }
-            _ => {
-                return Err(SetupError::Usage(
-                    "--cert and --key go together (the certificate chain and its private key)"
-                        .into(),
-                ));
-            }
-        };
+        let (chain, key, self_signed) =
+            match read_identity(opts.cert.as_deref(), opts.key.as_deref())? {
+                Some((chain, key)) => (chain, key, None),
+                None => {
+                    let names = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
+                    let made = rcgen::generate_simple_self_signed(names)
+                        .map_err(|e| SetupError::Tls(format!("cannot make a certificate: {e}")))?;
+                    let der = CertificateDer::from(made.cert.der().to_vec());
+                    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+                        made.signing_key.serialize_der(),
+                    ));
+                    (vec![der], key, Some(made.cert.pem()))
+                }
+            };
         let mut config = ServerConfig::builder_with_provider(provider())
             .with_protocol_versions(&TlsVersion::offered(opts.version))
             .map_err(|e| SetupError::Tls(format!("--tls-version: {e}")))?

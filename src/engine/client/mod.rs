@@ -10,13 +10,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
+mod connect;
 mod resend;
 mod schedule;
 
 use super::conn::{ClientConn, ConnState, Pending};
 use super::worker::{BackendReport, Worker};
 use crate::http::response::Progress;
-use crate::io::{Driver, Event, Fault, Ops, Session, Token};
+use crate::io::{Driver, Event, Fault, Ops, Token};
 use crate::load::{Kind, Shape, Share, due_count};
 use crate::scenario::program::Program;
 use crate::scenario::template::Generators;
@@ -24,8 +25,6 @@ use crate::stats::{ErrorKind, Interval, Recorder, Totals};
 
 /// How often timeouts, backoffs and the stop flag are checked.
 const SCAN_EVERY_US: u64 = 10_000;
-const BACKOFF_MIN_US: u64 = 1_000;
-const BACKOFF_MAX_US: u64 = 200_000;
 
 /// What one worker needs to generate load.
 #[derive(Debug, Clone)]
@@ -192,61 +191,6 @@ impl Client {
         self.cfg
             .quota
             .map_or(u64::MAX, |q| q.saturating_sub(self.issued))
-    }
-
-    fn connect(&mut self, token: Token, ops: &mut Ops) {
-        let conn = &self.conns[token as usize];
-        let wanted = self.kind() != Kind::Users || conn.active;
-        // A reconnect that carries requests to send again needs no quota; any other attempt
-        // reserves one request of it: a failure is accounted as one.
-        let retrying = !conn.retry.is_empty();
-        if self.stopping || !wanted || (!retrying && self.quota_left() <= self.reserved) {
-            self.conns[token as usize].state = ConnState::Idle;
-            return;
-        }
-        self.connecting += 1;
-        let conn = &mut self.conns[token as usize];
-        conn.reserving = !retrying;
-        self.reserved += u64::from(!retrying);
-        conn.state = ConnState::Connecting { since: self.now };
-        ops.connect(token, self.cfg.addr);
-    }
-
-    /// An attempt is over (connected, failed or abandoned): its quota reservation goes.
-    fn attempt_over(&mut self, token: Token) -> bool {
-        self.connecting -= 1;
-        let reserving = std::mem::take(&mut self.conns[token as usize].reserving);
-        self.reserved -= u64::from(reserving);
-        reserving
-    }
-
-    /// A connection attempt failed: it counts as one request that ended in a connect error, or,
-    /// for a reconnect carrying requests to send again, those end with that error.
-    fn connect_failed(&mut self, token: Token, kind: ErrorKind) {
-        if self.attempt_over(token) {
-            self.issued += 1;
-            if self.measuring {
-                let ep = self.conns[token as usize].next_endpoint(&self.cfg.program);
-                self.rec.sent(ep, 1, 0);
-                self.rec.error(ep, kind, 1);
-            }
-        } else {
-            let conn = &mut self.conns[token as usize];
-            for p in conn.retry.drain(..) {
-                if p.on_start {
-                    conn.on_start_waiting = false;
-                }
-                if p.counted {
-                    let ep = self.cfg.program.tasks[p.task as usize].endpoint;
-                    self.rec.error(ep, kind, 1);
-                }
-            }
-        }
-        let conn = &mut self.conns[token as usize];
-        conn.backoff = (conn.backoff * 2).clamp(BACKOFF_MIN_US, BACKOFF_MAX_US);
-        conn.state = ConnState::Backoff {
-            until: self.now + conn.backoff,
-        };
     }
 
     /// Stages up to `k` requests (at most one batch) on an open connection with nothing in
@@ -512,72 +456,8 @@ impl Driver for Client {
     fn on_event(&mut self, event: Event<'_>, ops: &mut Ops) {
         match event {
             Event::Data { token, bytes } => self.on_data(token, bytes, ops),
-            Event::Handshaking { token } => {
-                let now = self.clock();
-                let conn = &mut self.conns[token as usize];
-                if let ConnState::Connecting { since } = conn.state {
-                    conn.state = ConnState::Handshaking { since: now };
-                    if self.measuring {
-                        self.rec.connected(now.saturating_sub(since));
-                    }
-                }
-            }
-            Event::Connected {
-                token,
-                result: Ok(session),
-            } => {
-                self.attempt_over(token);
-                let now = self.clock();
-                if self.measuring {
-                    self.rec.totals.connects += 1;
-                    match (self.conns[token as usize].state, session) {
-                        (ConnState::Connecting { since }, Session::Plain) => {
-                            self.rec.connected(now.saturating_sub(since));
-                        }
-                        (ConnState::Handshaking { since }, Session::Tls { resumed }) => {
-                            self.rec.secured(now.saturating_sub(since), resumed);
-                        }
-                        _ => {}
-                    }
-                }
-                let conn = &mut self.conns[token as usize];
-                conn.state = ConnState::Open;
-                conn.backoff = 0;
-                conn.answered = 0;
-                let limit = match (self.server_max, self.cfg.requests_per_conn) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                conn.allowed = limit.map(|m| m.max(1));
-                let active = conn.active;
-                if !conn.retry.is_empty() && !self.stopping {
-                    // What the last socket left unanswered goes first (even for a user leaving:
-                    // it leaves when the answer arrives).
-                    self.send_retries(token, ops);
-                } else if self.kind() == Kind::Users {
-                    // A new user starts with a request, then thinks (Locust's order); a user
-                    // that reconnected while thinking goes on thinking.
-                    let thinking = self.conns[token as usize].wake_at.is_some();
-                    if thinking && active {
-                    } else if active && self.quota_left() > 0 && !self.stopping {
-                        if self.send_batch(token, 1, None, ops) == 0 {
-                            self.wait_for_task(token);
-                        }
-                    } else if !active {
-                        ops.close(token);
-                        self.conns[token as usize].state = ConnState::Idle;
-                    }
-                } else {
-                    self.on_idle(token, ops);
-                }
-            }
-            Event::Connected {
-                token,
-                result: Err(fault),
-            } => {
-                self.now = self.clock();
-                self.connect_failed(token, ErrorKind::from_connect_fault(fault));
-            }
+            Event::Handshaking { token } => self.on_handshaking(token),
+            Event::Connected { token, result } => self.on_connected(token, result, ops),
             Event::Closed { token, fault } => {
                 self.now = self.clock();
                 self.on_closed(token, fault);
