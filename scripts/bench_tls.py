@@ -4,10 +4,12 @@
 Targets, each pinned to CPU 0 (the client gets CPU 1): Debian's nginx with TLS (an ECDSA P-256
 certificate made here by openssl, a shared session cache and tickets), and `ringblast serve --tls`.
   * keep-alive: 64 connections at pipeline depth 1 and 16, against both targets;
+  * every tool sends the same request bytes (wrk and h2load get ringblast's User-Agent);
   * churn (ringblast and wrk; h2load cannot reconnect, see below): one request per connection against nginx (keepalive_requests 1 on that port, so every
     tool reconnects after each answer; ringblast also says --requests-per-conn 1): full and resumed
     handshakes per second, TLS 1.3 and 1.2. nginx logs $ssl_session_reused for every request, so
-    the resumed share is the server's count, not the tool's.
+    the resumed share is the server's count, not the tool's. The same churn runs against
+    `serve --tls` too, whose rate the client can reach (there the handshake counts are ringblast's).
 CPU per request is the client's user+system time (rusage) over its responses; the server's CPU
 share is read from /proc, to tell which side set the figure.
 """
@@ -92,8 +94,13 @@ def main():
     ca = f"{d}/ca.pem"
     dur = str(a.duration)
     rb = lambda url, *extra: [str(BIN), "run", url, "--cpus", "1", "-c", "64", "-d", f"{dur}s", "-q", "--json", f"{d}/r.json", *extra]
-    wrk = lambda url, depth: wrk_argv(url, depth, dur, 1)
-    h2 = lambda url, depth: ["taskset", "-c", "1", "h2load", "--h1", "-t1", "-c64", "-m", str(depth), "-D", dur, url]
+    # Every tool sends the same request bytes: ringblast's User-Agent makes a batch of 16
+    # requests 1,088 bytes, over nginx's 1 KiB client_header_buffer_size, which costs nginx
+    # extra buffers; wrk's own request stays under it (see README).
+    version = subprocess.run([str(BIN), "--version"], capture_output=True, text=True).stdout.split()[-1]
+    ua = ["-H", f"User-Agent: ringblast/{version}"]
+    wrk = lambda url, depth, *extra: wrk_argv(url, depth, dur, 1, *ua, *extra)
+    h2 = lambda url, depth: ["taskset", "-c", "1", "h2load", "--h1", "-t1", "-c64", "-m", str(depth), "-D", dur, *ua, url]
     nk, sk, nc = f"https://localhost:{keep}/", serve_url, f"https://localhost:{churn}/"
     cases = []
     for depth in (1, 16):
@@ -106,6 +113,12 @@ def main():
             extra = ["--cacert", ca, "--requests-per-conn", "1", "--tls-version", version] + ([] if resume else ["--no-tls-resume"])
             cases.append((f"churn TLS {version}", "ringblast" + ("" if resume else " --no-tls-resume"), rb(nc, *extra), nginx_worker))
     cases.append(("churn TLS default", "wrk", wrk(nc, 1), nginx_worker))
+    # Against the built-in target, which the client can outrun: ringblast closes after each
+    # answer itself; wrk asks the target to (serve honours Connection: close).
+    for tlsv, resume in (("1.2", True), ("1.3", True), ("1.2", False)):
+        extra = ["-k", "--requests-per-conn", "1", "--tls-version", tlsv] + ([] if resume else ["--no-tls-resume"])
+        cases.append((f"churn serve TLS {tlsv}", "ringblast" + ("" if resume else " --no-tls-resume"), rb(sk, *extra), serve.pid))
+    cases.append(("churn serve TLS default", "wrk", wrk(sk, 1, "-H", "Connection: close"), serve.pid))
     # h2load is left out of churn: within a -D run it does not reconnect after a server's
     # Connection: close (it waited past the duration and had to be killed), and it has no option
     # to close connections itself. wrk reconnects after each answer.
@@ -134,6 +147,10 @@ def main():
                 if seen:
                     row.update(server_resumed=seen.count("r"), server_full=seen.count("."),
                                handshakes_per_s=len(seen) / a.duration)
+                elif case.startswith("churn") and tool.startswith("ringblast"):
+                    hs = row["handshakes"]
+                    row.update(own_resumed=hs["resumed"], own_full=hs["full"],
+                               handshakes_per_s=(hs["resumed"] + hs["full"]) / a.duration)
                 name = re.sub(r"[^\w.-]+", "_", f"{case}-{tool}-r{rnd}")
                 (out / "raw" / f"{name}.txt").write_text(" ".join(argv) + "\n\n" + text)
                 rows.append(row)
@@ -143,14 +160,14 @@ def main():
         nginx.wait(timeout=10); serve.wait(timeout=10)
         shutil.rmtree(d, ignore_errors=True)
     summary = []
-    print("\n| case | tool | req/s (median) | client CPU µs/req | server CPU | handshakes/s (server's count) | resumed share | errors |")
+    print("\n| case | tool | req/s (median) | client CPU µs/req | server CPU | handshakes/s (nginx's count; ringblast's against serve) | resumed share | errors |")
     print("|---|---|---|---|---|---|---|---|")
     for case, tool in dict.fromkeys((c, t) for c, t, _, _ in cases):
         rs = [r for r in rows if r["case"] == case and r["tool"] == tool]
         med = lambda k: statistics.median(r.get(k, 0) or 0 for r in rs)
         hs = med("handshakes_per_s")
-        resumed = sum(r.get("server_resumed", 0) for r in rs)
-        total = resumed + sum(r.get("server_full", 0) for r in rs)
+        resumed = sum(r.get("server_resumed", r.get("own_resumed", 0)) for r in rs)
+        total = resumed + sum(r.get("server_full", r.get("own_full", 0)) for r in rs)
         s = {"case": case, "tool": tool, "rps": med("rps"), "cpu_us_per_req": med("cpu_us_per_req"),
              "server_cpu": med("server_cpu"), "handshakes_per_s": hs,
              "resumed_share": resumed / total if total else None, "errors": med("errors")}
