@@ -9,6 +9,7 @@ use crate::cli::{Cli, Command, CompareArgs, DemoArgs, PeakArgs, ReportArgs, RunA
 use crate::engine::collect::TimelineEntry;
 use crate::engine::{self, RunResult, choose_backend};
 use crate::error::{Exit, SetupError};
+use crate::kernel::WithKernel;
 use crate::plan::{RunPlan, ServePlan};
 use crate::report::stream::{History, IntervalLog, Streams};
 use crate::report::{Report, text};
@@ -134,7 +135,13 @@ fn run(args: &RunArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
         eprintln!("ringblast: io_uring unavailable ({why}); using epoll");
     }
     let mut streams = open_streams(&plan, progress_printer(plan.progress))?;
-    let mut result = engine::run(&plan.engine(), kind, stop, &mut streams)?;
+    let mut kernel = crate::kernel::start(plan.kernel_stats, plan.target.addr, plan.connections)?;
+    let mut sink = WithKernel {
+        inner: &mut streams,
+        kernel: kernel.as_mut(),
+    };
+    let mut result = engine::run(&plan.engine(), kind, stop, &mut sink)?;
+    result.kernel = crate::kernel::finish(kernel);
     result.fallback = fallback;
     if let Err(e) = streams.finish() {
         eprintln!("ringblast: cannot write the per-second outputs: {e}");
@@ -235,6 +242,11 @@ fn peak(args: &PeakArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
     if !(args.start_rate >= 1.0 && args.max_rate >= args.start_rate && args.max_rate.is_finite()) {
         return Err(usage(
             "--start-rate must be at least 1 and no more than --max-rate",
+        ));
+    }
+    if r.kernel_stats == crate::cli::KernelStatsArg::On {
+        return Err(usage(
+            "peak does not collect kernel statistics; run one rate with `run --kernel-stats on`",
         ));
     }
     if args.step < std::time::Duration::from_secs(1) {

@@ -37,6 +37,27 @@ pub enum Command {
     Demo(DemoArgs),
 }
 
+/// `--kernel-stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum KernelStatsArg {
+    /// eBPF when this process may load it, else host-wide /proc counters (and one line why).
+    #[default]
+    Auto,
+    /// eBPF, or exit 2 naming the missing privilege or kernel feature.
+    On,
+    Off,
+}
+
+impl From<KernelStatsArg> for crate::kstats::Mode {
+    fn from(a: KernelStatsArg) -> Self {
+        match a {
+            KernelStatsArg::Auto => Self::Auto,
+            KernelStatsArg::On => Self::On,
+            KernelStatsArg::Off => Self::Off,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum IoArg {
     /// io_uring if this kernel and sandbox allow it, else epoll.
@@ -136,6 +157,10 @@ pub struct RunArgs {
     pub requests_per_conn: Option<u64>,
     #[command(flatten)]
     pub tls: TlsArgs,
+    /// What the kernel saw of the run's connections (handshakes, retransmits, resets, drops):
+    /// from eBPF (root or CAP_BPF+CAP_PERFMON), else host-wide /proc counters.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub kernel_stats: KernelStatsArg,
     /// The most bytes of one response kept for a scenario's captures (e.g. 64k, 8m); a larger
     /// response still counts, and its captures are reported as failed.
     #[arg(long, default_value = "1m")]
@@ -282,6 +307,9 @@ pub struct DemoArgs {
     /// Kernel interface.
     #[arg(long, value_enum, default_value = "auto")]
     pub io: IoArg,
+    /// What the kernel saw of the demo's connections (eBPF, else /proc).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub kernel_stats: KernelStatsArg,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,

@@ -88,6 +88,7 @@ pub fn run(
         no_resend: false,
         requests_per_conn: None,
         tls,
+        kernel_stats: args.kernel_stats,
         json: args.json.clone(),
         csv: None,
         csv_full_history: false,
@@ -96,7 +97,14 @@ pub fn run(
         quiet: false,
     };
     let outcome = RunPlan::from_args(&run_args).and_then(|plan| {
-        let mut result = engine::run(&plan.engine(), kind, stop, &mut progress)?;
+        let mut kernel =
+            crate::kernel::start(plan.kernel_stats, plan.target.addr, plan.connections)?;
+        let mut sink = crate::kernel::WithKernel {
+            inner: &mut progress,
+            kernel: kernel.as_mut(),
+        };
+        let mut result = engine::run(&plan.engine(), kind, stop, &mut sink)?;
+        result.kernel = crate::kernel::finish(kernel);
         result.fallback = fallback;
         Ok((plan, result))
     });

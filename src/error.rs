@@ -79,6 +79,9 @@ pub enum SetupError {
     File(#[from] FileError),
     #[error("{0}")]
     Invalid(#[from] InvalidValue),
+    /// `--kernel-stats on` and eBPF cannot be used: what is missing.
+    #[error("--kernel-stats on: {0}; use --kernel-stats auto to fall back to /proc counters")]
+    KernelStats(String),
     /// TLS cannot be set up: roots, certificates, keys or versions.
     #[error("{0}")]
     Tls(String),
@@ -116,7 +119,8 @@ impl SetupError {
             | Self::UringUnavailable(_)
             | Self::File(_)
             | Self::Invalid(_)
-            | Self::Tls(_) => Exit::Usage,
+            | Self::Tls(_)
+            | Self::KernelStats(_) => Exit::Usage,
             _ => Exit::Failed,
         }
     }

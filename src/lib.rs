@@ -11,6 +11,8 @@ pub mod engine;
 pub mod error;
 pub mod http;
 pub mod io;
+pub mod kernel;
+pub mod kstats;
 pub mod load;
 pub mod peak;
 pub mod plan;

@@ -36,6 +36,9 @@ pub struct TimelineEntry {
     #[serde(default)]
     pub p90_uncorrected_us: u64,
     pub p99_uncorrected_us: u64,
+    /// What the kernel counted in this second (`--kernel-stats`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<crate::kstats::KernelSecond>,
 }
 
 /// One merged second, handed to a `SecondSink` as it completes (and then dropped: nothing per
@@ -56,6 +59,9 @@ pub struct Second {
 pub trait SecondSink {
     /// Measurement starts at this Unix time (whole seconds); called once, before any second.
     fn start(&mut self, _started_unix: u64) {}
+    /// Adds what was measured elsewhere over the same second (the kernel's counts) to the
+    /// entry, before anyone sees it.
+    fn annotate(&mut self, _entry: &mut TimelineEntry) {}
     fn second(&mut self, entry: &TimelineEntry, second: &Second);
 }
 
@@ -195,6 +201,7 @@ impl Collector {
             p50_uncorrected_us: q(&p.uncorrected, 0.5),
             p90_uncorrected_us: q(&p.uncorrected, 0.9),
             p99_uncorrected_us: q(&p.uncorrected, 0.99),
+            kernel: None,
         }
     }
 }

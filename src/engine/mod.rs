@@ -59,6 +59,8 @@ pub struct RunResult {
     pub interrupted: bool,
     /// How connections were made: TLS settings and the connection policy.
     pub transport: Transport,
+    /// What the kernel saw (`--kernel-stats`), added by the command after the run.
+    pub kernel: Option<crate::kstats::KernelReport>,
 }
 
 /// The run's connection settings, for reports.
@@ -217,7 +219,8 @@ pub fn run(
         .map(|a| a.window.map(Windows::new))
         .collect();
     let mut timeline = Vec::new();
-    let mut on_second = |entry: TimelineEntry, second: Second| {
+    let mut on_second = |mut entry: TimelineEntry, second: Second| {
+        sink.annotate(&mut entry);
         let view = View {
             latency: &second.latency,
             responses: second.counts.responses,
@@ -307,6 +310,7 @@ pub fn run(
             resume: plan.tls.as_ref().is_some_and(|t| t.resume),
             requests_per_conn: plan.requests_per_conn,
         },
+        kernel: None,
     })
 }
 

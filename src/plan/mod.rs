@@ -74,6 +74,8 @@ pub struct RunPlan {
     pub requests_per_conn: Option<u64>,
     /// TLS settings for an https:// target.
     pub tls: Option<crate::tls::ClientTls>,
+    /// `--kernel-stats`.
+    pub kernel_stats: crate::kstats::Mode,
     pub progress: bool,
 }
 
@@ -377,6 +379,7 @@ impl RunPlan {
             resend: !args.no_resend,
             requests_per_conn: args.requests_per_conn,
             tls,
+            kernel_stats: args.kernel_stats.into(),
             capture_limit: parse_size(&args.capture_max)
                 .map_err(|e| usage(format!("--capture-max: {e}")))?,
             progress: !args.quiet,

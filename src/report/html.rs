@@ -425,6 +425,7 @@ svg.chart{{width:100%;height:auto;border:1px solid #ddd;background:#fff}} .tick{
         let _ = write!(page, r#"<div class="warn">{}</div>"#, esc(w));
     }
     connections(&mut page, r);
+    super::kernel::html(&mut page, r);
     page.push_str("<h2>Endpoints</h2><table><tr><th>endpoint</th><th>requests</th><th>failed</th><th>req/s</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>");
     for e in &r.endpoints {
         let l = &e.latency_us;
@@ -463,6 +464,40 @@ svg.chart{{width:100%;height:auto;border:1px solid #ddd;background:#fff}} .tick{
         &|v| ms(v),
         "",
     ));
+    if timeline.iter().any(|e| e.kernel.is_some()) {
+        type Count = fn(&crate::kstats::KernelSecond) -> Option<u64>;
+        let kernel = [
+            ("retransmits", (|k| Some(k.retransmits)) as Count, "#d62728", false, false),
+            ("resets received", |k| k.resets_received, "#ff7f0e", false, false),
+            ("resets sent", |k| Some(k.resets_sent), "#8c564b", false, false),
+            ("drops", |k| k.drops, "#9467bd", false, false),
+            ("connections opened", |k| Some(k.opened), "#1f77b4", true, true),
+        ]
+        .iter()
+        .filter(|(_, pick, ..)| timeline.iter().any(|e| e.kernel.as_ref().and_then(pick).is_some()))
+        .map(|(name, pick, color, dashed, right)| Series {
+            name: name.to_string(),
+            color,
+            dashed: *dashed,
+            right: *right,
+            points: points(&|e| e.kernel.as_ref().and_then(pick).map(|v| v as f64)),
+        })
+        .collect::<Vec<_>>();
+        let _ = write!(
+            page,
+            "<h2>Kernel events over time</h2><p>{}; connections opened on the right-hand axis.</p>",
+            esc(&super::kernel::source(r.kernel.as_ref().unwrap_or(&Default::default())))
+        );
+        page.push_str(&chart(
+            "kernel",
+            &kernel,
+            &seconds_ticks(max_t),
+            "time",
+            "per second",
+            &|v| format!("{v:.0}"),
+            "opened/s",
+        ));
+    }
     page.push_str("<h2>Latency distribution</h2>");
     page.push_str(&chart(
         "distribution",

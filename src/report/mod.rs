@@ -3,6 +3,7 @@
 
 pub mod csv;
 pub mod html;
+pub mod kernel;
 pub mod locust;
 pub mod stream;
 pub mod text;
@@ -201,6 +202,9 @@ pub struct Report {
     #[serde(default)]
     pub connections_detail: Connections,
     pub diagnostics: Diagnostics,
+    /// What the kernel saw of the run's connections (`--kernel-stats`; absent when off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<crate::kstats::KernelReport>,
     /// The generator's checks on itself (too few connections, a saturated core, …).
     pub warnings: Vec<String>,
     pub assertions: Vec<Outcome>,
@@ -338,6 +342,7 @@ impl Report {
                 unset_skipped: by_name(&t.unset_skipped, &result.variables),
                 capture_too_large: t.capture_too_large,
             },
+            kernel: result.kernel.clone(),
             warnings: warnings(result, target_rps, sent_rps, schedule_lag_us),
             assertions,
             endpoints: endpoint_reports(result, secs),

@@ -164,6 +164,7 @@ pub fn render(r: &Report) -> String {
         latency_line(&mut s, "latency   ", &r.latency_us);
     }
     connections(&mut s, r);
+    super::kernel::text(&mut s, r);
     let statuses: Vec<String> = r
         .status
         .iter()

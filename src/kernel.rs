@@ -1,0 +1,54 @@
+//! Joins kernel statistics to a run at the command level: starts the session before the
+//! workers, adds its counts to each second as it completes, and says why eBPF was not used.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::engine::collect::{Second, SecondSink, TimelineEntry};
+use crate::error::SetupError;
+use crate::kstats::{KernelReport, Mode, Session};
+
+/// Starts kernel statistics for connections to `addr` (None when off), printing one line when
+/// eBPF is not used and one per hook that could not attach.
+pub fn start(mode: Mode, addr: SocketAddr, connections: u32) -> Result<Option<Session>, SetupError> {
+    let capacity = connections.saturating_mul(2).saturating_add(1024);
+    let session = Session::start(mode, addr, capacity).map_err(SetupError::KernelStats)?;
+    if let Some(s) = &session {
+        if let Some(why) = s.note() {
+            eprintln!("ringblast: kernel stats from host-wide /proc counters: {why}");
+        }
+        for (hook, why) in s.skipped_hooks() {
+            eprintln!("ringblast: kernel stats: the {hook} hook is skipped ({why})");
+        }
+    }
+    Ok(session)
+}
+
+/// The report's kernel object once the workers have stopped: their last connections get a
+/// moment to reach CLOSE in the kernel.
+pub fn finish(session: Option<Session>) -> Option<KernelReport> {
+    session.map(|s| s.finish(Duration::from_millis(500)))
+}
+
+/// A sink that adds the kernel's counts to each second, then hands it on.
+pub struct WithKernel<'a, S> {
+    pub inner: &'a mut S,
+    pub kernel: Option<&'a mut Session>,
+}
+
+impl<S: SecondSink> SecondSink for WithKernel<'_, S> {
+    fn start(&mut self, started_unix: u64) {
+        self.inner.start(started_unix);
+    }
+
+    fn annotate(&mut self, entry: &mut TimelineEntry) {
+        if let Some(k) = self.kernel.as_deref_mut() {
+            entry.kernel = Some(k.second());
+        }
+        self.inner.annotate(entry);
+    }
+
+    fn second(&mut self, entry: &TimelineEntry, second: &Second) {
+        self.inner.second(entry, second);
+    }
+}
