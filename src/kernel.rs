@@ -10,7 +10,11 @@ use crate::kstats::{KernelReport, Mode, Session};
 
 /// Starts kernel statistics for connections to `addr` (None when off), printing one line when
 /// eBPF is not used and one per hook that could not attach.
-pub fn start(mode: Mode, addr: SocketAddr, connections: u32) -> Result<Option<Session>, SetupError> {
+pub fn start(
+    mode: Mode,
+    addr: SocketAddr,
+    connections: u32,
+) -> Result<Option<Session>, SetupError> {
     let capacity = connections.saturating_mul(2).saturating_add(1024);
     let session = Session::start(mode, addr, capacity).map_err(SetupError::KernelStats)?;
     if let Some(s) = &session {

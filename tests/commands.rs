@@ -101,7 +101,7 @@ fn report_matches_its_schema() {
     .unwrap();
     let served = Served::start(&[]);
     let r = run(&[&served.url, "-c", "4", "-d", "1200ms"]);
-    validate(&schema, &r.json, "$").unwrap();
+    common::validate(&schema, &r.json, "$").unwrap();
     // Every load model, with assertions and a warm-up, fits the same schema.
     let open = run(&[
         &served.url,
@@ -119,7 +119,7 @@ fn report_matches_its_schema() {
         "rps>=1000000",
     ]);
     assert_eq!(open.code(), 3, "a failed assertion exits 3");
-    validate(&schema, &open.json, "$").unwrap();
+    common::validate(&schema, &open.json, "$").unwrap();
     assert_eq!(open.json["assertions"].as_array().unwrap().len(), 2);
     assert!(open.json["timeline"][0]["target_rps"].as_f64().unwrap() > 0.0);
     let users = run(&[
@@ -133,7 +133,7 @@ fn report_matches_its_schema() {
         "-d",
         "1200ms",
     ]);
-    validate(&schema, &users.json, "$").unwrap();
+    common::validate(&schema, &users.json, "$").unwrap();
     assert_eq!(users.json["timeline"][0]["users"], 4);
     // HTTPS adds the TLS statistics, pinned and with connection churn.
     let tls = Served::start(&["--tls"]);
@@ -149,7 +149,7 @@ fn report_matches_its_schema() {
         "--requests-per-conn",
         "5",
     ]);
-    validate(&schema, &https.json, "$").unwrap();
+    common::validate(&schema, &https.json, "$").unwrap();
     assert_eq!(https.json["connections_detail"]["tls"]["version"], "1.2");
     // And a run that never connects (zero latencies, only errors) is just as valid.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -158,98 +158,15 @@ fn report_matches_its_schema() {
         .unwrap()
         .port();
     let dead = run(&[&format!("http://127.0.0.1:{port}/"), "-c", "2", "-n", "4"]);
-    validate(&schema, &dead.json, "$").unwrap();
+    common::validate(&schema, &dead.json, "$").unwrap();
     // The validator itself must be able to fail.
     let mut broken = r.json.clone();
     broken["requests"]["sent"] = Value::String("many".into());
-    assert!(validate(&schema, &broken, "$").is_err());
+    assert!(common::validate(&schema, &broken, "$").is_err());
     broken = r.json.clone();
     broken.as_object_mut().unwrap().remove("timeline");
-    assert!(validate(&schema, &broken, "$").is_err());
+    assert!(common::validate(&schema, &broken, "$").is_err());
     served.stop();
-}
-
-/// A validator for the JSON Schema subset docs/report.schema.json uses.
-fn validate(schema: &Value, v: &Value, at: &str) -> Result<(), String> {
-    if let Some(types) = schema.get("type") {
-        // "type" is one name or a list of names (e.g. ["number", "null"]).
-        let names: Vec<&str> = match types {
-            Value::String(t) => vec![t.as_str()],
-            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-            other => return Err(format!("{at}: bad type {other}")),
-        };
-        let mut ok = false;
-        for ty in &names {
-            ok |= match *ty {
-                "object" => v.is_object(),
-                "array" => v.is_array(),
-                "string" => v.is_string(),
-                "integer" => v.is_u64() || v.is_i64(),
-                "number" => v.is_number(),
-                "boolean" => v.is_boolean(),
-                "null" => v.is_null(),
-                other => return Err(format!("{at}: schema uses unsupported type {other}")),
-            };
-        }
-        if !ok {
-            return Err(format!("{at}: expected {names:?}, got {v}"));
-        }
-    }
-    if let (Some(min), Some(x)) = (schema.get("minimum").and_then(Value::as_f64), v.as_f64())
-        && x < min
-    {
-        return Err(format!("{at}: {x} < minimum {min}"));
-    }
-    if let Some(options) = schema.get("enum").and_then(Value::as_array)
-        && !options.contains(v)
-    {
-        return Err(format!("{at}: {v} not in {options:?}"));
-    }
-    if let Some(obj) = v.as_object() {
-        let props = schema.get("properties").and_then(Value::as_object);
-        for req in schema
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let key = req.as_str().unwrap();
-            if !obj.contains_key(key) {
-                return Err(format!("{at}: missing required '{key}'"));
-            }
-        }
-        for (k, val) in obj {
-            let path = format!("{at}.{k}");
-            if let Some(p) = schema
-                .get("propertyNames")
-                .and_then(|p| p.get("pattern"))
-                .and_then(Value::as_str)
-            {
-                // Only the status-code pattern is used: one to three digits.
-                assert_eq!(p, "^[0-9]{1,3}$");
-                if k.is_empty() || k.len() > 3 || !k.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(format!("{path}: name does not match {p}"));
-                }
-            }
-            match (
-                props.and_then(|p| p.get(k)),
-                schema.get("additionalProperties"),
-            ) {
-                (Some(sub), _) => validate(sub, val, &path)?,
-                (None, Some(Value::Bool(false))) => {
-                    return Err(format!("{path}: not allowed by the schema"));
-                }
-                (None, Some(sub @ Value::Object(_))) => validate(sub, val, &path)?,
-                (None, _) => {}
-            }
-        }
-    }
-    if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
-        for (i, item) in arr.iter().enumerate() {
-            validate(items, item, &format!("{at}[{i}]"))?;
-        }
-    }
-    Ok(())
 }
 
 #[test]
@@ -277,6 +194,8 @@ fn bad_input_gives_one_line_and_exit_2() {
         ],
         &["run", "http://127.0.0.1:1/", "--cpus", "5000"],
         &["run", "http://127.0.0.1:1/", "-p", "0"],
+        &["run", "http://127.0.0.1:1/", "--kernel-stats", "maybe"],
+        &["peak", "http://127.0.0.1:1/", "--kernel-stats", "on"],
         &["serve", "--listen", "not an address"],
         &["serve", "--status", "99"],
         &["serve", "--body-size", "lots"],
@@ -541,7 +460,17 @@ fn html_report_draws_its_charts_in_a_browser() {
         !page.contains("src=\"http") && !page.contains("href=\"http"),
         "the page needs no network"
     );
-    assert_eq!(page.matches("<svg class=\"chart\"").count(), 3);
+    // Throughput, latency, the kernel's events (--kernel-stats is auto: eBPF or /proc) and the
+    // latency distribution.
+    assert!(
+        r.json["kernel"].is_object(),
+        "kernel statistics are on by default"
+    );
+    assert!(
+        page.contains(r#"id="kernel""#),
+        "the kernel's chart and table"
+    );
+    assert_eq!(page.matches("<svg class=\"chart\"").count(), 4);
     let Some(browser) = chromium() else {
         // CI installs the browser: there a missing one is a failure, not a skip.
         assert!(
@@ -572,7 +501,7 @@ fn html_report_draws_its_charts_in_a_browser() {
     let dom = String::from_utf8_lossy(&out.stdout);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(
-        dom.contains(r#"data-charts-drawn="3""#),
+        dom.contains(r#"data-charts-drawn="4""#),
         "charts did not draw:\n{}",
         &dom[..dom.len().min(500)]
     );

@@ -41,7 +41,12 @@ const HOOKS: [(&str, &str, &str, &str); 5] = [
         "btf_set_state",
         "tp_set_state",
     ),
-    ("tcp_retransmit_skb", "tcp", "btf_retransmit", "tp_retransmit"),
+    (
+        "tcp_retransmit_skb",
+        "tcp",
+        "btf_retransmit",
+        "tp_retransmit",
+    ),
     (
         "tcp_receive_reset",
         "tcp",
@@ -215,7 +220,10 @@ impl Probe {
         Ok(out)
     }
 
-    fn array<V: aya::Pod>(&self, name: &str) -> Result<PerCpuArray<&aya::maps::MapData, V>, String> {
+    fn array<V: aya::Pod>(
+        &self,
+        name: &str,
+    ) -> Result<PerCpuArray<&aya::maps::MapData, V>, String> {
         let map = self
             .bpf
             .map(name)
@@ -262,7 +270,14 @@ fn program_error(e: &aya::programs::ProgramError) -> String {
                 .map(str::trim)
                 .find(|l| !l.is_empty() && !l.starts_with("processed ") && !l.starts_with("--"))
                 .unwrap_or("");
-            format!("load failed ({io_error}){}", if last.is_empty() { String::new() } else { format!(": {last}") })
+            format!(
+                "load failed ({io_error}){}",
+                if last.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {last}")
+                }
+            )
         }
         other => {
             let mut s = other.to_string();

@@ -239,7 +239,8 @@ impl Session {
                         .map(|(r, _)| c.drops.get(*r as usize).copied().unwrap_or(0))
                         .sum::<u64>()
                 };
-                let drops = d(slot::DROPS).saturating_sub(purged(&now).saturating_sub(purged(&self.last)));
+                let drops =
+                    d(slot::DROPS).saturating_sub(purged(&now).saturating_sub(purged(&self.last)));
                 let second = KernelSecond {
                     handshakes: Some(d(slot::HANDSHAKES)),
                     opened: d(slot::OPENED),
@@ -428,10 +429,25 @@ mod tests {
 
     #[test]
     fn buckets_cover_their_values() {
-        for ns in [0u64, 15, 16, 31, 32, 33, 1_000, 25_000, 999_999, 123_456_789, 1 << 40] {
+        for ns in [
+            0u64,
+            15,
+            16,
+            31,
+            32,
+            33,
+            1_000,
+            25_000,
+            999_999,
+            123_456_789,
+            1 << 40,
+        ] {
             let (lo, hi) = bucket_range(bucket(ns));
             assert!(lo <= ns && ns < hi, "{ns} not in [{lo}, {hi})");
-            assert!((hi - lo) as f64 <= (lo as f64 / 16.0).max(1.0), "{ns}: too wide");
+            assert!(
+                (hi - lo) as f64 <= (lo as f64 / 16.0).max(1.0),
+                "{ns}: too wide"
+            );
         }
     }
 
@@ -445,7 +461,7 @@ mod tests {
         assert!((q.p50 - 50.0).abs() <= 50.0 * 0.04, "{q:?}");
         assert!((q.p99 - 99.0).abs() <= 99.0 * 0.04, "{q:?}");
         assert_eq!(q.max, 100.0);
-        assert!(quantiles(&vec![0; 4], 0).is_none());
+        assert!(quantiles(&[0; 4], 0).is_none());
     }
 
     #[test]

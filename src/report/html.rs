@@ -467,14 +467,42 @@ svg.chart{{width:100%;height:auto;border:1px solid #ddd;background:#fff}} .tick{
     if timeline.iter().any(|e| e.kernel.is_some()) {
         type Count = fn(&crate::kstats::KernelSecond) -> Option<u64>;
         let kernel = [
-            ("retransmits", (|k| Some(k.retransmits)) as Count, "#d62728", false, false),
-            ("resets received", |k| k.resets_received, "#ff7f0e", false, false),
-            ("resets sent", |k| Some(k.resets_sent), "#8c564b", false, false),
+            (
+                "retransmits",
+                (|k| Some(k.retransmits)) as Count,
+                "#d62728",
+                false,
+                false,
+            ),
+            (
+                "resets received",
+                |k| k.resets_received,
+                "#ff7f0e",
+                false,
+                false,
+            ),
+            (
+                "resets sent",
+                |k| Some(k.resets_sent),
+                "#8c564b",
+                false,
+                false,
+            ),
             ("drops", |k| k.drops, "#9467bd", false, false),
-            ("connections opened", |k| Some(k.opened), "#1f77b4", true, true),
+            (
+                "connections opened",
+                |k| Some(k.opened),
+                "#1f77b4",
+                true,
+                true,
+            ),
         ]
         .iter()
-        .filter(|(_, pick, ..)| timeline.iter().any(|e| e.kernel.as_ref().and_then(pick).is_some()))
+        .filter(|(_, pick, ..)| {
+            timeline
+                .iter()
+                .any(|e| e.kernel.as_ref().and_then(pick).is_some())
+        })
         .map(|(name, pick, color, dashed, right)| Series {
             name: name.to_string(),
             color,
@@ -486,7 +514,9 @@ svg.chart{{width:100%;height:auto;border:1px solid #ddd;background:#fff}} .tick{
         let _ = write!(
             page,
             "<h2>Kernel events over time</h2><p>{}; connections opened on the right-hand axis.</p>",
-            esc(&super::kernel::source(r.kernel.as_ref().unwrap_or(&Default::default())))
+            esc(&super::kernel::source(
+                r.kernel.as_ref().unwrap_or(&Default::default())
+            ))
         );
         page.push_str(&chart(
             "kernel",

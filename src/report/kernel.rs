@@ -145,7 +145,7 @@ pub fn html(page: &mut String, r: &Report) {
     let row = |page: &mut String, th: &str, td: String| {
         let _ = write!(page, "<tr><th>{th}</th><td>{}</td></tr>", esc(&td));
     };
-    page.push_str(r#"<h2>Kernel</h2><table id="kernel">"#);
+    page.push_str(r#"<h2>Kernel</h2><table id="kernel-table">"#);
     row(page, "source", source(k));
     if let Some(h) = &k.handshakes {
         row(
@@ -172,8 +172,12 @@ pub fn html(page: &mut String, r: &Report) {
         format!(
             "{} opened{}{}",
             c.opened,
-            c.closed.map(|n| format!(", {n} closed")).unwrap_or_default(),
-            c.refused.map(|n| format!(", {n} refused")).unwrap_or_default()
+            c.closed
+                .map(|n| format!(", {n} closed"))
+                .unwrap_or_default(),
+            c.refused
+                .map(|n| format!(", {n} refused"))
+                .unwrap_or_default()
         ),
     );
     if !c.closed_from.is_empty() {

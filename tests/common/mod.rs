@@ -596,3 +596,104 @@ pub fn base64_decode(s: &str) -> Vec<u8> {
     }
     out
 }
+
+/// docs/report.schema.json, parsed.
+pub fn report_schema() -> serde_json::Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/report.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap()
+}
+
+/// A validator for the JSON Schema subset docs/report.schema.json uses.
+pub fn validate(schema: &serde_json::Value, v: &serde_json::Value, at: &str) -> Result<(), String> {
+    if let Some(types) = schema.get("type") {
+        // "type" is one name or a list of names (e.g. ["number", "null"]).
+        let names: Vec<&str> = match types {
+            serde_json::Value::String(t) => vec![t.as_str()],
+            serde_json::Value::Array(ts) => {
+                ts.iter().filter_map(serde_json::Value::as_str).collect()
+            }
+            other => return Err(format!("{at}: bad type {other}")),
+        };
+        let mut ok = false;
+        for ty in &names {
+            ok |= match *ty {
+                "object" => v.is_object(),
+                "array" => v.is_array(),
+                "string" => v.is_string(),
+                "integer" => v.is_u64() || v.is_i64(),
+                "number" => v.is_number(),
+                "boolean" => v.is_boolean(),
+                "null" => v.is_null(),
+                other => return Err(format!("{at}: schema uses unsupported type {other}")),
+            };
+        }
+        if !ok {
+            return Err(format!("{at}: expected {names:?}, got {v}"));
+        }
+    }
+    if let (Some(min), Some(x)) = (
+        schema.get("minimum").and_then(serde_json::Value::as_f64),
+        v.as_f64(),
+    ) && x < min
+    {
+        return Err(format!("{at}: {x} < minimum {min}"));
+    }
+    if let Some(options) = schema.get("enum").and_then(serde_json::Value::as_array)
+        && !options.contains(v)
+    {
+        return Err(format!("{at}: {v} not in {options:?}"));
+    }
+    if let Some(obj) = v.as_object() {
+        let props = schema
+            .get("properties")
+            .and_then(serde_json::Value::as_object);
+        for req in schema
+            .get("required")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let key = req.as_str().unwrap();
+            if !obj.contains_key(key) {
+                return Err(format!("{at}: missing required '{key}'"));
+            }
+        }
+        for (k, val) in obj {
+            let path = format!("{at}.{k}");
+            if let Some(p) = schema
+                .get("propertyNames")
+                .and_then(|p| p.get("pattern"))
+                .and_then(serde_json::Value::as_str)
+            {
+                // Only the status-code pattern is used: one to three digits.
+                assert_eq!(p, "^[0-9]{1,3}$");
+                if k.is_empty() || k.len() > 3 || !k.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(format!("{path}: name does not match {p}"));
+                }
+            }
+            match (
+                props.and_then(|p| p.get(k)),
+                schema.get("additionalProperties"),
+            ) {
+                (Some(sub), _) => validate(sub, val, &path)?,
+                (None, Some(serde_json::Value::Bool(false))) => {
+                    return Err(format!("{path}: not allowed by the schema"));
+                }
+                (None, Some(sub @ serde_json::Value::Object(_))) => validate(sub, val, &path)?,
+                (None, _) => {}
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
+        for (i, item) in arr.iter().enumerate() {
+            validate(items, item, &format!("{at}[{i}]"))?;
+        }
+    }
+    Ok(())
+}
