@@ -132,18 +132,29 @@ static __always_inline void record(void *map, __u64 ns)
 	__sync_fetch_and_add(&h->b[i & (N_BUCKETS - 1)], 1);
 }
 
-static __always_inline int addr_is_target(const struct sock *sk)
+/* Field reads. `direct` is a constant in each program: tp_btf arguments are BTF-typed kernel
+ * pointers, read with plain (relocated, fault-safe) loads; classic tracepoints give bare
+ * addresses, read with bpf_probe_read_kernel. Plain loads cost a fraction of the helper call. */
+#define SK_READ(direct, sk, field) \
+	((direct) ? (sk)->__sk_common.field : BPF_CORE_READ(sk, __sk_common.field))
+
+static __always_inline int addr_is_target(const struct sock *sk, int direct)
 {
-	if (BPF_CORE_READ(sk, __sk_common.skc_family) != rb_family)
-		return 0;
-	if (BPF_CORE_READ(sk, __sk_common.skc_dport) != (__be16)rb_port)
+	if (SK_READ(direct, sk, skc_family) != rb_family)
 		return 0;
 	if (rb_family == AF_INET)
-		return BPF_CORE_READ(sk, __sk_common.skc_daddr) == rb_addr[0];
+		return SK_READ(direct, sk, skc_daddr) == rb_addr[0];
 	struct in6_addr a = {};
 	BPF_CORE_READ_INTO(&a, sk, __sk_common.skc_v6_daddr);
 	return a.u6_addr32[0] == rb_addr[0] && a.u6_addr32[1] == rb_addr[1] &&
 	       a.u6_addr32[2] == rb_addr[2] && a.u6_addr32[3] == rb_addr[3];
+}
+
+/* Every connection of ours has the target's port as its peer port: one read rules out the
+ * rest of the host's sockets (the target's own, when it is local) before any map lookup. */
+static __always_inline int to_target_port(const struct sock *sk, int direct)
+{
+	return sk && SK_READ(direct, sk, skc_dport) == (__be16)rb_port;
 }
 
 static __always_inline int tracked(const void *sk)
@@ -152,61 +163,68 @@ static __always_inline int tracked(const void *sk)
 	return sk && bpf_map_lookup_elem(&socks, &key) != 0;
 }
 
-static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate)
+static __always_inline int ours_by_process(const struct sock *sk, int direct)
 {
-	__u64 key = (__u64)sk, now = bpf_ktime_get_ns();
+	return (__u32)(bpf_get_current_pid_tgid() >> 32) == rb_tgid && addr_is_target(sk, direct);
+}
+
+static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate, int direct)
+{
+	if (!to_target_port(sk, direct))
+		return 0;
+	__u64 key = (__u64)sk;
 	if (oldstate == RB_TCP_CLOSE && newstate == RB_TCP_SYN_SENT) {
 		/* connect() runs in the connecting thread: io_uring's too, or its io-wq worker. */
-		if ((__u32)(bpf_get_current_pid_tgid() >> 32) != rb_tgid || !addr_is_target(sk))
+		if (!ours_by_process(sk, direct))
 			return 0;
+		__u64 now = bpf_ktime_get_ns();
 		if (bpf_map_update_elem(&socks, &key, &now, BPF_ANY) == 0)
 			count(C_OPENED);
 		else
 			count(C_UNTRACKED);
 		return 0;
 	}
+	/* Only the handshake's end and the close are measured: other moves need no lookup. */
+	int established = oldstate == RB_TCP_SYN_SENT && newstate == RB_TCP_ESTABLISHED;
+	if (!established && newstate != RB_TCP_CLOSE)
+		return 0;
 	__u64 *since = bpf_map_lookup_elem(&socks, &key);
 	if (!since)
 		return 0;
-	__u64 start = *since;
-	if (oldstate == RB_TCP_SYN_SENT && newstate == RB_TCP_ESTABLISHED) {
+	__u64 age = bpf_ktime_get_ns() - *since;
+	if (established) {
 		count(C_HANDSHAKES);
-		record(&handshake_ns, now - start);
-		raise_max(C_HANDSHAKE_MAX_NS, now - start);
+		record(&handshake_ns, age);
+		raise_max(C_HANDSHAKE_MAX_NS, age);
 	} else if (newstate == RB_TCP_CLOSE) {
 		count(C_CLOSED);
 		if (oldstate == RB_TCP_SYN_SENT)
 			count(C_HANDSHAKE_FAILED);
 		if (oldstate > 0 && oldstate < 16)
 			count(C_CLOSE_FROM + oldstate);
-		record(&lifetime_ns, now - start);
-		raise_max(C_LIFETIME_MAX_NS, now - start);
+		record(&lifetime_ns, age);
+		raise_max(C_LIFETIME_MAX_NS, age);
 		bpf_map_delete_elem(&socks, &key);
 	}
 	return 0;
 }
 
-static __always_inline int state_of(const struct sock *sk)
+static __always_inline int on_retransmit(const struct sock *sk, int direct)
 {
-	return BPF_CORE_READ(sk, __sk_common.skc_state);
-}
-
-static __always_inline int on_retransmit(const struct sock *sk)
-{
-	if (!tracked(sk))
+	if (!to_target_port(sk, direct) || !tracked(sk))
 		return 0;
 	count(C_RETRANSMITS);
-	if (state_of(sk) == RB_TCP_SYN_SENT)
+	if (SK_READ(direct, sk, skc_state) == RB_TCP_SYN_SENT)
 		count(C_SYN_RETRANSMITS);
 	return 0;
 }
 
-static __always_inline int on_receive_reset(const struct sock *sk)
+static __always_inline int on_receive_reset(const struct sock *sk, int direct)
 {
-	if (!tracked(sk))
+	if (!to_target_port(sk, direct) || !tracked(sk))
 		return 0;
 	count(C_RESETS_RECEIVED);
-	if (state_of(sk) == RB_TCP_SYN_SENT)
+	if (SK_READ(direct, sk, skc_state) == RB_TCP_SYN_SENT)
 		count(C_REFUSED);
 	return 0;
 }
@@ -216,32 +234,31 @@ struct ports { __be16 source, dest; };
 /* Whether a packet travels between us and the target: read from its IP and TCP headers, which
  * every drop and reset path has set by the time these hooks run. to_target, from_target: which
  * directions count. */
-static __always_inline int skb_flow(const struct sk_buff *skb, int to_target, int from_target)
+static __always_inline int skb_flow(const struct sk_buff *skb, int to_target, int from_target,
+				    int direct)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
+	unsigned char *head = direct ? skb->head : BPF_CORE_READ(skb, head);
+	__u16 nh = direct ? skb->network_header : BPF_CORE_READ(skb, network_header);
 	if (!head || nh == 0xFFFF)
 		return 0;
 	unsigned char *ip = head + nh;
-	__u8 first = 0;
-	bpf_probe_read_kernel(&first, 1, ip);
+	/* One read of the longest header (IPv6, 40 bytes) covers the IPv4 addresses too. */
+	__u8 h[40] = {};
+	if (bpf_probe_read_kernel(h, sizeof(h), ip) != 0)
+		return 0;
 	struct ports p = {};
 	__u32 src[4] = {}, dst[4] = {};
-	if ((first >> 4) == 4 && rb_family == AF_INET) {
-		__u8 proto = 0;
-		bpf_probe_read_kernel(&proto, 1, ip + 9);
-		if (proto != IPPROTO_TCP)
+	if ((h[0] >> 4) == 4 && rb_family == AF_INET) {
+		if (h[9] != IPPROTO_TCP)
 			return 0;
-		bpf_probe_read_kernel(&src[0], 4, ip + 12);
-		bpf_probe_read_kernel(&dst[0], 4, ip + 16);
-		bpf_probe_read_kernel(&p, sizeof(p), ip + (first & 15) * 4);
-	} else if ((first >> 4) == 6 && rb_family == AF_INET6) {
-		__u8 next = 0;
-		bpf_probe_read_kernel(&next, 1, ip + 6);
-		if (next != IPPROTO_TCP)
+		__builtin_memcpy(&src[0], &h[12], 4);
+		__builtin_memcpy(&dst[0], &h[16], 4);
+		bpf_probe_read_kernel(&p, sizeof(p), ip + (h[0] & 15) * 4);
+	} else if ((h[0] >> 4) == 6 && rb_family == AF_INET6) {
+		if (h[6] != IPPROTO_TCP)
 			return 0;
-		bpf_probe_read_kernel(src, 16, ip + 8);
-		bpf_probe_read_kernel(dst, 16, ip + 24);
+		__builtin_memcpy(src, &h[8], 16);
+		__builtin_memcpy(dst, &h[24], 16);
 		bpf_probe_read_kernel(&p, sizeof(p), ip + 40);
 	} else {
 		return 0;
@@ -253,24 +270,25 @@ static __always_inline int skb_flow(const struct sk_buff *skb, int to_target, in
 	return (to_target && to) || (from_target && from);
 }
 
-static __always_inline int on_send_reset(const struct sock *sk, const struct sk_buff *skb)
+static __always_inline int on_send_reset(const struct sock *sk, const struct sk_buff *skb,
+					 int direct)
 {
 	/* Our socket resetting: tracked, or (close() with unread data resets after the move to
 	 * CLOSE untracked it) ours by process and address. Or our host answering a segment from
 	 * the target that found no socket of ours any more (sk is then NULL or a time-wait one). */
-	int ours = tracked(sk) ||
-		   (sk && (__u32)(bpf_get_current_pid_tgid() >> 32) == rb_tgid && addr_is_target(sk));
-	if (ours || (skb && skb_flow(skb, 0, 1)))
+	int ours = to_target_port(sk, direct) && (tracked(sk) || ours_by_process(sk, direct));
+	if (ours || (skb && skb_flow(skb, 0, 1, direct)))
 		count(C_RESETS_SENT);
 	return 0;
 }
 
-static __always_inline int on_drop(const struct sk_buff *skb, __u32 reason)
+static __always_inline int on_drop(const struct sk_buff *skb, __u32 reason, int direct)
 {
 	/* 0 and 1 are "not dropped yet" and "consumed": not drops. */
 	if (reason < 2 || !skb)
 		return 0;
-	if (!tracked(BPF_CORE_READ(skb, sk)) && !skb_flow(skb, 1, 1))
+	const struct sock *sk = direct ? skb->sk : BPF_CORE_READ(skb, sk);
+	if (!(to_target_port(sk, direct) && tracked(sk)) && !skb_flow(skb, 1, 1, direct))
 		return 0;
 	__u32 zero = 0, i = reason < N_REASONS ? reason : N_REASONS - 1;
 	struct reasons *r = bpf_map_lookup_elem(&drops, &zero);
@@ -286,7 +304,7 @@ static __always_inline int on_drop(const struct sk_buff *skb, __u32 reason)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(btf_set_state, const struct sock *sk, int oldstate, int newstate)
 {
-	return on_state(sk, oldstate, newstate);
+	return on_state(sk, oldstate, newstate, 1);
 }
 
 SEC("tp_btf/tcp_retransmit_skb")
@@ -296,25 +314,25 @@ int BPF_PROG(btf_retransmit, const struct sock *sk)
 	 * a retransmission on the wire. */
 	if (bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb) && (int)ctx[2] != 0)
 		return 0;
-	return on_retransmit(sk);
+	return on_retransmit(sk, 1);
 }
 
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(btf_receive_reset, const struct sock *sk)
 {
-	return on_receive_reset(sk);
+	return on_receive_reset(sk, 1);
 }
 
 SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(btf_send_reset, const struct sock *sk, const struct sk_buff *skb)
 {
-	return on_send_reset(sk, skb);
+	return on_send_reset(sk, skb, 1);
 }
 
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(btf_kfree_skb, struct sk_buff *skb, void *location, int reason)
 {
-	return on_drop(skb, (__u32)reason);
+	return on_drop(skb, (__u32)reason, 1);
 }
 
 /* Classic tracepoints: the same hooks through tracefs records. */
@@ -322,7 +340,7 @@ int BPF_PROG(btf_kfree_skb, struct sk_buff *skb, void *location, int reason)
 SEC("tracepoint/sock/inet_sock_set_state")
 int tp_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
-	return on_state(ctx->skaddr, ctx->oldstate, ctx->newstate);
+	return on_state(ctx->skaddr, ctx->oldstate, ctx->newstate, 0);
 }
 
 SEC("tracepoint/tcp/tcp_retransmit_skb")
@@ -330,16 +348,16 @@ int tp_retransmit(void *ctx)
 {
 	if (bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb)) {
 		struct trace_event_raw_tcp_retransmit_skb *r = ctx;
-		return r->err != 0 ? 0 : on_retransmit(r->skaddr);
+		return r->err != 0 ? 0 : on_retransmit(r->skaddr, 0);
 	}
 	struct trace_event_raw_tcp_event_sk_skb *r = ctx;
-	return on_retransmit(r->skaddr);
+	return on_retransmit(r->skaddr, 0);
 }
 
 SEC("tracepoint/tcp/tcp_receive_reset")
 int tp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
 {
-	return on_receive_reset(ctx->skaddr);
+	return on_receive_reset(ctx->skaddr, 0);
 }
 
 SEC("tracepoint/tcp/tcp_send_reset")
@@ -348,10 +366,10 @@ int tp_send_reset(void *ctx)
 	/* Kernels since 6.10 record this reset in a type of its own. */
 	if (bpf_core_type_exists(struct trace_event_raw_tcp_send_reset)) {
 		struct trace_event_raw_tcp_send_reset *r = ctx;
-		return on_send_reset(r->skaddr, r->skbaddr);
+		return on_send_reset(r->skaddr, r->skbaddr, 0);
 	}
 	struct trace_event_raw_tcp_event_sk_skb *r = ctx;
-	return on_send_reset(r->skaddr, r->skbaddr);
+	return on_send_reset(r->skaddr, r->skbaddr, 0);
 }
 
 SEC("tracepoint/skb/kfree_skb")
@@ -359,5 +377,5 @@ int tp_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
 {
 	/* Before 5.17 the record has no reason: count those drops as "not specified" (2). */
 	__u32 reason = bpf_core_field_exists(ctx->reason) ? (__u32)ctx->reason : 2;
-	return on_drop(ctx->skbaddr, reason);
+	return on_drop(ctx->skbaddr, reason, 0);
 }

@@ -8,10 +8,13 @@ Cases:
     closes every 10th response and each connection is made again (the case where the hooks fire
     most: every connect, state change and close).
 Reported per case: req/s, the client's CPU per request (user and system from rusage) and their
-on/off ratios; the server's CPU share; and the hooks' own run time from the kernel's BPF
-statistics (sysctl kernel.bpf_stats_enabled=1, read with bpftool while the run goes), per
-request. BPF programs run in the kernel wherever the event happens, so part of their cost lands
-on the server's core or in softirq; the BPF run time is the direct figure.
+on/off ratios (medians over rounds), and the server's CPU share. The order alternates by round
+(off, on; then on, off): a churn run leaves ~10^5 TIME_WAIT sockets that slow the next run's
+connects, so a fixed order would charge that to whichever mode runs second. Then one more run
+per case with the kernel's BPF statistics on (sysctl kernel.bpf_stats_enabled=1, read with
+bpftool while the run goes) gives the hooks' own run time per request and per connection; those
+runs are not in the ratios, as the statistics cost time of their own. BPF programs run wherever
+the event happens, so part of their cost lands on the server's core or in softirq.
 """
 import argparse, json, os, re, shutil, statistics, subprocess, sys, tempfile, threading, time
 from pathlib import Path
@@ -90,7 +93,6 @@ def main():
     serve_url = re.search(r"http://[\d.:]+", serve.stderr.readline()).group(0) + "/"
     time.sleep(0.5)
     nginx_worker = children(nginx.pid)[0]
-    subprocess.run(["sysctl", "-q", "-w", "kernel.bpf_stats_enabled=1"], check=True)
     dur = str(a.duration)
     rb = lambda url, conns, *extra: [str(BIN), "run", url, "--cpus", "1", "-c", str(conns), "-d", f"{dur}s", "-q",
                                      "--json", f"{d}/r.json", *extra]
@@ -101,55 +103,71 @@ def main():
         for mode in ("off", "on"):
             cases.append((name, mode, argv + ["--kernel-stats", mode], pid))
     rows = []
+
+    def one(case, mode, argv, server_pid, rnd, stats_on):
+        stats = BpfStats()
+        if stats_on:
+            subprocess.run(["sysctl", "-q", "-w", "kernel.bpf_stats_enabled=1"], check=True)
+            stats.start()
+        s0, t0 = ticks(server_pid), time.time()
+        text, user, system = run_measured(argv, a.duration + 60)
+        server_cpu = (ticks(server_pid) - s0) / TICK / (time.time() - t0)
+        stats.stop.set()
+        subprocess.run(["sysctl", "-q", "-w", "kernel.bpf_stats_enabled=0"], check=True)
+        rep = json.loads(Path(f"{d}/r.json").read_text())
+        n = rep["requests"]["responses"]
+        bpf_ns = sum(t for t, _ in stats.last.values())
+        bpf_runs = sum(c for _, c in stats.last.values())
+        k = rep.get("kernel") or {}
+        connects = rep["connections_detail"]["opened"]
+        row = {"case": case, "kernel_stats": mode, "round": rnd, "bpf_stats": stats_on, "rps": rep["rps"],
+               "responses": n, "errors": rep["requests"]["errors"], "client_user_s": user, "client_sys_s": system,
+               "user_us_per_req": user / max(n, 1) * 1e6, "sys_us_per_req": system / max(n, 1) * 1e6,
+               "cpu_us_per_req": (user + system) / max(n, 1) * 1e6, "server_cpu": round(server_cpu, 3),
+               "connects": connects, "bpf_ns_per_req": bpf_ns / max(n, 1), "bpf_runs_per_req": bpf_runs / max(n, 1),
+               "bpf_ns_per_connect": bpf_ns / max(connects, 1),
+               "bpf_programs": {name: {"run_time_ns": t, "run_cnt": c} for name, (t, c) in stats.last.items()},
+               "kernel": {key: k.get(key) for key in ("source", "handshakes", "handshake_us", "retransmits",
+                                                      "resets", "drops", "purged_at_close", "connections")}}
+        name = re.sub(r"[^\w.-]+", "_", f"{case}-{mode}-r{rnd}{'-bpfstats' if stats_on else ''}")
+        (out / "raw" / f"{name}.txt").write_text(" ".join(argv) + "\n\n" + text)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+
     try:
         for rnd in range(a.rounds):
-            for case, mode, argv, server_pid in cases:
-                stats = BpfStats()
-                if mode == "on":
-                    stats.start()
-                s0, t0 = ticks(server_pid), time.time()
-                text, user, system = run_measured(argv, a.duration + 60)
-                server_cpu = (ticks(server_pid) - s0) / TICK / (time.time() - t0)
-                stats.stop.set()
-                rep = json.loads(Path(f"{d}/r.json").read_text())
-                n = rep["requests"]["responses"]
-                bpf_ns = sum(t for t, _ in stats.last.values())
-                bpf_runs = sum(c for _, c in stats.last.values())
-                k = rep.get("kernel") or {}
-                row = {"case": case, "kernel_stats": mode, "round": rnd, "rps": rep["rps"], "responses": n,
-                       "errors": rep["requests"]["errors"], "client_user_s": user, "client_sys_s": system,
-                       "user_us_per_req": user / max(n, 1) * 1e6, "sys_us_per_req": system / max(n, 1) * 1e6,
-                       "cpu_us_per_req": (user + system) / max(n, 1) * 1e6, "server_cpu": round(server_cpu, 3),
-                       "connects": rep["connections_detail"]["opened"],
-                       "bpf_ns_per_req": bpf_ns / max(n, 1), "bpf_runs_per_req": bpf_runs / max(n, 1),
-                       "kernel": {key: k.get(key) for key in ("source", "handshakes", "handshake_us", "retransmits",
-                                                              "resets", "drops", "connections")}}
-                name = re.sub(r"[^\w.-]+", "_", f"{case}-{mode}-r{rnd}")
-                (out / "raw" / f"{name}.txt").write_text(" ".join(argv) + "\n\n" + text)
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+            for i in range(0, len(cases), 2):
+                pair = cases[i:i + 2] if rnd % 2 == 0 else cases[i:i + 2][::-1]
+                for case, mode, argv, server_pid in pair:
+                    one(case, mode, argv, server_pid, rnd, False)
+        for case, mode, argv, server_pid in cases:
+            if mode == "on":
+                one(case, mode, argv, server_pid, a.rounds, True)
     finally:
         subprocess.run(["sysctl", "-q", "-w", "kernel.bpf_stats_enabled=0"])
         nginx.terminate(); serve.terminate()
         nginx.wait(timeout=10); serve.wait(timeout=10)
         shutil.rmtree(d, ignore_errors=True)
     summary = []
-    print("\n| case | --kernel-stats | req/s (median) | client µs/req user + sys | server CPU | BPF ns/req | hook runs/req | req/s on÷off | CPU/req on÷off |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n| case | --kernel-stats | req/s (median) | client µs/req user + sys | server CPU | req/s on÷off | CPU/req on÷off | BPF ns/req | BPF ns/connection | hook runs/req |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for case in dict.fromkeys(c for c, *_ in cases):
         med = {}
         for mode in ("off", "on"):
-            rs = [r for r in rows if r["case"] == case and r["kernel_stats"] == mode]
+            rs = [r for r in rows if r["case"] == case and r["kernel_stats"] == mode and not r["bpf_stats"]]
             med[mode] = {k: statistics.median(r[k] for r in rs) for k in
-                         ("rps", "user_us_per_req", "sys_us_per_req", "cpu_us_per_req", "server_cpu",
-                          "bpf_ns_per_req", "bpf_runs_per_req")}
+                         ("rps", "user_us_per_req", "sys_us_per_req", "cpu_us_per_req", "server_cpu")}
+        probe = next(r for r in rows if r["case"] == case and r["bpf_stats"])
         for mode in ("off", "on"):
             m = med[mode]
-            ratio = (f"{m['rps'] / med['off']['rps']:.3f} | {m['cpu_us_per_req'] / med['off']['cpu_us_per_req']:.3f}"
-                     if mode == "on" else "| ")
+            tail = (f"{m['rps'] / med['off']['rps']:.3f} | {m['cpu_us_per_req'] / med['off']['cpu_us_per_req']:.3f} | "
+                    f"{probe['bpf_ns_per_req']:.1f} | {probe['bpf_ns_per_connect']:,.0f} | {probe['bpf_runs_per_req']:.3f}"
+                    if mode == "on" else " | | | |")
             print(f"| {case} | {mode} | {m['rps']:,.0f} | {m['user_us_per_req']:.2f} + {m['sys_us_per_req']:.2f} | "
-                  f"{100 * m['server_cpu']:.0f}% | {m['bpf_ns_per_req']:.0f} | {m['bpf_runs_per_req']:.2f} | {ratio} |")
-            summary.append({"case": case, "kernel_stats": mode, **m})
+                  f"{100 * m['server_cpu']:.0f}% | {tail} |")
+            summary.append({"case": case, "kernel_stats": mode, **m,
+                            **({"bpf_ns_per_req": probe["bpf_ns_per_req"], "bpf_ns_per_connect": probe["bpf_ns_per_connect"],
+                                "bpf_runs_per_req": probe["bpf_runs_per_req"]} if mode == "on" else {})})
     (out / "summary.json").write_text(json.dumps({"runs": rows, "summary": summary}, indent=2) + "\n")
 
 

@@ -509,3 +509,54 @@ fn without_privileges_it_falls_back_to_procfs() {
     );
     drop(server);
 }
+
+/// An IPv6 target: the programs compare the 128-bit address and the v6 headers.
+#[test]
+fn ipv6_connections_are_counted_too() {
+    if !ebpf_available() {
+        return;
+    }
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("SKIP: no IPv6 loopback here");
+        return;
+    }
+    use std::io::BufRead;
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_ringblast"))
+        .args(["serve", "--listen", "[::1]:0", "--threads", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(serve.stderr.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in: {line}"))
+        .to_string();
+    let r = krun(
+        &[],
+        &[
+            &url,
+            "-c",
+            "3",
+            "-n",
+            "600",
+            "--requests-per-conn",
+            "30",
+            "--kernel-stats",
+            "on",
+        ],
+    );
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let k = &r.json["kernel"];
+    let opened = n(&r.json, "/connections_detail/opened");
+    assert!(opened >= 20, "{opened}");
+    assert_eq!(n(k, "/handshakes/count"), opened, "{k}");
+    assert_eq!(n(k, "/connections/closed"), opened, "{k}");
+    assert!(k["listen"].is_object(), "::1 is this host: {k}");
+}
