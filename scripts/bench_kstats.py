@@ -20,7 +20,7 @@ import argparse, json, os, re, shutil, statistics, subprocess, sys, tempfile, th
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import common_args, free_port, run_measured
+from benchlib import children, common_args, free_port, run_measured, ticks
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "target" / "release" / "ringblast"
@@ -43,17 +43,6 @@ http {{
 """
 
 
-def ticks(pid):
-    f = Path(f"/proc/{pid}/stat").read_text()
-    f = f[f.rfind(")") + 2:].split()
-    return int(f[11]) + int(f[12])
-
-
-def children(pid):
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except FileNotFoundError:
-        return []
 
 
 class BpfStats(threading.Thread):

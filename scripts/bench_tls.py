@@ -17,7 +17,7 @@ import argparse, json, os, re, shutil, statistics, subprocess, sys, tempfile, ti
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import common_args, free_port, parse_h2load, parse_wrk, run_measured, wrk_argv
+from benchlib import children, common_args, free_port, parse_h2load, parse_wrk, run_measured, ticks, wrk_argv
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "target" / "release" / "ringblast"
@@ -64,17 +64,6 @@ def make_certs(d):
         "-days", "2", "-extfile", "ext", "-out", "server.pem"], d)
 
 
-def ticks(pid):
-    f = Path(f"/proc/{pid}/stat").read_text()
-    f = f[f.rfind(")") + 2:].split()
-    return int(f[11]) + int(f[12])
-
-
-def children(pid):
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except FileNotFoundError:
-        return []
 
 
 def main():

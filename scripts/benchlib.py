@@ -73,3 +73,20 @@ def parse_h2load(text):
     rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", text).group(1))
     done = re.search(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored", text)
     return rps, int(done.group(1)), int(done.group(2)) + int(done.group(3))
+
+
+def ticks(pid):
+    """CPU time (user + system) of a process so far, in clock ticks (/proc/PID/stat)."""
+    from pathlib import Path
+    f = Path(f"/proc/{pid}/stat").read_text()
+    f = f[f.rfind(")") + 2:].split()
+    return int(f[11]) + int(f[12])
+
+
+def children(pid):
+    """The child processes of PID (e.g. nginx's workers under its master)."""
+    from pathlib import Path
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []

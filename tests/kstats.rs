@@ -45,12 +45,17 @@ struct KRun {
     json: Value,
 }
 
-/// Runs `ringblast run ARGS --json F -q` with extra environment, bounded in time.
+/// Runs `ringblast run ARGS --kernel-stats on --json F -q` with extra environment, bounded in
+/// time.
 fn krun(env: &[(&str, &str)], args: &[&str]) -> KRun {
     let dir = TempDir::new("kstats");
     let json = dir.join("r.json");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ringblast"));
-    cmd.arg("run").args(args).arg("--json").arg(&json).arg("-q");
+    cmd.arg("run")
+        .args(args)
+        .args(["--kernel-stats", "on", "--json"])
+        .arg(&json)
+        .arg("-q");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -107,7 +112,7 @@ per_backend! {
         }
         let server = TestServer::start(Mode::Plain);
         let url = server.url("/");
-        let r = krun(&[], &[&url, "--io", io, "-c", "6", "-n", "1200", "--requests-per-conn", "40", "--kernel-stats", "on"]);
+        let r = krun(&[], &[&url, "--io", io, "-c", "6", "-n", "1200", "--requests-per-conn", "40"]);
         assert_eq!(r.code, 0, "{}", r.stderr);
         let k = &r.json["kernel"];
         assert_eq!(k["source"], "ebpf");
@@ -158,17 +163,7 @@ fn classic_tracepoints_count_the_same() {
     let url = server.url("/");
     let r = krun(
         &[("RINGBLAST_KSTATS_ATTACH", "tracepoint")],
-        &[
-            &url,
-            "-c",
-            "4",
-            "-n",
-            "400",
-            "--requests-per-conn",
-            "20",
-            "--kernel-stats",
-            "on",
-        ],
+        &[&url, "-c", "4", "-n", "400", "--requests-per-conn", "20"],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let k = &r.json["kernel"];
@@ -219,19 +214,7 @@ fn a_resetting_target_shows_resets_received() {
         }
     });
     let url = format!("http://{addr}/");
-    let r = krun(
-        &[],
-        &[
-            &url,
-            "-c",
-            "2",
-            "-n",
-            "20",
-            "--no-resend",
-            "--kernel-stats",
-            "on",
-        ],
-    );
+    let r = krun(&[], &[&url, "-c", "2", "-n", "20", "--no-resend"]);
     stop.store(true, Ordering::Relaxed);
     server.join().unwrap();
     assert!(r.json.is_object(), "{}", r.stderr);
@@ -268,7 +251,7 @@ fn a_refused_port_shows_the_refusals() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}/");
-    let r = krun(&[], &[&url, "-c", "2", "-n", "4", "--kernel-stats", "on"]);
+    let r = krun(&[], &[&url, "-c", "2", "-n", "4"]);
     assert_eq!(r.code, 1, "no connection could be made: {}", r.stderr);
     let k = &r.json["kernel"];
     let refused = n(k, "/connections/refused");
@@ -404,20 +387,7 @@ fn loss_in_a_network_namespace_shows_retransmits() {
         }
     };
     let url = format!("http://{}:8080/", net.addr);
-    let r = krun(
-        &[],
-        &[
-            &url,
-            "-c",
-            "8",
-            "-d",
-            "3s",
-            "--timeout",
-            "10s",
-            "--kernel-stats",
-            "on",
-        ],
-    );
+    let r = krun(&[], &[&url, "-c", "8", "-d", "3s", "--timeout", "10s"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let k = &r.json["kernel"];
     let retransmits = n(k, "/retransmits");
@@ -520,38 +490,20 @@ fn ipv6_connections_are_counted_too() {
         eprintln!("SKIP: no IPv6 loopback here");
         return;
     }
-    use std::io::BufRead;
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_ringblast"))
-        .args(["serve", "--listen", "[::1]:0", "--threads", "1"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(serve.stderr.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in: {line}"))
-        .to_string();
+    let served = common::Served::start_on("[::1]:0", &[]);
     let r = krun(
         &[],
         &[
-            &url,
+            &served.url,
             "-c",
             "3",
             "-n",
             "600",
             "--requests-per-conn",
             "30",
-            "--kernel-stats",
-            "on",
         ],
     );
-    let _ = serve.kill();
-    let _ = serve.wait();
+    served.stop();
     assert_eq!(r.code, 0, "{}", r.stderr);
     let k = &r.json["kernel"];
     let opened = n(&r.json, "/connections_detail/opened");

@@ -478,10 +478,15 @@ pub struct Served {
 
 impl Served {
     pub fn start(extra: &[&str]) -> Self {
+        Self::start_on("127.0.0.1:0", extra)
+    }
+
+    /// `serve` listening on `listen` (e.g. `[::1]:0`).
+    pub fn start_on(listen: &str, extra: &[&str]) -> Self {
         use std::io::BufRead;
         use std::process::Stdio;
         let mut child = Command::new(env!("CARGO_BIN_EXE_ringblast"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--threads", "1"])
+            .args(["serve", "--listen", listen, "--threads", "1"])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
