@@ -9,7 +9,6 @@ use crate::cli::{Cli, Command, CompareArgs, DemoArgs, PeakArgs, ReportArgs, RunA
 use crate::engine::collect::TimelineEntry;
 use crate::engine::{self, RunResult, choose_backend};
 use crate::error::{Exit, SetupError};
-use crate::kernel::WithKernel;
 use crate::plan::{RunPlan, ServePlan};
 use crate::report::stream::{History, IntervalLog, Streams};
 use crate::report::{Report, text};
@@ -135,13 +134,13 @@ fn run(args: &RunArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
         eprintln!("ringblast: io_uring unavailable ({why}); using epoll");
     }
     let mut streams = open_streams(&plan, progress_printer(plan.progress))?;
-    let mut kernel = crate::kernel::start(plan.kernel_stats, plan.target.addr, plan.connections)?;
-    let mut sink = WithKernel {
-        inner: &mut streams,
-        kernel: kernel.as_mut(),
-    };
-    let mut result = engine::run(&plan.engine(), kind, stop, &mut sink)?;
-    result.kernel = crate::kernel::finish(kernel);
+    let mut result = crate::kernel::around(
+        plan.kernel_stats,
+        plan.target.addr,
+        plan.connections,
+        &mut streams,
+        |sink| engine::run(&plan.engine(), kind, stop, sink),
+    )?;
     result.fallback = fallback;
     if let Err(e) = streams.finish() {
         eprintln!("ringblast: cannot write the per-second outputs: {e}");

@@ -97,14 +97,13 @@ pub fn run(
         quiet: false,
     };
     let outcome = RunPlan::from_args(&run_args).and_then(|plan| {
-        let mut kernel =
-            crate::kernel::start(plan.kernel_stats, plan.target.addr, plan.connections)?;
-        let mut sink = crate::kernel::WithKernel {
-            inner: &mut progress,
-            kernel: kernel.as_mut(),
-        };
-        let mut result = engine::run(&plan.engine(), kind, stop, &mut sink)?;
-        result.kernel = crate::kernel::finish(kernel);
+        let mut result = crate::kernel::around(
+            plan.kernel_stats,
+            plan.target.addr,
+            plan.connections,
+            &mut progress,
+            |sink| engine::run(&plan.engine(), kind, stop, sink),
+        )?;
         result.fallback = fallback;
         Ok((plan, result))
     });

@@ -4,17 +4,36 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::engine::RunResult;
 use crate::engine::collect::{Second, SecondSink, TimelineEntry};
 use crate::error::SetupError;
-use crate::kstats::{KernelReport, Mode, Session};
+use crate::kstats::{Mode, Session};
 
-/// Starts kernel statistics for connections to `addr` (None when off), printing one line when
-/// eBPF is not used and one per hook that could not attach.
-pub fn start(
+/// How long the workers' last connections get to reach CLOSE in the kernel after the run, so
+/// that opened and closed can be compared.
+const SETTLE: Duration = Duration::from_millis(500);
+
+/// Runs `run` (the engine) with kernel statistics for connections to `addr` around it: started
+/// before the workers, added to each second as it completes, and to the result at the end.
+pub fn around<S: SecondSink>(
     mode: Mode,
     addr: SocketAddr,
     connections: u32,
-) -> Result<Option<Session>, SetupError> {
+    sink: &mut S,
+    run: impl FnOnce(&mut WithKernel<'_, S>) -> Result<RunResult, SetupError>,
+) -> Result<RunResult, SetupError> {
+    let mut session = start(mode, addr, connections)?;
+    let mut result = run(&mut WithKernel {
+        inner: sink,
+        kernel: session.as_mut(),
+    })?;
+    result.kernel = session.map(|s| s.finish(SETTLE));
+    Ok(result)
+}
+
+/// Starts kernel statistics (None when off), printing one line when eBPF is not used and one
+/// per hook that could not attach.
+fn start(mode: Mode, addr: SocketAddr, connections: u32) -> Result<Option<Session>, SetupError> {
     let capacity = connections.saturating_mul(2).saturating_add(1024);
     let session = Session::start(mode, addr, capacity).map_err(SetupError::KernelStats)?;
     if let Some(s) = &session {
@@ -28,16 +47,10 @@ pub fn start(
     Ok(session)
 }
 
-/// The report's kernel object once the workers have stopped: their last connections get a
-/// moment to reach CLOSE in the kernel.
-pub fn finish(session: Option<Session>) -> Option<KernelReport> {
-    session.map(|s| s.finish(Duration::from_millis(500)))
-}
-
 /// A sink that adds the kernel's counts to each second, then hands it on.
 pub struct WithKernel<'a, S> {
-    pub inner: &'a mut S,
-    pub kernel: Option<&'a mut Session>,
+    inner: &'a mut S,
+    kernel: Option<&'a mut Session>,
 }
 
 impl<S: SecondSink> SecondSink for WithKernel<'_, S> {

@@ -2,16 +2,18 @@
 //! connections, from eBPF when allowed, else host-wide /proc counters. Sampled on the main thread.
 
 pub mod btf;
+pub mod buckets;
 pub mod ebpf;
+pub mod model;
 pub mod procfs;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
+use buckets::quantiles;
 use ebpf::{Counters, Probe, slot};
+pub use model::*;
 
 /// `--kernel-stats`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -40,106 +42,6 @@ const TCP_STATES: [&str; 13] = [
     "CLOSING",
     "NEW_SYN_RECV",
 ];
-
-/// One second of kernel counts in the timeline. eBPF fills every field; /proc only those with
-/// a host-wide counter (opened, retransmits, SYN retransmits, resets sent).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct KernelSecond {
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub handshakes: Option<u64>,
-    pub opened: u64,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub closed: Option<u64>,
-    pub retransmits: u64,
-    pub syn_retransmits: u64,
-    pub resets_sent: u64,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub resets_received: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub drops: Option<u64>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Quantiles {
-    pub p50: f64,
-    pub p99: f64,
-    pub max: f64,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Handshakes {
-    /// SYN_SENT → ESTABLISHED transitions.
-    pub count: u64,
-    /// SYN_SENT → CLOSE: refused, timed out or abandoned.
-    pub failed: u64,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Connections {
-    /// eBPF: connect() calls of ours; /proc: the host's ActiveOpens.
-    pub opened: u64,
-    pub closed: Option<u64>,
-    /// A reset answered our SYN (no listener).
-    pub refused: Option<u64>,
-    /// Not closed by the kernel when the report was made (still closing, or left open).
-    pub open_at_end: Option<u64>,
-    /// The state each connection left for CLOSE: LAST_ACK (the server closed first),
-    /// FIN_WAIT2 or FIN_WAIT1 (ringblast closed first), ESTABLISHED (reset), SYN_SENT (failed).
-    #[serde(default)]
-    pub closed_from: BTreeMap<String, u64>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Resets {
-    pub sent: u64,
-    pub received: Option<u64>,
-}
-
-/// The target's host, when it is this host: its listen queues.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Listen {
-    pub overflows: u64,
-    pub drops: u64,
-}
-
-/// What the kernel saw, for the report's `kernel` object.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct KernelReport {
-    /// "ebpf" or "procfs".
-    pub source: String,
-    /// "ringblast" (its own connections) or "host" (every TCP socket in this network namespace).
-    pub scope: String,
-    /// Why eBPF was not used, when it was not.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub note: Option<String>,
-    /// Each hook and how it attached (eBPF only).
-    #[serde(default)]
-    pub hooks: BTreeMap<String, String>,
-    pub handshakes: Option<Handshakes>,
-    /// Kernel-measured SYN_SENT → ESTABLISHED time, microseconds.
-    pub handshake_us: Option<Quantiles>,
-    /// SYN_SENT → CLOSE, microseconds.
-    pub lifetime_us: Option<Quantiles>,
-    pub connections: Connections,
-    pub retransmits: u64,
-    pub syn_retransmits: u64,
-    pub resets: Resets,
-    /// Packets of ours the kernel dropped, by its drop reason (eBPF; empty from /proc).
-    #[serde(default)]
-    pub drops: BTreeMap<String, u64>,
-    /// Unread segments freed when a connection of ours closed (the kernel's QUEUE_PURGE, usually
-    /// the peer's FIN): housekeeping, not loss, so not among `drops`.
-    #[serde(default)]
-    pub purged_at_close: u64,
-    /// Connections the kernel saw that did not fit the tracking table (not counted above).
-    #[serde(default)]
-    pub untracked: u64,
-    /// Listen-queue overflows and drops of this host, when the target is on it.
-    pub listen: Option<Listen>,
-    /// Host-wide /proc counter deltas over the run, for comparison (always present).
-    #[serde(default)]
-    pub host: BTreeMap<String, u64>,
-}
 
 enum Source {
     Ebpf(Box<Probe>),
@@ -377,92 +279,9 @@ fn is_local(target: SocketAddr) -> bool {
     ip.is_loopback() || std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).is_ok()
 }
 
-/// A bucket's range of nanoseconds [low, high), as bpf/kstats.bpf.c's `record` numbers them.
-pub fn bucket_range(i: usize) -> (u64, u64) {
-    if i < 16 {
-        return (i as u64, i as u64 + 1);
-    }
-    let shift = (i - 16) / 16;
-    let low = (16 + ((i - 16) % 16) as u64) << shift;
-    (low, low + (1 << shift))
-}
-
-/// p50, p99 and max in microseconds from log-linear buckets (each value read as its bucket's
-/// middle, within 3 %), with the exact maximum; None when empty.
-pub fn quantiles(buckets: &[u64], max_ns: u64) -> Option<Quantiles> {
-    let total: u64 = buckets.iter().sum();
-    if total == 0 {
-        return None;
-    }
-    let at = |q: f64| {
-        let rank = ((q * total as f64).ceil() as u64).max(1);
-        let mut seen = 0;
-        for (i, n) in buckets.iter().enumerate() {
-            seen += n;
-            if seen >= rank {
-                let (lo, hi) = bucket_range(i);
-                return (lo + (hi - lo) / 2).min(max_ns.max(lo));
-            }
-        }
-        max_ns
-    };
-    let us = |ns: u64| (ns as f64 / 100.0).round() / 10.0;
-    Some(Quantiles {
-        p50: us(at(0.5)),
-        p99: us(at(0.99)),
-        max: us(max_ns),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The same bucketing as the BPF program, in Rust, to check the two agree.
-    fn bucket(ns: u64) -> usize {
-        if ns < 16 {
-            return ns as usize;
-        }
-        let e = 63 - ns.leading_zeros() as usize;
-        (16 + (e - 4) * 16 + ((ns >> (e - 4)) & 15) as usize).min(ebpf::N_BUCKETS - 1)
-    }
-
-    #[test]
-    fn buckets_cover_their_values() {
-        for ns in [
-            0u64,
-            15,
-            16,
-            31,
-            32,
-            33,
-            1_000,
-            25_000,
-            999_999,
-            123_456_789,
-            1 << 40,
-        ] {
-            let (lo, hi) = bucket_range(bucket(ns));
-            assert!(lo <= ns && ns < hi, "{ns} not in [{lo}, {hi})");
-            assert!(
-                (hi - lo) as f64 <= (lo as f64 / 16.0).max(1.0),
-                "{ns}: too wide"
-            );
-        }
-    }
-
-    #[test]
-    fn quantiles_from_buckets() {
-        let mut b = vec![0u64; ebpf::N_BUCKETS];
-        for ns in (1..=100).map(|i| i * 1_000) {
-            b[bucket(ns)] += 1;
-        }
-        let q = quantiles(&b, 100_000).unwrap();
-        assert!((q.p50 - 50.0).abs() <= 50.0 * 0.04, "{q:?}");
-        assert!((q.p99 - 99.0).abs() <= 99.0 * 0.04, "{q:?}");
-        assert_eq!(q.max, 100.0);
-        assert!(quantiles(&[0; 4], 0).is_none());
-    }
 
     #[test]
     fn loopback_is_local() {

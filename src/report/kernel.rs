@@ -50,7 +50,12 @@ pub fn source(k: &KernelReport) -> String {
 /// Text lines for the end-of-run summary.
 pub fn text(s: &mut String, r: &Report) {
     let Some(k) = &r.kernel else { return };
-    let _ = writeln!(s, "  kernel    {}", source(k));
+    let warm = if r.load.warmup_s > 0.0 {
+        " (the whole run, the warm-up included)"
+    } else {
+        ""
+    };
+    let _ = writeln!(s, "  kernel    {}{warm}", source(k));
     if let Some(h) = &k.handshakes {
         let c = &r.connections_detail.connect_us;
         let _ = writeln!(
