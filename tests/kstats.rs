@@ -402,7 +402,8 @@ fn loss_in_a_network_namespace_shows_retransmits() {
 }
 
 /// Without privileges (as nobody, no capabilities): one line saying why, the host-wide /proc
-/// counters, and the run goes on; `on` is a setup error naming the capability.
+/// counters, and the run goes on; `on` is a setup error naming the capability. With only
+/// CAP_BPF and CAP_PERFMON (still not root), eBPF works.
 #[test]
 fn without_privileges_it_falls_back_to_procfs() {
     if Command::new("setpriv").arg("--version").output().is_err() {
@@ -428,10 +429,11 @@ fn without_privileges_it_falls_back_to_procfs() {
     let server = TestServer::start(Mode::Plain);
     let url = server.url("/");
     let json = dir.join("r.json");
-    let as_nobody = |mode: &str| {
+    // As nobody, with no capabilities, or (caps) with only CAP_BPF and CAP_PERFMON.
+    let as_nobody_with = |mode: &str, caps: &[&str]| {
         let mut cmd = Command::new("setpriv");
         cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .args(["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"])
+            .args(caps)
             .arg(&bin)
             .args([
                 "run",
@@ -448,6 +450,8 @@ fn without_privileges_it_falls_back_to_procfs() {
             .arg(&json);
         run_bounded(cmd, Duration::from_secs(30))
     };
+    let no_caps = ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"];
+    let as_nobody = |mode: &str| as_nobody_with(mode, &no_caps);
     let out = as_nobody("auto");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -476,6 +480,18 @@ fn without_privileges_it_falls_back_to_procfs() {
     assert!(
         stderr.contains("CAP_BPF") && stderr.contains("--kernel-stats"),
         "{stderr}"
+    );
+    // CAP_BPF and CAP_PERFMON are enough for tp_btf, without root.
+    let caps = ["--inh-caps=+bpf,+perfmon", "--ambient-caps=+bpf,+perfmon"];
+    let out = as_nobody_with("on", &caps);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["kernel"]["source"], "ebpf", "{}", report["kernel"]);
+    assert_eq!(report["kernel"]["hooks"]["inet_sock_set_state"], "tp_btf");
+    assert_eq!(
+        n(&report, "/kernel/handshakes/count"),
+        n(&report, "/connections_detail/opened")
     );
     drop(server);
 }
