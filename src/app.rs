@@ -134,11 +134,24 @@ fn run(args: &RunArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
         eprintln!("ringblast: io_uring unavailable ({why}); using epoll");
     }
     let mut streams = open_streams(&plan, progress_printer(plan.progress))?;
+    let metrics = match plan.metrics_listen {
+        Some(addr) => {
+            let endpoints = plan
+                .program
+                .endpoints
+                .iter()
+                .map(|e| (e.name.clone(), e.method.clone()))
+                .collect();
+            Some(crate::metrics::serve(addr, endpoints)?)
+        }
+        None => None,
+    };
+    let mut live = crate::metrics::WithMetrics::new(&mut streams, metrics.as_ref());
     let mut result = crate::kernel::around(
         plan.kernel_stats,
         plan.target.addr,
         plan.connections,
-        &mut streams,
+        &mut live,
         |sink| engine::run(&plan.engine(), kind, stop, sink),
     )?;
     result.fallback = fallback;
@@ -241,6 +254,11 @@ fn peak(args: &PeakArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
     if !(args.start_rate >= 1.0 && args.max_rate >= args.start_rate && args.max_rate.is_finite()) {
         return Err(usage(
             "--start-rate must be at least 1 and no more than --max-rate",
+        ));
+    }
+    if r.metrics_listen.is_some() {
+        return Err(usage(
+            "peak does not serve --metrics-listen; run one rate with `run --metrics-listen`",
         ));
     }
     if r.kernel_stats == crate::cli::KernelStatsArg::On {

@@ -161,6 +161,10 @@ pub struct RunArgs {
     /// from eBPF (root or CAP_BPF+CAP_PERFMON), else host-wide /proc counters.
     #[arg(long, value_enum, default_value = "auto")]
     pub kernel_stats: KernelStatsArg,
+    /// Serve live Prometheus metrics on http://ADDR/metrics during the run (e.g.
+    /// 127.0.0.1:9464), updated once per second.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
     /// The most bytes of one response kept for a scenario's captures (e.g. 64k, 8m); a larger
     /// response still counts, and its captures are reported as failed.
     #[arg(long, default_value = "1m")]

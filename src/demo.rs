@@ -89,6 +89,7 @@ pub fn run(
         requests_per_conn: None,
         tls,
         kernel_stats: args.kernel_stats,
+        metrics_listen: None,
         json: args.json.clone(),
         csv: None,
         csv_full_history: false,

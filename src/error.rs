@@ -67,6 +67,11 @@ pub enum SetupError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("cannot listen on {addr} for --metrics-listen: {source}; pick another port")]
+    MetricsListen {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("worker setup failed: {0}")]
     Worker(String),
     /// The kernel interface failed a worker: setting it up, listening, or waiting.
@@ -120,7 +125,8 @@ impl SetupError {
             | Self::File(_)
             | Self::Invalid(_)
             | Self::Tls(_)
-            | Self::KernelStats(_) => Exit::Usage,
+            | Self::KernelStats(_)
+            | Self::MetricsListen { .. } => Exit::Usage,
             _ => Exit::Failed,
         }
     }

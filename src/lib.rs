@@ -14,6 +14,7 @@ pub mod io;
 pub mod kernel;
 pub mod kstats;
 pub mod load;
+pub mod metrics;
 pub mod peak;
 pub mod plan;
 pub mod redact;

@@ -8,6 +8,9 @@ use crate::io::{Fault, TlsFault};
 /// How many kinds of error reports name.
 pub const ERROR_KINDS: usize = 12;
 
+/// Status codes are counted in tables indexed 0..=999.
+pub const STATUS_CODES: usize = 1000;
+
 /// Highest latency the histograms track, in microseconds (one hour); larger values saturate.
 pub const MAX_LATENCY_US: u64 = 3_600_000_000;
 
@@ -189,7 +192,7 @@ impl Default for EndpointTotals {
             latency_min_us: u64::MAX,
             latency_max_us: 0,
             body_bytes: 0,
-            status: vec![0; 1000],
+            status: vec![0; STATUS_CODES],
             errors: [0; ERROR_KINDS],
         }
     }
@@ -269,7 +272,7 @@ impl Default for Totals {
             latency: latency_histogram(3),
             latency_uncorrected: latency_histogram(3),
             schedule_lag: latency_histogram(3),
-            status: vec![0; 1000],
+            status: vec![0; STATUS_CODES],
             errors: [0; ERROR_KINDS],
             connects: 0,
             connect_time: latency_histogram(3),
@@ -341,6 +344,11 @@ pub struct Interval {
     pub endpoints: Vec<Histogram<u64>>,
     pub endpoint_counts: Vec<Counts>,
     pub endpoint_body_bytes: Vec<u64>,
+    /// With the per-endpoint intervals: the responses of this second by endpoint and status
+    /// (only the statuses seen), and its errors by endpoint and kind. Taken as differences of
+    /// the totals when the interval closes, so recording a response does no more work.
+    pub endpoint_status: Vec<Vec<(u16, u64)>>,
+    pub endpoint_errors: Vec<[u64; ERROR_KINDS]>,
 }
 
 /// The per-worker recorder: totals plus the interval that is being filled.
@@ -350,6 +358,9 @@ pub struct Recorder {
     current: Interval,
     /// How many per-endpoint interval histograms to keep (0: none).
     endpoint_intervals: usize,
+    /// The endpoints' status and error tables when the last interval closed.
+    last_status: Vec<Vec<u64>>,
+    last_errors: Vec<[u64; ERROR_KINDS]>,
 }
 
 impl Default for Recorder {
@@ -368,6 +379,8 @@ impl Recorder {
             r.current.endpoints = (0..endpoints).map(|_| latency_histogram(2)).collect();
             r.current.endpoint_counts = vec![Counts::default(); endpoints];
             r.current.endpoint_body_bytes = vec![0; endpoints];
+            r.last_status = vec![vec![0; STATUS_CODES]; endpoints];
+            r.last_errors = vec![[0; ERROR_KINDS]; endpoints];
         }
         r
     }
@@ -389,8 +402,12 @@ impl Recorder {
                 endpoints: Vec::new(),
                 endpoint_counts: Vec::new(),
                 endpoint_body_bytes: Vec::new(),
+                endpoint_status: Vec::new(),
+                endpoint_errors: Vec::new(),
             },
             endpoint_intervals: 0,
+            last_status: Vec::new(),
+            last_errors: Vec::new(),
         }
     }
 
@@ -532,8 +549,26 @@ impl Recorder {
                 .collect(),
             endpoint_counts: vec![Counts::default(); self.endpoint_intervals],
             endpoint_body_bytes: vec![0; self.endpoint_intervals],
+            endpoint_status: Vec::new(),
+            endpoint_errors: Vec::new(),
         };
-        std::mem::replace(&mut self.current, fresh)
+        let mut done = std::mem::replace(&mut self.current, fresh);
+        for ep in 0..self.endpoint_intervals {
+            let e = &self.totals.endpoints[ep];
+            let mut status = Vec::new();
+            for (code, (now, last)) in e.status.iter().zip(&mut self.last_status[ep]).enumerate() {
+                if now != last {
+                    status.push((code as u16, now - *last));
+                    *last = *now;
+                }
+            }
+            done.endpoint_status.push(status);
+            let last = &mut self.last_errors[ep];
+            done.endpoint_errors
+                .push(std::array::from_fn(|k| e.errors[k] - last[k]));
+            *last = e.errors;
+        }
+        done
     }
 
     /// True when nothing has been counted in the interval being filled.
@@ -619,6 +654,27 @@ mod tests {
             t.counts.sent,
             t.counts.responses + t.counts.errors + t.unfinished
         );
+    }
+
+    #[test]
+    fn per_endpoint_intervals_carry_status_and_error_deltas() {
+        let mut r = Recorder::with_endpoint_intervals(2, true);
+        r.response(0, 200, true, 10, 10);
+        r.response(0, 200, true, 10, 10);
+        r.response(1, 404, false, 10, 10);
+        r.error(1, ErrorKind::Reset, 3);
+        let a = r.roll(1);
+        assert_eq!(a.endpoint_status, vec![vec![(200, 2)], vec![(404, 1)]]);
+        assert_eq!(a.endpoint_errors[1][ErrorKind::Reset as usize], 3);
+        r.response(0, 503, false, 10, 10);
+        let b = r.roll(2);
+        // Only what happened since the last roll.
+        assert_eq!(b.endpoint_status, vec![vec![(503, 1)], vec![]]);
+        assert_eq!(b.endpoint_errors[1], [0; ERROR_KINDS]);
+        // Without per-endpoint intervals nothing is taken.
+        let mut plain = Recorder::new(1);
+        plain.response(0, 200, true, 1, 1);
+        assert!(plain.roll(1).endpoint_status.is_empty());
     }
 
     #[test]

@@ -196,6 +196,13 @@ fn bad_input_gives_one_line_and_exit_2() {
         &["run", "http://127.0.0.1:1/", "-p", "0"],
         &["run", "http://127.0.0.1:1/", "--kernel-stats", "maybe"],
         &["peak", "http://127.0.0.1:1/", "--kernel-stats", "on"],
+        &["run", "http://127.0.0.1:1/", "--metrics-listen", "nowhere"],
+        &[
+            "peak",
+            "http://127.0.0.1:1/",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ],
         &["serve", "--listen", "not an address"],
         &["serve", "--status", "99"],
         &["serve", "--body-size", "lots"],

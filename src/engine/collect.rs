@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::load::{Kind, Shape};
-use crate::stats::{Counts, Interval};
+use crate::stats::{Counts, ERROR_KINDS, Interval};
 
 /// One second of the run, all workers merged.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -52,6 +52,10 @@ pub struct Second {
     pub endpoints: Vec<Histogram<u64>>,
     pub endpoint_counts: Vec<Counts>,
     pub endpoint_body_bytes: Vec<u64>,
+    /// Per endpoint, this second's responses by status and errors by kind (with the
+    /// per-endpoint seconds).
+    pub endpoint_status: Vec<BTreeMap<u16, u64>>,
+    pub endpoint_errors: Vec<[u64; ERROR_KINDS]>,
 }
 
 /// Whoever consumes the run's seconds as they complete, in order, on the main thread: the
@@ -81,6 +85,8 @@ struct Pending {
     endpoints: Vec<Histogram<u64>>,
     endpoint_counts: Vec<Counts>,
     endpoint_body_bytes: Vec<u64>,
+    endpoint_status: Vec<BTreeMap<u16, u64>>,
+    endpoint_errors: Vec<[u64; ERROR_KINDS]>,
     reports: usize,
 }
 
@@ -116,6 +122,8 @@ impl Collector {
             endpoints: iv.endpoints.iter().map(Histogram::new_from).collect(),
             endpoint_counts: vec![Counts::default(); iv.endpoint_counts.len()],
             endpoint_body_bytes: vec![0; iv.endpoint_body_bytes.len()],
+            endpoint_status: vec![BTreeMap::new(); iv.endpoint_status.len()],
+            endpoint_errors: vec![[0; ERROR_KINDS]; iv.endpoint_errors.len()],
             reports: 0,
         });
         p.counts += &iv.counts;
@@ -135,6 +143,16 @@ impl Collector {
         {
             *a += b;
         }
+        for (a, b) in p.endpoint_status.iter_mut().zip(&iv.endpoint_status) {
+            for (code, n) in b {
+                *a.entry(*code).or_default() += n;
+            }
+        }
+        for (a, b) in p.endpoint_errors.iter_mut().zip(&iv.endpoint_errors) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
         p.reports += 1;
         if p.reports < self.workers {
             return None;
@@ -152,6 +170,8 @@ impl Collector {
             endpoints: p.endpoints,
             endpoint_counts: p.endpoint_counts,
             endpoint_body_bytes: p.endpoint_body_bytes,
+            endpoint_status: p.endpoint_status,
+            endpoint_errors: p.endpoint_errors,
         };
         (entry, second)
     }

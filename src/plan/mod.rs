@@ -76,6 +76,8 @@ pub struct RunPlan {
     pub tls: Option<crate::tls::ClientTls>,
     /// `--kernel-stats`.
     pub kernel_stats: crate::kstats::Mode,
+    /// `--metrics-listen`: where to serve /metrics.
+    pub metrics_listen: Option<SocketAddr>,
     pub progress: bool,
 }
 
@@ -189,7 +191,9 @@ impl RunPlan {
             requests: self.stop.requests,
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
-            per_endpoint_seconds: self.hlog.is_some() || self.csv_full_history,
+            per_endpoint_seconds: self.hlog.is_some()
+                || self.csv_full_history
+                || self.metrics_listen.is_some(),
             capture_limit: self.capture_limit,
             resend: self.resend,
             requests_per_conn: self.requests_per_conn,
@@ -380,6 +384,20 @@ impl RunPlan {
             requests_per_conn: args.requests_per_conn,
             tls,
             kernel_stats: args.kernel_stats.into(),
+            metrics_listen: args
+                .metrics_listen
+                .as_deref()
+                .map(|a| {
+                    a.to_socket_addrs()
+                        .ok()
+                        .and_then(|mut it| it.next())
+                        .ok_or_else(|| {
+                            usage(format!(
+                                "--metrics-listen '{a}': expected host:port, e.g. 127.0.0.1:9464"
+                            ))
+                        })
+                })
+                .transpose()?,
             capture_limit: parse_size(&args.capture_max)
                 .map_err(|e| usage(format!("--capture-max: {e}")))?,
             progress: !args.quiet,
