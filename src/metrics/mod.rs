@@ -56,9 +56,9 @@ impl State {
 
     /// Adds one completed second.
     pub fn add(&mut self, entry: &TimelineEntry, second: &Second) {
-        for (ep, status) in second.endpoint_status.iter().enumerate() {
+        for (total, status) in self.responses.iter_mut().zip(&second.endpoint_status) {
             for (code, n) in status {
-                *self.responses[ep].entry(*code).or_default() += n;
+                *total.entry(*code).or_default() += n;
             }
         }
         for per_endpoint in &second.endpoint_errors {
@@ -66,7 +66,12 @@ impl State {
                 *total += n;
             }
         }
-        for (ep, h) in second.endpoints.iter().enumerate() {
+        for (ep, h) in second
+            .endpoints
+            .iter()
+            .enumerate()
+            .take(self.endpoints.len())
+        {
             for v in h.iter_recorded() {
                 let (us, n) = (v.value_iterated_to(), v.count_at_value());
                 let s = us as f64 / 1e6;
@@ -106,14 +111,16 @@ impl State {
 /// A sink that feeds each second to the shared state, then hands it on.
 pub struct WithMetrics<'a, S> {
     inner: &'a mut S,
-    state: Arc<Mutex<State>>,
+    state: Option<Arc<Mutex<State>>>,
 }
 
 impl<'a, S> WithMetrics<'a, S> {
-    /// Feeds `server`'s state (none: just `inner`).
+    /// Feeds `server`'s state (none: just hands each second on).
     pub fn new(inner: &'a mut S, server: Option<&Server>) -> Self {
-        let state = server.map_or_else(Default::default, Server::state);
-        Self { inner, state }
+        Self {
+            inner,
+            state: server.map(Server::state),
+        }
     }
 }
 
@@ -127,7 +134,7 @@ impl<S: SecondSink> SecondSink for WithMetrics<'_, S> {
     }
 
     fn second(&mut self, entry: &TimelineEntry, second: &Second) {
-        if let Ok(mut s) = self.state.lock() {
+        if let Some(Ok(mut s)) = self.state.as_ref().map(|s| s.lock()) {
             s.add(entry, second);
         }
         self.inner.second(entry, second);
