@@ -70,7 +70,15 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<Exit, Se
         Some(path) => ("SCENARIO", Some(path.display().to_string())),
         None => (plan.request.method.as_str(), None),
     };
-    let report = Report::with_scenario(result, &plan.url, method, scenario, &plan.assertions);
+    let mut report = Report::with_scenario(result, &plan.url, method, scenario, &plan.assertions);
+    if plan.shard.count > 1 {
+        report.shard = Some(crate::report::ShardReport {
+            index: plan.shard.index,
+            count: plan.shard.count,
+            plan: plan.fingerprint.clone(),
+            started_unix: result.started_unix,
+        });
+    }
     let mut out = std::io::stdout().lock();
     let _ = out
         .write_all(text::render(&report).as_bytes())
@@ -152,7 +160,10 @@ fn run(args: &RunArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
         plan.target.addr,
         plan.connections,
         &mut live,
-        |sink| engine::run(&plan.engine(), kind, stop, sink),
+        |sink| {
+            wait_until(plan.start_at, &stop);
+            engine::run(&plan.engine(), kind, stop, sink)
+        },
     )?;
     result.fallback = fallback;
     if let Err(e) = streams.finish() {
@@ -161,6 +172,27 @@ fn run(args: &RunArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
         return Ok(Exit::Failed);
     }
     finish(&plan, &result, plan.progress)
+}
+
+/// Sleeps until `--start-at` (a stop request ends the wait early); says so when it has passed.
+fn wait_until(at: Option<std::time::SystemTime>, stop: &AtomicBool) {
+    let Some(at) = at else { return };
+    match at.duration_since(std::time::SystemTime::now()) {
+        Ok(wait) => {
+            let end = std::time::Instant::now() + wait;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let left = end.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                std::thread::sleep(left.min(std::time::Duration::from_millis(50)));
+            }
+        }
+        Err(late) => eprintln!(
+            "ringblast: --start-at was {:.1}s ago; starting now",
+            late.duration().as_secs_f64()
+        ),
+    }
 }
 
 /// Opens the outputs written as the run goes (`--csv` history, `--hlog`), before it starts, so
@@ -254,6 +286,11 @@ fn peak(args: &PeakArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
     if !(args.start_rate >= 1.0 && args.max_rate >= args.start_rate && args.max_rate.is_finite()) {
         return Err(usage(
             "--start-rate must be at least 1 and no more than --max-rate",
+        ));
+    }
+    if r.shard.is_some() || r.start_at.is_some() {
+        return Err(usage(
+            "peak searches one process's rate: --shard and --start-at are for `run`",
         ));
     }
     if r.metrics_listen.is_some() {

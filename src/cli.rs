@@ -165,6 +165,15 @@ pub struct RunArgs {
     /// 127.0.0.1:9464), updated once per second.
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<String>,
+    /// Run shard I of N (0-based) of this plan: exactly 1/N of its rate, users, connections
+    /// and -n, with seq values disjoint from the other shards'; combine the shards' --json
+    /// reports with `ringblast merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Start the load at this wall-clock time (Unix seconds, or RFC 3339 UTC such as
+    /// 2026-11-29T20:30:00Z), so that shards on several machines start together.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<String>,
     /// The most bytes of one response kept for a scenario's captures (e.g. 64k, 8m); a larger
     /// response still counts, and its captures are reported as failed.
     #[arg(long, default_value = "1m")]

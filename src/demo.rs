@@ -90,6 +90,8 @@ pub fn run(
         tls,
         kernel_stats: args.kernel_stats,
         metrics_listen: None,
+        shard: None,
+        start_at: None,
         json: args.json.clone(),
         csv: None,
         csv_full_history: false,

@@ -9,6 +9,7 @@ pub mod compare;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod hdr;
 pub mod http;
 pub mod io;
 pub mod kernel;

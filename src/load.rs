@@ -186,6 +186,47 @@ impl Shape {
     }
 }
 
+/// This process's part of a plan split across `count` processes (`--shard index/count`): shard
+/// `i` owns every global request and user index `g` with `g % count == i`, and an exact share of
+/// whole quantities (connections, `-n`). The default is the whole plan (0/1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Self { index: 0, count: 1 }
+    }
+}
+
+impl Shard {
+    /// This shard's part of `total` things: the parts of all shards add up to `total` and differ
+    /// by at most one (earlier shards take the remainder).
+    pub fn part(&self, total: u64) -> u64 {
+        total / self.count + u64::from(self.index < total % self.count)
+    }
+
+    /// Worker `worker` of this shard's `workers`: it owns the indices of this shard that fall
+    /// to it, `g = (k * workers + worker) * count + index`, an arithmetic progression again,
+    /// whatever the other shards' worker counts.
+    pub fn share(&self, worker: u64, workers: u64) -> Share {
+        Share {
+            worker: worker * self.count + self.index,
+            workers: workers * self.count,
+        }
+    }
+
+    /// This shard as a share of the global sequence.
+    pub fn as_share(&self) -> Share {
+        Share {
+            worker: self.index,
+            workers: self.count,
+        }
+    }
+}
+
 /// The part of a global sequence (requests or users numbered 0, 1, 2, …) that one worker owns:
 /// worker `w` of `n` takes every index `i` with `i % n == w`, so the workers' shares interleave
 /// exactly into the global schedule.
@@ -229,6 +270,37 @@ pub fn due_count(shape: &Shape, share: Share, t: f64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shards_split_exactly_and_their_workers_partition_the_sequence() {
+        // 3 shards with 2, 1 and 3 workers: every index below 1000 is owned exactly once.
+        let workers = [2u64, 1, 3];
+        let mut owners = vec![0u32; 1000];
+        for (i, &w) in workers.iter().enumerate() {
+            let shard = Shard {
+                index: i as u64,
+                count: 3,
+            };
+            for worker in 0..w {
+                let share = shard.share(worker, w);
+                let mut j = 0;
+                while share.global(j) < 1000 {
+                    owners[share.global(j) as usize] += 1;
+                    j += 1;
+                }
+                assert_eq!(j, share.count_below(1000));
+            }
+            assert_eq!(
+                shard.as_share().count_below(1000),
+                (0..1000).filter(|g| g % 3 == i as u64).count() as u64
+            );
+        }
+        assert!(owners.iter().all(|&n| n == 1));
+        let parts: Vec<u64> = (0..4)
+            .map(|i| Shard { index: i, count: 4 }.part(10))
+            .collect();
+        assert_eq!(parts, vec![3, 3, 2, 2]);
+    }
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-6 * (1.0 + b.abs())

@@ -197,6 +197,10 @@ fn bad_input_gives_one_line_and_exit_2() {
         &["run", "http://127.0.0.1:1/", "--kernel-stats", "maybe"],
         &["peak", "http://127.0.0.1:1/", "--kernel-stats", "on"],
         &["run", "http://127.0.0.1:1/", "--metrics-listen", "nowhere"],
+        &["run", "http://127.0.0.1:1/", "--shard", "3/3"],
+        &["run", "http://127.0.0.1:1/", "--shard", "2/3", "-c", "2"],
+        &["run", "http://127.0.0.1:1/", "--start-at", "soon"],
+        &["peak", "http://127.0.0.1:1/", "--shard", "0/2"],
         &[
             "peak",
             "http://127.0.0.1:1/",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::load::{Kind, Shape};
+use crate::load::{Kind, Shape, Shard};
 use crate::stats::{Counts, ERROR_KINDS, Interval};
 
 /// One second of the run, all workers merged.
@@ -39,6 +39,10 @@ pub struct TimelineEntry {
     /// What the kernel counted in this second (`--kernel-stats`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel: Option<crate::kstats::KernelSecond>,
+    /// A shard's latency in this second, lossless (see crate::hdr), so that merged timelines
+    /// have exact percentiles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_hdr: Option<String>,
 }
 
 /// One merged second, handed to a `SecondSink` as it completes (and then dropped: nothing per
@@ -98,15 +102,17 @@ pub struct Collector {
     workers: usize,
     shape: Arc<Shape>,
     warmup: f64,
+    shard: Shard,
     pending: BTreeMap<u32, Pending>,
 }
 
 impl Collector {
-    pub fn new(workers: usize, shape: Arc<Shape>, warmup: f64) -> Self {
+    pub fn new(workers: usize, shape: Arc<Shape>, warmup: f64, shard: Shard) -> Self {
         Self {
             workers,
             shape,
             warmup,
+            shard,
             pending: BTreeMap::new(),
         }
     }
@@ -162,7 +168,10 @@ impl Collector {
     }
 
     fn complete(&self, index: u32, p: Pending) -> (TimelineEntry, Second) {
-        let entry = self.entry(index, &p);
+        let mut entry = self.entry(index, &p);
+        if self.shard.count > 1 {
+            entry.latency_hdr = Some(crate::hdr::encode(&p.latency));
+        }
         let second = Second {
             counts: p.counts,
             latency: p.latency,
@@ -197,10 +206,15 @@ impl Collector {
             self.warmup + f64::from(index),
             self.warmup + f64::from(index) + 1.0,
         );
-        let target_rps = (self.shape.kind == Kind::Rate)
-            .then(|| ((self.shape.cumulative(b) - self.shape.cumulative(a)) * 10.0).round() / 10.0);
-        let users = (self.shape.kind == Kind::Users)
-            .then(|| self.shape.value_at(b.min(self.shape.end())).floor() as u64);
+        // A shard's target is its share: 1/N of the rate, and the users it owns.
+        let n = self.shard.count as f64;
+        let target_rps = (self.shape.kind == Kind::Rate).then(|| {
+            ((self.shape.cumulative(b) - self.shape.cumulative(a)) / n * 10.0).round() / 10.0
+        });
+        let users = (self.shape.kind == Kind::Users).then(|| {
+            let all = self.shape.value_at(b.min(self.shape.end())).floor() as u64;
+            self.shard.as_share().count_below(all)
+        });
         TimelineEntry {
             t: index + 1,
             target_rps,
@@ -222,6 +236,7 @@ impl Collector {
             p90_uncorrected_us: q(&p.uncorrected, 0.9),
             p99_uncorrected_us: q(&p.uncorrected, 0.99),
             kernel: None,
+            latency_hdr: None,
         }
     }
 }
@@ -240,7 +255,7 @@ mod tests {
         a.response(0, 200, true, 100, 50);
         b.response(0, 200, true, 300, 60);
         b.error(0, crate::stats::ErrorKind::Timeout, 2);
-        let mut c = Collector::new(2, shape, 0.0);
+        let mut c = Collector::new(2, shape, 0.0, Shard::default());
         assert!(c.add(a.roll(1)).is_none());
         let (e, second) = c.add(b.roll(1)).unwrap();
         assert_eq!(second.counts.errors, 2);

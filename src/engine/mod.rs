@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::assertions::{Assertion, View, Windows};
 use crate::error::SetupError;
 use crate::io::IoChoice;
-use crate::load::{Kind, Shape, Share};
+use crate::load::{Kind, Shape};
 use crate::scenario::program::Program;
 use crate::stats::Totals;
 use crate::sys::{UringSupport, probe_uring};
@@ -61,6 +61,8 @@ pub struct RunResult {
     pub transport: Transport,
     /// What the kernel saw (`--kernel-stats`), added by the command after the run.
     pub kernel: Option<crate::kstats::KernelReport>,
+    /// The part of the plan this run was (`--shard`).
+    pub shard: crate::load::Shard,
 }
 
 /// The run's connection settings, for reports.
@@ -101,6 +103,8 @@ pub struct EngineConfig {
     pub tls: Option<crate::tls::ClientTls>,
     /// Checked per second as the run goes (windowed forms keep only their window).
     pub assertions: Vec<Assertion>,
+    /// The part of the plan this process runs (`--shard`).
+    pub shard: crate::load::Shard,
 }
 
 /// Chooses the backend once for the whole run.
@@ -144,22 +148,20 @@ pub fn run(
     sink: &mut impl SecondSink,
 ) -> Result<RunResult, SetupError> {
     let workers = plan.cpus.len();
-    ensure_open_files(u64::from(plan.connections) + 64)?;
-    let shape = Arc::new(plan.shape.clone());
-    // Users are numbered globally and dealt round-robin (see load::Share); so are requests.
+    let shard = plan.shard;
+    let share = |w: usize| shard.share(w as u64, workers as u64);
+    // Users are numbered globally and dealt round-robin to shards and then to their workers
+    // (see load::Shard); so are requests. Whole quantities are split exactly.
     let conns: Vec<u64> = match plan.shape.kind {
-        Kind::Users => (0..workers as u64)
-            .map(|w| {
-                Share {
-                    worker: w,
-                    workers: workers as u64,
-                }
-                .count_below(u64::from(plan.connections))
-            })
+        Kind::Users => (0..workers)
+            .map(|w| share(w).count_below(u64::from(plan.connections)))
             .collect(),
-        _ => split(u64::from(plan.connections), workers),
+        _ => split(shard.part(u64::from(plan.connections)), workers),
     };
-    let quotas = plan.requests.map(|n| split(n, workers));
+    let shard_connections = conns.iter().sum::<u64>();
+    ensure_open_files(shard_connections + 64)?;
+    let shape = Arc::new(plan.shape.clone());
+    let quotas = plan.requests.map(|n| split(shard.part(n), workers));
     let (tx, rx) = mpsc::channel();
     let start = Instant::now();
     let mut handles = Vec::with_capacity(workers);
@@ -170,16 +172,15 @@ pub fn run(
             pipeline: plan.pipeline,
             connections: conns[i] as u32,
             shape: shape.clone(),
-            share: Share {
-                worker: i as u64,
-                workers: workers as u64,
-            },
+            share: share(i),
 
             warmup: plan.warmup,
             quota: quotas.as_ref().map(|q| q[i]),
             timeout: plan.timeout,
             connect_timeout: plan.connect_timeout,
-            seed: 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9),
+            // Seeded by the worker's place in the whole plan, so no two shards' workers draw
+            // the same values.
+            seed: 0x9e37_79b9_7f4a_7c15 ^ (share(i).worker + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9),
             endpoint_intervals: plan.per_endpoint_seconds,
             capture_limit: plan.capture_limit,
             resend: plan.resend,
@@ -236,7 +237,7 @@ pub fn run(
         sink.second(&entry, &second);
         timeline.push(entry);
     };
-    let mut collector = Collector::new(workers, shape.clone(), plan.warmup.as_secs_f64());
+    let mut collector = Collector::new(workers, shape.clone(), plan.warmup.as_secs_f64(), shard);
     // The channel closes when every worker has dropped its sender, i.e. has finished.
     for iv in rx {
         if let Some((entry, second)) = collector.add(iv) {
@@ -273,7 +274,7 @@ pub fn run(
         backend_flags: flags,
         fallback: None,
         threads: workers,
-        connections: plan.connections,
+        connections: shard_connections as u32,
         pipeline: plan.pipeline,
         elapsed,
         measured: elapsed.saturating_sub(plan.warmup),
@@ -311,6 +312,7 @@ pub fn run(
             requests_per_conn: plan.requests_per_conn,
         },
         kernel: None,
+        shard,
     })
 }
 

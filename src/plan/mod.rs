@@ -3,6 +3,7 @@
 
 mod merge;
 mod shape;
+pub mod shard;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -78,6 +79,12 @@ pub struct RunPlan {
     pub kernel_stats: crate::kstats::Mode,
     /// `--metrics-listen`: where to serve /metrics.
     pub metrics_listen: Option<SocketAddr>,
+    /// `--shard`: which part of the plan this process runs (0/1: all of it).
+    pub shard: crate::load::Shard,
+    /// `--start-at`: when to start the load.
+    pub start_at: Option<std::time::SystemTime>,
+    /// What shards of the same plan share (see `shard::fingerprint`).
+    pub fingerprint: String,
     pub progress: bool,
 }
 
@@ -199,6 +206,7 @@ impl RunPlan {
             requests_per_conn: self.requests_per_conn,
             tls: self.tls.clone(),
             assertions: self.assertions.clone(),
+            shard: self.shard,
         }
     }
 
@@ -337,19 +345,39 @@ impl RunPlan {
             .map(|a| assertions::parse(a))
             .collect::<Result<Vec<_>, _>>()
             .map_err(usage)?;
-        let mut cpus = resolve_cpus(&args.workers, &online_cpus())?;
-        if shape.kind == Kind::Users && (connections as usize) < cpus.len() {
-            cpus.truncate(connections as usize);
+        let shard = match &args.shard {
+            Some(s) => shard::parse_shard(s).map_err(usage)?,
+            None => crate::load::Shard::default(),
+        };
+        // This process's connections (or users): its shard's part of the plan's.
+        let own = if shape.kind == Kind::Users {
+            shard.as_share().count_below(u64::from(connections))
+        } else {
+            shard.part(u64::from(connections))
+        } as usize;
+        if own == 0 {
+            return Err(usage(format!(
+                "-c/-u {connections} is fewer than the {} shards; every shard needs a connection",
+                shard.count
+            )));
         }
-        if (connections as usize) < cpus.len() {
+        let mut cpus = resolve_cpus(&args.workers, &online_cpus())?;
+        if shape.kind == Kind::Users && own < cpus.len() {
+            cpus.truncate(own);
+        }
+        if own < cpus.len() {
             if args.workers.threads.is_some() || args.workers.cpus.is_some() {
+                let what = if shard.count > 1 {
+                    format!("this shard's {own} of -c {connections}")
+                } else {
+                    format!("-c {connections}")
+                };
                 return Err(usage(format!(
-                    "-c {} is fewer than the {} workers; every worker needs a connection",
-                    connections,
+                    "{what} is fewer than the {} workers; every worker needs a connection",
                     cpus.len()
                 )));
             }
-            cpus.truncate(connections as usize);
+            cpus.truncate(own);
         }
         Ok(Self {
             // Reports and messages show the URL without its credentials.
@@ -384,6 +412,20 @@ impl RunPlan {
             requests_per_conn: args.requests_per_conn,
             tls,
             kernel_stats: args.kernel_stats.into(),
+            shard,
+            start_at: args
+                .start_at
+                .as_deref()
+                .map(shard::parse_start_at)
+                .transpose()
+                .map_err(usage)?,
+            fingerprint: shard::fingerprint(
+                cli,
+                cli.scenario
+                    .as_ref()
+                    .and_then(|p| std::fs::read_to_string(p).ok())
+                    .as_deref(),
+            ),
             metrics_listen: args
                 .metrics_listen
                 .as_deref()

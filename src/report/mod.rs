@@ -211,6 +211,34 @@ pub struct Report {
     /// Per endpoint (task name and method), in the order the program declares them.
     pub endpoints: Vec<EndpointReport>,
     pub timeline: Vec<TimelineEntry>,
+    /// Which shard of which plan this run was (`--shard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardReport>,
+    /// The whole run's latency histograms, lossless, for merging (`crate::hdr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histograms: Option<Histograms>,
+}
+
+/// A shard's place in its plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardReport {
+    pub index: u64,
+    pub count: u64,
+    /// The plan's fingerprint: shards of one plan have the same.
+    pub plan: String,
+    /// Unix time (seconds) when this shard's measurement started; timelines align on it.
+    pub started_unix: u64,
+}
+
+/// Lossless HdrHistograms (microseconds) beside the summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Histograms {
+    /// How each histogram is written: `hdrhistogram-v2-base64`.
+    pub encoding: String,
+    pub latency_us: String,
+    pub latency_uncorrected_us: String,
+    /// Per endpoint, in the order of `endpoints` (latency as in `latency_us`).
+    pub endpoints: Vec<String>,
 }
 
 impl Report {
@@ -248,7 +276,9 @@ impl Report {
             secs
         };
         let target_rps = (shape.kind == Kind::Rate).then(|| {
-            let due = shape.cumulative(warm + span) - shape.cumulative(warm);
+            // A shard is asked for its share of the plan's rate.
+            let due = (shape.cumulative(warm + span) - shape.cumulative(warm))
+                / result.shard.count as f64;
             ((due / span) * 10.0).round() / 10.0
         });
         let sent_rps = ((t.counts.sent as f64 / span) * 10.0).round() / 10.0;
@@ -347,6 +377,18 @@ impl Report {
             assertions,
             endpoints: endpoint_reports(result, secs),
             timeline: result.timeline.clone(),
+            shard: None,
+            histograms: Some(Histograms {
+                encoding: crate::hdr::ENCODING.to_string(),
+                latency_us: crate::hdr::encode(&t.latency),
+                latency_uncorrected_us: crate::hdr::encode(&t.latency_uncorrected),
+                endpoints: t
+                    .endpoints
+                    .iter()
+                    .take(result.endpoints.len())
+                    .map(|e| crate::hdr::encode(&e.latency))
+                    .collect(),
+            }),
         }
     }
 
