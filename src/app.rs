@@ -5,7 +5,9 @@ use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use crate::cli::{Cli, Command, CompareArgs, DemoArgs, PeakArgs, ReportArgs, RunArgs, ServeArgs};
+use crate::cli::{
+    Cli, Command, CompareArgs, DemoArgs, MergeArgs, PeakArgs, ReportArgs, RunArgs, ServeArgs,
+};
 use crate::engine::collect::TimelineEntry;
 use crate::engine::{self, RunResult, choose_backend};
 use crate::error::{Exit, SetupError};
@@ -27,6 +29,7 @@ pub fn main_with(cli: Cli) -> Exit {
         Command::Serve(args) => serve(&args, stop),
         Command::Compare(args) => compare(&args),
         Command::Report(args) => report(&args),
+        Command::Merge(args) => merge(&args),
         Command::Demo(args) => demo(&args, stop),
     };
     match result {
@@ -436,9 +439,10 @@ fn write_html(path: &std::path::Path, report: &Report) -> std::io::Result<()> {
     crate::report::write_whole(path, crate::report::html::render(report).as_bytes())
 }
 
-fn report(args: &ReportArgs) -> Result<Exit, SetupError> {
-    let usage = |e: String| SetupError::Usage(format!("{}: {e}", args.json.display()));
-    let text = std::fs::read_to_string(&args.json).map_err(|e| usage(e.to_string()))?;
+/// Reads a report written by `run --json`, through the report's own types.
+fn read_report(path: &std::path::Path) -> Result<Report, SetupError> {
+    let usage = |e: String| SetupError::Usage(format!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| usage(e.to_string()))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| usage(format!("not JSON: {e}")))?;
     if value.get("ringblast_version").is_none() {
@@ -448,11 +452,45 @@ fn report(args: &ReportArgs) -> Result<Exit, SetupError> {
     }
     // Read through the report's own types: a field renamed or of the wrong type is an error
     // here, not a silent zero on the page.
-    let report: Report = serde_json::from_value(value)
-        .map_err(|e| usage(format!("not a ringblast report of this version: {e}")))?;
+    serde_json::from_value(value)
+        .map_err(|e| usage(format!("not a ringblast report of this version: {e}")))
+}
+
+fn report(args: &ReportArgs) -> Result<Exit, SetupError> {
+    let report = read_report(&args.json)?;
     if let Err(e) = write_html(&args.html, &report) {
         eprintln!("ringblast: cannot write {}: {e}", args.html.display());
         return Ok(Exit::Failed);
     }
     Ok(Exit::Completed)
+}
+
+fn merge(args: &MergeArgs) -> Result<Exit, SetupError> {
+    let reports = args
+        .reports
+        .iter()
+        .map(|p| Ok((p.display().to_string(), read_report(p)?)))
+        .collect::<Result<Vec<_>, SetupError>>()?;
+    let merged = crate::merge::merge(reports).map_err(SetupError::Usage)?;
+    let mut out = std::io::stdout().lock();
+    let _ = out
+        .write_all(text::render(&merged).as_bytes())
+        .and_then(|_| out.flush());
+    if let Some(path) = &args.json
+        && let Err(e) = merged.write_json(path)
+    {
+        eprintln!("ringblast: cannot write {}: {e}", path.display());
+        return Ok(Exit::Failed);
+    }
+    if let Some(path) = &args.html
+        && let Err(e) = write_html(path, &merged)
+    {
+        eprintln!("ringblast: cannot write {}: {e}", path.display());
+        return Ok(Exit::Failed);
+    }
+    Ok(if merged.assertions_passed() {
+        Exit::Completed
+    } else {
+        Exit::AssertionFailed
+    })
 }

@@ -31,6 +31,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Render a saved JSON report as HTML.
     Report(ReportArgs),
+    /// Combine the JSON reports of one plan's shards (`run --shard I/N`) into one report.
+    Merge(MergeArgs),
     /// Run the built-in HTTP/1.1 target until Ctrl-C.
     Serve(ServeArgs),
     /// Start the built-in target on a free loopback port, load it for a few seconds, report.
@@ -248,6 +250,19 @@ pub struct ReportArgs {
     /// Where to write the HTML page.
     #[arg(long, required = true)]
     pub html: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// Every shard's report (`run --shard I/N --json FILE`).
+    #[arg(required = true, num_args = 1..)]
+    pub reports: Vec<PathBuf>,
+    /// Also write the merged report as JSON.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Also write the merged HTML report.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -46,7 +46,7 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn of(h: &Histogram<u64>) -> Self {
+    pub fn of(h: &Histogram<u64>) -> Self {
         if h.is_empty() {
             return Self::default();
         }
@@ -211,6 +211,9 @@ pub struct Report {
     /// Per endpoint (task name and method), in the order the program declares them.
     pub endpoints: Vec<EndpointReport>,
     pub timeline: Vec<TimelineEntry>,
+    /// A merged report: the shards it was made from (`ringblast merge`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<ShardReport>,
     /// Which shard of which plan this run was (`--shard`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardReport>,
@@ -239,6 +242,12 @@ pub struct Histograms {
     pub latency_uncorrected_us: String,
     /// Per endpoint, in the order of `endpoints` (latency as in `latency_us`).
     pub endpoints: Vec<String>,
+    #[serde(default)]
+    pub schedule_lag_us: String,
+    #[serde(default)]
+    pub connect_us: String,
+    #[serde(default)]
+    pub tls_handshake_us: String,
 }
 
 impl Report {
@@ -377,6 +386,7 @@ impl Report {
             assertions,
             endpoints: endpoint_reports(result, secs),
             timeline: result.timeline.clone(),
+            merged_from: Vec::new(),
             shard: None,
             histograms: Some(Histograms {
                 encoding: crate::hdr::ENCODING.to_string(),
@@ -388,6 +398,9 @@ impl Report {
                     .take(result.endpoints.len())
                     .map(|e| crate::hdr::encode(&e.latency))
                     .collect(),
+                schedule_lag_us: crate::hdr::encode(&t.schedule_lag),
+                connect_us: crate::hdr::encode(&t.connect_time),
+                tls_handshake_us: crate::hdr::encode(&t.handshake_time),
             }),
         }
     }
@@ -431,7 +444,7 @@ pub fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// HdrHistogram's percentile spectrum: quantiles at 5 ticks per half distance to 100 %.
-fn distribution(h: &Histogram<u64>) -> Vec<(f64, u64)> {
+pub fn distribution(h: &Histogram<u64>) -> Vec<(f64, u64)> {
     if h.is_empty() {
         return Vec::new();
     }
