@@ -99,7 +99,7 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<Exit, Se
         return Ok(Exit::Failed);
     }
     if let Some(prefix) = &plan.csv
-        && let Err(e) = crate::report::csv::write(prefix, result)
+        && let Err(e) = crate::report::csv::write(prefix, &report)
     {
         eprintln!("ringblast: cannot write {}_*.csv: {e}", prefix.display());
         return Ok(Exit::Failed);
@@ -486,6 +486,12 @@ fn merge(args: &MergeArgs) -> Result<Exit, SetupError> {
         && let Err(e) = write_html(path, &merged)
     {
         eprintln!("ringblast: cannot write {}: {e}", path.display());
+        return Ok(Exit::Failed);
+    }
+    if let Some(prefix) = &args.csv
+        && let Err(e) = crate::report::csv::write(prefix, &merged)
+    {
+        eprintln!("ringblast: cannot write {}_*.csv: {e}", prefix.display());
         return Ok(Exit::Failed);
     }
     Ok(if merged.assertions_passed() {

@@ -263,6 +263,10 @@ pub struct MergeArgs {
     /// Also write the merged HTML report.
     #[arg(long)]
     pub html: Option<PathBuf>,
+    /// Also write Locust-compatible CSV of the merged report: PREFIX_stats.csv,
+    /// _failures.csv and _exceptions.csv.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -178,11 +178,17 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, String> {
         e.requests.resent = others.iter().map(|o| o.requests.resent).sum();
         e.failed = others.iter().map(|o| o.failed).sum();
         e.rps = ((e.requests.responses as f64 / secs) * 10.0).round() / 10.0;
+        e.latency_sum_us = others.iter().map(|o| o.latency_sum_us).sum();
+        e.latency_min_us = others.iter().filter_map(|o| o.latency_min_us).min();
+        e.latency_max_us = others.iter().map(|o| o.latency_max_us).max().unwrap_or(0);
+        e.body_bytes = others.iter().map(|o| o.body_bytes).sum();
         e.status.clear();
         e.errors.clear();
+        e.failures.clear();
         for o in &others {
             add_maps(&mut e.status, &o.status);
             add_maps(&mut e.errors, &o.errors);
+            add_maps(&mut e.failures, &o.failures);
         }
         e.latency_us = Latency::of(&lat);
     }

@@ -254,7 +254,12 @@ path = "/missing/{{seq}}"
         ])
     };
     let reports = run_shards(&[shard("0/2"), shard("1/2")]);
-    let (out, merged) = merge(&[&reports[0], &reports[1]], &[]);
+    let csv_dir = TempDir::new("merge-csv");
+    let prefix = csv_dir.join("m");
+    let (out, merged) = merge(
+        &[&reports[0], &reports[1]],
+        &["--csv", prefix.to_str().unwrap()],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     // 1 in 3 requests gets 404: success is about 67 %, so that assertion fails again, merged.
     assert_eq!(
@@ -308,6 +313,22 @@ path = "/missing/{{seq}}"
     assert_eq!(m["merged_from"].as_array().unwrap().len(), 2);
     common::validate(&common::report_schema(), &m, "$").unwrap();
     assert!(stdout.contains("ringblast"), "{stdout}");
+    // Locust's CSV from the merged report: the Aggregated row counts every request, and the
+    // 404s are its failures.
+    let stats = std::fs::read_to_string(csv_dir.join("m_stats.csv")).unwrap();
+    let aggregated = stats.lines().find(|l| l.contains(",Aggregated,")).unwrap();
+    let count: u64 = aggregated.split(',').nth(2).unwrap().parse().unwrap();
+    assert_eq!(
+        count,
+        n(&m, "/requests/responses") + n(&m, "/requests/errors"),
+        "{stats}"
+    );
+    let failures = std::fs::read_to_string(csv_dir.join("m_failures.csv")).unwrap();
+    let row = failures.lines().find(|l| l.contains("HTTP 404")).unwrap();
+    assert!(
+        row.ends_with(&format!(",{},,", n(&m, "/status/404"))),
+        "{failures}"
+    );
     // Refusals, each one line with exit 2.
     let other = run_shards(&[args(&[&host, "-n", "10", "-c", "2", "--shard", "0/2"])]);
     for (bad, why) in [

@@ -1,80 +1,101 @@
-//! Builds Locust's CSV rows from a run: per-endpoint entries from ringblast's per-endpoint totals,
-//! the Aggregated row, and a failure row per endpoint and cause (the history is `report::stream`).
+//! Builds Locust's CSV rows from a run's report: per-endpoint entries from its exact sums and
+//! lossless histograms, the Aggregated row, and a failure row per endpoint and cause (the
+//! history is `report::stream`). The same path serves a run and a merge of shards.
 
 use std::path::Path;
 
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+
 use super::locust::{self, Entry, Failure, Row};
-use crate::engine::RunResult;
+use super::{EndpointReport, Report};
 use crate::stats::{EndpointTotals, ErrorKind};
+
+/// An endpoint's failures by Locust's error text: its errors by kind, and its responses with
+/// statuses the task did not expect (None: 2xx and 3xx are expected).
+pub fn failures_of(e: &EndpointTotals, expect: Option<&[u16]>) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for kind in ErrorKind::ALL {
+        let n = e.errors[kind as usize];
+        if n > 0 {
+            out.insert(kind.name().to_string(), n);
+        }
+    }
+    for (status, &n) in e.status.iter().enumerate() {
+        let expected = match expect {
+            Some(list) => list.contains(&(status as u16)),
+            None => (200..400).contains(&status),
+        };
+        if n > 0 && !expected {
+            out.insert(format!("HTTP {status}"), n);
+        }
+    }
+    out
+}
 
 /// Locust counts every request that ended; failures are unexpected statuses plus errors, which
 /// have no response time.
-fn entry(e: &EndpointTotals) -> Entry {
+fn entry(e: &EndpointReport, latency: &Histogram<u64>) -> Entry {
+    let r = &e.requests;
     let mut entry = Entry {
-        num_requests: e.counts.responses + e.counts.errors,
-        num_failures: e.counts.responses - e.counts.ok + e.counts.errors,
-        num_none: e.counts.errors,
+        num_requests: r.responses + r.errors,
+        num_failures: e.failed,
+        num_none: r.errors,
         total_ms: e.latency_sum_us as f64 / 1000.0,
-        min_ms: (e.latency_min_us != u64::MAX).then(|| e.latency_min_us as f64 / 1000.0),
+        min_ms: e.latency_min_us.map(|m| m as f64 / 1000.0),
         max_ms: e.latency_max_us as f64 / 1000.0,
         content_bytes: e.body_bytes,
         ..Entry::default()
     };
-    entry.add_histogram(&e.latency);
+    entry.add_histogram(latency);
     entry
 }
 
-/// Writes PREFIX_stats.csv, PREFIX_failures.csv and PREFIX_exceptions.csv.
-pub fn write(prefix: &Path, result: &RunResult) -> std::io::Result<()> {
-    let rows: Vec<Row> = result
+/// Writes PREFIX_stats.csv, PREFIX_failures.csv and PREFIX_exceptions.csv from a report.
+pub fn write(prefix: &Path, report: &Report) -> std::io::Result<()> {
+    let encoded = report
+        .histograms
+        .as_ref()
+        .map(|h| h.endpoints.clone())
+        .unwrap_or_default();
+    let histograms = report
         .endpoints
         .iter()
-        .zip(&result.totals.endpoints)
-        .map(|((name, method), e)| Row {
-            method,
-            name,
-            entry: entry(e),
+        .enumerate()
+        .map(|(i, _)| {
+            encoded
+                .get(i)
+                .and_then(|t| crate::hdr::decode(t).ok())
+                .ok_or_else(|| std::io::Error::other("the report has no latency histograms"))
+        })
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let rows: Vec<Row> = report
+        .endpoints
+        .iter()
+        .zip(&histograms)
+        .map(|(e, h)| Row {
+            method: &e.method,
+            name: &e.name,
+            entry: entry(e, h),
         })
         .collect();
     let mut total = Entry::default();
     for r in &rows {
         total.merge(&r.entry);
     }
-    let secs = result.measured.as_secs_f64();
-    let stats = locust::stats_csv(&rows, &total, secs);
-
-    let mut failures = Vec::new();
-    let per_endpoint = result
+    let stats = locust::stats_csv(&rows, &total, report.duration_s);
+    let failures: Vec<Failure> = report
         .endpoints
         .iter()
-        .zip(&result.totals.endpoints)
-        .zip(&result.endpoint_expect);
-    for (((name, method), e), expect) in per_endpoint {
-        for kind in ErrorKind::ALL {
-            let n = e.errors[kind as usize];
-            if n > 0 {
-                failures.push(Failure {
-                    method,
-                    name,
-                    error: kind.name().to_string(),
-                    occurrences: n,
-                });
-            }
-        }
-        for (status, &n) in e.status.iter().enumerate() {
-            let expected = match expect {
-                Some(list) => list.contains(&(status as u16)),
-                None => (200..400).contains(&status),
-            };
-            if n > 0 && !expected {
-                failures.push(Failure {
-                    method,
-                    name,
-                    error: format!("HTTP {status}"),
-                    occurrences: n,
-                });
-            }
-        }
-    }
+        .flat_map(|e| {
+            e.failures.iter().map(|(error, n)| Failure {
+                method: &e.method,
+                name: &e.name,
+                error: error.clone(),
+                occurrences: *n,
+            })
+        })
+        .collect();
     locust::write_all(prefix, &stats, &locust::failures_csv(&failures))
 }

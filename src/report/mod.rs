@@ -82,6 +82,19 @@ pub struct EndpointReport {
     pub status: BTreeMap<String, u64>,
     pub errors: BTreeMap<String, u64>,
     pub latency_us: Latency,
+    /// Exact sums for Locust's rows, so a merged report writes the same CSV: the latencies'
+    /// sum, minimum and maximum (µs; min is absent without responses), response body bytes,
+    /// and failures by Locust's error text (`HTTP 404`, `reset`, …).
+    #[serde(default)]
+    pub latency_sum_us: u64,
+    #[serde(default)]
+    pub latency_min_us: Option<u64>,
+    #[serde(default)]
+    pub latency_max_us: u64,
+    #[serde(default)]
+    pub body_bytes: u64,
+    #[serde(default)]
+    pub failures: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -466,7 +479,8 @@ fn endpoint_reports(result: &RunResult, secs: f64) -> Vec<EndpointReport> {
         .endpoints
         .iter()
         .zip(&result.totals.endpoints)
-        .map(|((name, method), e)| EndpointReport {
+        .zip(&result.endpoint_expect)
+        .map(|(((name, method), e), expect)| EndpointReport {
             name: name.clone(),
             method: method.clone(),
             requests: Requests {
@@ -492,6 +506,11 @@ fn endpoint_reports(result: &RunResult, secs: f64) -> Vec<EndpointReport> {
                 .filter(|(_, n)| *n > 0)
                 .collect(),
             latency_us: Latency::of(&e.latency),
+            latency_sum_us: e.latency_sum_us,
+            latency_min_us: (e.latency_min_us != u64::MAX).then_some(e.latency_min_us),
+            latency_max_us: e.latency_max_us,
+            body_bytes: e.body_bytes,
+            failures: csv::failures_of(e, expect.as_deref()),
         })
         .collect()
 }
