@@ -86,22 +86,12 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<Exit, Se
     let _ = out
         .write_all(text::render(&report).as_bytes())
         .and_then(|_| out.flush());
-    if let Some(path) = &plan.json
-        && let Err(e) = report.write_json(path)
-    {
-        eprintln!("ringblast: cannot write {}: {e}", path.display());
-        return Ok(Exit::Failed);
-    }
-    if let Some(path) = &plan.html
-        && let Err(e) = write_html(path, &report)
-    {
-        eprintln!("ringblast: cannot write {}: {e}", path.display());
-        return Ok(Exit::Failed);
-    }
-    if let Some(prefix) = &plan.csv
-        && let Err(e) = crate::report::csv::write(prefix, &report)
-    {
-        eprintln!("ringblast: cannot write {}_*.csv: {e}", prefix.display());
+    if !write_outputs(
+        &report,
+        plan.json.as_deref(),
+        plan.html.as_deref(),
+        plan.csv.as_deref(),
+    ) {
         return Ok(Exit::Failed);
     }
     let t = &result.totals;
@@ -117,6 +107,31 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<Exit, Se
         return Ok(Exit::AssertionFailed);
     }
     Ok(Exit::Completed)
+}
+
+/// Writes the JSON, HTML and CSV outputs asked for, each whole; false (having said which and
+/// why) when one cannot be written.
+fn write_outputs(
+    report: &Report,
+    json: Option<&std::path::Path>,
+    html: Option<&std::path::Path>,
+    csv: Option<&std::path::Path>,
+) -> bool {
+    let results = [
+        json.map(|p| (p.display().to_string(), report.write_json(p))),
+        html.map(|p| (p.display().to_string(), write_html(p, report))),
+        csv.map(|p| {
+            let name = format!("{}_*.csv", p.display());
+            (name, crate::report::csv::write(p, report))
+        }),
+    ];
+    for (name, result) in results.into_iter().flatten() {
+        if let Err(e) = result {
+            eprintln!("ringblast: cannot write {name}: {e}");
+            return false;
+        }
+    }
+    true
 }
 
 /// What to do about TLS failures that stopped every connection, if that is what happened.
@@ -476,22 +491,12 @@ fn merge(args: &MergeArgs) -> Result<Exit, SetupError> {
     let _ = out
         .write_all(text::render(&merged).as_bytes())
         .and_then(|_| out.flush());
-    if let Some(path) = &args.json
-        && let Err(e) = merged.write_json(path)
-    {
-        eprintln!("ringblast: cannot write {}: {e}", path.display());
-        return Ok(Exit::Failed);
-    }
-    if let Some(path) = &args.html
-        && let Err(e) = write_html(path, &merged)
-    {
-        eprintln!("ringblast: cannot write {}: {e}", path.display());
-        return Ok(Exit::Failed);
-    }
-    if let Some(prefix) = &args.csv
-        && let Err(e) = crate::report::csv::write(prefix, &merged)
-    {
-        eprintln!("ringblast: cannot write {}_*.csv: {e}", prefix.display());
+    if !write_outputs(
+        &merged,
+        args.json.as_deref(),
+        args.html.as_deref(),
+        args.csv.as_deref(),
+    ) {
         return Ok(Exit::Failed);
     }
     Ok(if merged.assertions_passed() {

@@ -112,15 +112,7 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, String> {
     m.latency_uncorrected_us = Latency::of(&uncorrected);
     m.latency_distribution = distribution(&latency);
     m.latency_uncorrected_distribution = distribution(&uncorrected);
-    m.schedule_lag_us = if lag.is_empty() {
-        Lag::default()
-    } else {
-        Lag {
-            p50: lag.value_at_quantile(0.5),
-            p99: lag.value_at_quantile(0.99),
-            max: lag.max(),
-        }
-    };
+    m.schedule_lag_us = Lag::of(&lag);
     m.bytes.sent = sum(&|r| r.bytes.sent);
     m.bytes.received = sum(&|r| r.bytes.received);
     m.connections_detail.opened = sum(&|r| r.connections_detail.opened);

@@ -76,50 +76,13 @@ path = "/items/{{seq}}"
     );
     let (p, host) = (path.to_str().unwrap(), server.url("/"));
     // Shards with different worker counts still partition the plan exactly.
-    let reports = run_shards(&[
-        args(&[
-            "--scenario",
-            p,
-            "--host",
-            &host,
-            "-n",
-            "301",
-            "-c",
-            "7",
-            "--shard",
-            "0/3",
-            "--threads",
-            "1",
-        ]),
-        args(&[
-            "--scenario",
-            p,
-            "--host",
-            &host,
-            "-n",
-            "301",
-            "-c",
-            "7",
-            "--shard",
-            "1/3",
-            "--threads",
-            "2",
-        ]),
-        args(&[
-            "--scenario",
-            p,
-            "--host",
-            &host,
-            "-n",
-            "301",
-            "-c",
-            "7",
-            "--shard",
-            "2/3",
-            "--threads",
-            "2",
-        ]),
-    ]);
+    let shard = |i: &str, threads: &str| {
+        let list = ["--scenario", p, "--host", &host, "-n", "301", "-c", "7"];
+        let mut v = args(&list);
+        v.extend(args(&["--shard", i, "--threads", threads]));
+        v
+    };
+    let reports = run_shards(&[shard("0/3", "1"), shard("1/3", "2"), shard("2/3", "2")]);
     let sent: Vec<u64> = reports.iter().map(|r| n(r, "/requests/sent")).collect();
     assert_eq!(sent, vec![101, 100, 100], "exact parts of -n 301");
     assert_eq!(server.received(), 301);

@@ -70,6 +70,19 @@ pub struct Lag {
     pub max: u64,
 }
 
+impl Lag {
+    pub fn of(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Self::default();
+        }
+        Self {
+            p50: h.value_at_quantile(0.5),
+            p99: h.value_at_quantile(0.99),
+            max: h.max(),
+        }
+    }
+}
+
 /// One endpoint's results (Locust's per-name rows).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EndpointReport {
@@ -304,16 +317,7 @@ impl Report {
             ((due / span) * 10.0).round() / 10.0
         });
         let sent_rps = ((t.counts.sent as f64 / span) * 10.0).round() / 10.0;
-        let lag = &t.schedule_lag;
-        let schedule_lag_us = if lag.is_empty() {
-            Lag::default()
-        } else {
-            Lag {
-                p50: lag.value_at_quantile(0.5),
-                p99: lag.value_at_quantile(0.99),
-                max: lag.max(),
-            }
-        };
+        let schedule_lag_us = Lag::of(&t.schedule_lag);
         let whole = View {
             latency: &t.latency,
             responses: t.counts.responses,
