@@ -168,7 +168,9 @@ fn run(args: &RunArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
                 .iter()
                 .map(|e| (e.name.clone(), e.method.clone()))
                 .collect();
-            Some(crate::metrics::serve(addr, endpoints)?)
+            let server = crate::metrics::serve(addr, endpoints)?;
+            eprintln!("ringblast: metrics on http://{}/metrics", server.addr);
+            Some(server)
         }
         None => None,
     };
