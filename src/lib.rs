@@ -15,6 +15,7 @@ pub mod io;
 pub mod kernel;
 pub mod kstats;
 pub mod load;
+pub mod locust;
 pub mod merge;
 pub mod metrics;
 pub mod peak;

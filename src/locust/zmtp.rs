@@ -1,0 +1,223 @@
+//! A ZeroMQ DEALER socket over plain TCP: ZMTP 3.0 with the NULL mechanism, as Locust's master
+//! (a ROUTER) expects from its workers. Blocking, one peer, single-frame messages out.
+
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+const FLAG_MORE: u8 = 0x01;
+const FLAG_LONG: u8 = 0x02;
+const FLAG_COMMAND: u8 = 0x04;
+/// The largest message accepted from the peer (Locust's messages are far smaller).
+const MAX_MESSAGE: u64 = 64 << 20;
+
+/// A connected DEALER with its identity.
+pub struct Dealer {
+    stream: TcpStream,
+    /// Bytes read but not yet parsed into frames.
+    buf: Vec<u8>,
+    /// Frames of the message being received.
+    frames: Vec<Vec<u8>>,
+}
+
+fn bad(what: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.into())
+}
+
+/// The 64-byte ZMTP 3.0 greeting of a client using the NULL mechanism.
+fn greeting() -> [u8; 64] {
+    let mut g = [0u8; 64];
+    // Signature: 0xFF, 8 bytes of padding (libzmq puts a length of 1 for ZMTP 1.0 peers), 0x7F.
+    g[0] = 0xff;
+    g[8] = 0x01;
+    g[9] = 0x7f;
+    g[10] = 3; // version 3.0
+    g[11] = 0;
+    g[12..16].copy_from_slice(b"NULL");
+    // as-server 0, filler zeros.
+    g
+}
+
+/// A command frame: its name, then properties (name length, name, 4-byte value length, value).
+fn command(name: &str, props: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut body = vec![name.len() as u8];
+    body.extend_from_slice(name.as_bytes());
+    for (k, v) in props {
+        body.push(k.len() as u8);
+        body.extend_from_slice(k.as_bytes());
+        body.extend_from_slice(&(v.len() as u32).to_be_bytes());
+        body.extend_from_slice(v);
+    }
+    frame(FLAG_COMMAND, &body)
+}
+
+fn frame(flags: u8, body: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(body.len() + 9);
+    if body.len() <= 255 {
+        f.extend_from_slice(&[flags, body.len() as u8]);
+    } else {
+        f.push(flags | FLAG_LONG);
+        f.extend_from_slice(&(body.len() as u64).to_be_bytes());
+    }
+    f.extend_from_slice(body);
+    f
+}
+
+impl Dealer {
+    /// Connects to `addr` (host:port) within `timeout`, and completes the handshake as a DEALER
+    /// with `identity` (what the ROUTER sees as the sender of every message).
+    pub fn connect(addr: &str, identity: &[u8], timeout: Duration) -> io::Result<Self> {
+        let target = addr
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| bad(format!("{addr} does not resolve")))?;
+        let stream = TcpStream::connect_timeout(&target, timeout)?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))?;
+        let mut d = Self {
+            stream,
+            buf: Vec::new(),
+            frames: Vec::new(),
+        };
+        d.stream.write_all(&greeting())?;
+        let mut peer = [0u8; 64];
+        d.stream.read_exact(&mut peer)?;
+        if peer[0] != 0xff || peer[9] != 0x7f {
+            return Err(bad("the peer is not a ZeroMQ socket (no ZMTP signature)"));
+        }
+        if peer[10] < 3 {
+            return Err(bad(format!("the peer speaks ZMTP {}, not 3", peer[10])));
+        }
+        if &peer[12..16] != b"NULL" {
+            return Err(bad(
+                "the peer asks for a security mechanism other than NULL",
+            ));
+        }
+        d.stream.write_all(&command(
+            "READY",
+            &[("Socket-Type", b"DEALER"), ("Identity", identity)],
+        ))?;
+        // The peer's READY (or ERROR) comes as a command frame.
+        loop {
+            let (flags, body) = d
+                .next_frame(true)?
+                .ok_or_else(|| bad("no READY from the peer"))?;
+            if flags & FLAG_COMMAND == 0 {
+                return Err(bad("a message before the handshake finished"));
+            }
+            let name_len = usize::from(*body.first().unwrap_or(&0));
+            let name = body.get(1..1 + name_len).unwrap_or(&[]);
+            match name {
+                b"READY" => return Ok(d),
+                b"ERROR" => {
+                    let why = String::from_utf8_lossy(body.get(1 + name_len + 1..).unwrap_or(&[]));
+                    return Err(bad(format!("the peer refused the handshake: {why}")));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends one single-frame message.
+    pub fn send(&mut self, message: &[u8]) -> io::Result<()> {
+        self.stream.write_all(&frame(0, message))
+    }
+
+    /// Receives one message, returned as its frames; Ok(None) if none arrived within `wait`.
+    pub fn recv(&mut self, wait: Duration) -> io::Result<Option<Vec<Vec<u8>>>> {
+        self.stream
+            .set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
+        while let Some((flags, body)) = self.next_frame(false)? {
+            if flags & FLAG_COMMAND != 0 {
+                // ZMTP 3.1 heartbeats: answer a PING with a PONG carrying its context.
+                if body.get(1..5) == Some(b"PING") && body.len() >= 7 {
+                    let mut pong = vec![4u8];
+                    pong.extend_from_slice(b"PONG");
+                    pong.extend_from_slice(&body[7..]);
+                    self.stream.write_all(&frame(FLAG_COMMAND, &pong))?;
+                }
+                continue;
+            }
+            self.frames.push(body);
+            if flags & FLAG_MORE == 0 {
+                return Ok(Some(std::mem::take(&mut self.frames)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The next whole frame, reading as needed; None on a read timeout unless `must`.
+    fn next_frame(&mut self, must: bool) -> io::Result<Option<(u8, Vec<u8>)>> {
+        loop {
+            if let Some(f) = self.parse()? {
+                return Ok(Some(f));
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the peer closed",
+                    ));
+                }
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if !must
+                        && matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
+                {
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// One frame from the front of the buffer, if it is all there.
+    fn parse(&mut self) -> io::Result<Option<(u8, Vec<u8>)>> {
+        let Some(&flags) = self.buf.first() else {
+            return Ok(None);
+        };
+        let (head, len) = if flags & FLAG_LONG != 0 {
+            let Some(b) = self.buf.get(1..9) else {
+                return Ok(None);
+            };
+            (9, u64::from_be_bytes(b.try_into().expect("8 bytes")))
+        } else {
+            let Some(&b) = self.buf.get(1) else {
+                return Ok(None);
+            };
+            (2, u64::from(b))
+        };
+        if len > MAX_MESSAGE {
+            return Err(bad(format!("a {len}-byte frame is too large")));
+        }
+        let end = head + len as usize;
+        if self.buf.len() < end {
+            return Ok(None);
+        }
+        let body = self.buf[head..end].to_vec();
+        self.buf.drain(..end);
+        Ok(Some((flags, body)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_short_and_long() {
+        assert_eq!(frame(0, b"ab"), vec![0, 2, b'a', b'b']);
+        let long = frame(0, &[7u8; 300]);
+        assert_eq!(&long[..9], &[FLAG_LONG, 0, 0, 0, 0, 0, 0, 1, 44]);
+        assert_eq!(long.len(), 309);
+        let ready = command("READY", &[("Socket-Type", b"DEALER")]);
+        assert_eq!(ready[0], FLAG_COMMAND);
+        assert_eq!(&ready[2..8], b"\x05READY");
+        assert_eq!(greeting().len(), 64);
+    }
+}
