@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use crate::cli::{
-    Cli, Command, CompareArgs, DemoArgs, MergeArgs, PeakArgs, ReportArgs, RunArgs, ServeArgs,
+    Cli, Command, CompareArgs, DemoArgs, LocustWorkerArgs, MergeArgs, PeakArgs, ReportArgs,
+    RunArgs, ServeArgs,
 };
 use crate::engine::collect::TimelineEntry;
 use crate::engine::{self, RunResult, choose_backend};
@@ -30,6 +31,7 @@ pub fn main_with(cli: Cli) -> Exit {
         Command::Compare(args) => compare(&args),
         Command::Report(args) => report(&args),
         Command::Merge(args) => merge(&args),
+        Command::LocustWorker(args) => locust_worker(&args, stop),
         Command::Demo(args) => demo(&args, stop),
     };
     match result {
@@ -506,4 +508,121 @@ fn merge(args: &MergeArgs) -> Result<Exit, SetupError> {
     } else {
         Exit::AssertionFailed
     })
+}
+
+/// Feeds each completed second to the stats a Locust worker reports.
+struct LocustSink {
+    pending: Arc<std::sync::Mutex<crate::locust::stats::Pending>>,
+    started_unix: u64,
+}
+
+impl crate::engine::collect::SecondSink for LocustSink {
+    fn start(&mut self, started_unix: u64) {
+        self.started_unix = started_unix;
+    }
+
+    fn second(&mut self, entry: &TimelineEntry, second: &crate::engine::collect::Second) {
+        if let Ok(mut p) = self.pending.lock() {
+            p.add(self.started_unix, entry, second);
+        }
+    }
+}
+
+fn locust_worker(args: &LocustWorkerArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
+    use crate::locust::worker::{Config, Shared, Worker};
+    let r = &args.run;
+    if r.rate.is_some()
+        || r.users.is_some()
+        || r.stages.is_some()
+        || r.requests.is_some()
+        || r.duration.is_some()
+        || r.shard.is_some()
+    {
+        return Err(SetupError::Usage(
+            "the Locust master sets users and time: drop -R, -u, --stages, -n, -d and --shard"
+                .into(),
+        ));
+    }
+    if args.max_users == 0 {
+        return Err(SetupError::Usage("--max-users must be at least 1".into()));
+    }
+    let mut run_args = r.clone();
+    run_args.users = Some(args.max_users);
+    run_args.spawn_rate = Some(1e9);
+    // Until the master says quit: a year is the longest it will be asked to run.
+    run_args.duration = Some(std::time::Duration::from_secs(365 * 86_400));
+    let plan = RunPlan::from_args(&run_args)?;
+    let (kind, fallback) = choose_backend(plan.io)?;
+    if let Some(why) = &fallback {
+        eprintln!("ringblast: io_uring unavailable ({why}); using epoll");
+    }
+    let program = &plan.program;
+    let endpoints: Vec<(String, String)> = program
+        .endpoints
+        .iter()
+        .map(|e| (e.name.clone(), e.method.clone()))
+        .collect();
+    let expect = (0..endpoints.len())
+        .map(|ep| {
+            program
+                .tasks
+                .iter()
+                .find(|t| t.endpoint == ep)
+                .and_then(|t| t.expect.clone())
+        })
+        .collect();
+    let pending = Arc::new(std::sync::Mutex::new(crate::locust::stats::Pending::new(
+        endpoints, expect,
+    )));
+    let users = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let finished = Arc::new(AtomicBool::new(false));
+    let shared = Shared {
+        users: users.clone(),
+        stop: stop.clone(),
+        pending: pending.clone(),
+        finished: finished.clone(),
+    };
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "ringblast".into());
+    let uuid = std::fs::read_to_string("/proc/sys/kernel/random/uuid")
+        .map(|u| u.trim().replace('-', ""))
+        .unwrap_or_else(|_| format!("{:032x}", std::process::id()));
+    // A scenario's [[user]] names are the master's classes; a plain URL runs any class.
+    let plain = program.classes.len() == 1
+        && program.classes[0].name == "default"
+        && plan.scenario.is_none();
+    let cfg = Config {
+        master: args.master.clone(),
+        identity: format!("{host}_{uuid}"),
+        classes: program.classes.iter().map(|c| c.name.clone()).collect(),
+        class_cycle: program.class_cycle.clone(),
+        max_users: args.max_users,
+        connect_timeout: args.master_timeout,
+        cpus: plan.cpus.len(),
+        any_class: plain,
+    };
+    let worker = Worker::join(cfg, shared).map_err(SetupError::Master)?;
+    eprintln!(
+        "ringblast: a worker of the Locust master at {}",
+        args.master
+    );
+    let control = std::thread::Builder::new()
+        .name("ringblast-locust".into())
+        .spawn(move || worker.run())
+        .map_err(|e| SetupError::Worker(format!("cannot start a thread: {e}")))?;
+    let mut engine = plan.engine();
+    engine.live_users = Some(users);
+    engine.per_endpoint_seconds = true;
+    let mut sink = LocustSink {
+        pending,
+        started_unix: 0,
+    };
+    let result = engine::run(&engine, kind, stop.clone(), &mut sink);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    finished.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = control.join();
+    let mut result = result?;
+    result.fallback = fallback;
+    finish(&plan, &result, false)
 }

@@ -33,6 +33,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Combine the JSON reports of one plan's shards (`run --shard I/N`) into one report.
     Merge(MergeArgs),
+    /// Join a Locust master as one of its workers: the master sets users and time (its web UI,
+    /// shapes and CSVs as usual); ringblast runs the users of the scenario's classes.
+    LocustWorker(Box<LocustWorkerArgs>),
     /// Run the built-in HTTP/1.1 target until Ctrl-C.
     Serve(ServeArgs),
     /// Start the built-in target on a free loopback port, load it for a few seconds, report.
@@ -250,6 +253,24 @@ pub struct ReportArgs {
     /// Where to write the HTML page.
     #[arg(long, required = true)]
     pub html: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LocustWorkerArgs {
+    /// The master's address, host:port (its --master-bind-port, 5557 by default).
+    #[arg(long)]
+    pub master: String,
+    /// The most users this worker runs at once (the master's asks above it are capped, and
+    /// said so).
+    #[arg(long, default_value_t = 1000)]
+    pub max_users: u64,
+    /// How long to keep trying to reach the master before giving up.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub master_timeout: Duration,
+    /// What to run: a URL or a scenario (its [[user]] names are the master's user classes),
+    /// and the request flags of `run`.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -72,6 +72,9 @@ pub enum SetupError {
         addr: String,
         source: std::io::Error,
     },
+    /// The Locust master cannot be reached or does not take this worker.
+    #[error("{0}")]
+    Master(String),
     #[error("worker setup failed: {0}")]
     Worker(String),
     /// The kernel interface failed a worker: setting it up, listening, or waiting.

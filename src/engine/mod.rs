@@ -105,6 +105,9 @@ pub struct EngineConfig {
     pub assertions: Vec<Assertion>,
     /// The part of the plan this process runs (`--shard`).
     pub shard: crate::load::Shard,
+    /// Users, set from outside while the run goes (a Locust master's `spawn`); overrides the
+    /// shape's user count.
+    pub live_users: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 /// Chooses the backend once for the whole run.
@@ -185,6 +188,7 @@ pub fn run(
             capture_limit: plan.capture_limit,
             resend: plan.resend,
             requests_per_conn: plan.requests_per_conn,
+            live_users: plan.live_users.clone(),
         };
         let tls = plan
             .tls

@@ -207,6 +207,7 @@ impl RunPlan {
             tls: self.tls.clone(),
             assertions: self.assertions.clone(),
             shard: self.shard,
+            live_users: None,
         }
     }
 

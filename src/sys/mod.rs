@@ -46,10 +46,19 @@ pub(crate) fn errno() -> i32 {
 
 /// CPU-seconds (user + system) the calling thread has used so far.
 pub fn thread_cpu_seconds() -> f64 {
+    cpu_seconds(libc::RUSAGE_THREAD)
+}
+
+/// CPU-seconds (user + system) the whole process has used so far.
+pub fn process_cpu_seconds() -> f64 {
+    cpu_seconds(libc::RUSAGE_SELF)
+}
+
+fn cpu_seconds(who: libc::c_int) -> f64 {
     // SAFETY: rusage is plain old data; getrusage fills the struct we own.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: RUSAGE_THREAD with a valid pointer has no other preconditions.
-    if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) } != 0 {
+    // SAFETY: RUSAGE_THREAD or RUSAGE_SELF with a valid pointer has no other preconditions.
+    if unsafe { libc::getrusage(who, &mut usage) } != 0 {
         return 0.0;
     }
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;

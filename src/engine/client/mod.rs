@@ -55,6 +55,8 @@ pub struct ClientConfig {
     pub resend: bool,
     /// Close each connection after this many requests (`--requests-per-conn`).
     pub requests_per_conn: Option<u64>,
+    /// Users set from outside (see `EngineConfig::live_users`).
+    pub live_users: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
 /// What a worker hands back when it stops.

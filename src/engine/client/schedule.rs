@@ -45,7 +45,10 @@ impl Client {
 
     /// Users: activates or retires users to match the shape, and wakes users done thinking.
     pub(super) fn schedule_users(&mut self, ops: &mut Ops) -> Option<u64> {
-        let target = self.cfg.shape.value_at(self.now as f64 / 1e6).floor() as u64;
+        let target = match &self.cfg.live_users {
+            Some(live) => live.load(std::sync::atomic::Ordering::Relaxed),
+            None => self.cfg.shape.value_at(self.now as f64 / 1e6).floor() as u64,
+        };
         let want = self
             .cfg
             .share
