@@ -189,32 +189,46 @@ fn an_unreachable_master_is_a_one_line_error() {
     );
 }
 
-/// A master (pyzmq ROUTER) that sends garbage before its ack, then a spawn and a quit: the
-/// worker says what it ignored, runs the users, and leaves cleanly with its stats.
+/// A master (pyzmq ROUTER) that sends garbage before its ack, then walks the worker through a
+/// spawn, a stop (the worker says client_stopped and is ready again), a reconnect (it comes
+/// back with the same identity) and a quit: the worker says what it ignored and leaves cleanly
+/// with its stats.
 const FAKE_MASTER: &str = r#"
 import json, sys, time, msgpack, zmq
 s = zmq.Context().socket(zmq.ROUTER)
 port = s.bind_to_random_port("tcp://127.0.0.1")
 print(port, flush=True)
 s.RCVTIMEO = 10000
+def send(ident, kind, data=None):
+    s.send_multipart([ident, msgpack.dumps([kind, data, ident.decode()])])
 ident, raw = s.recv_multipart()
 s.send_multipart([ident, b"\xc1 not msgpack"])
-s.send_multipart([ident, msgpack.dumps(["ack", {"index": 0}, ident.decode()])])
-s.send_multipart([ident, msgpack.dumps(["spawn", {"timestamp": time.time(), "user_classes_count": {"X": 2}, "host": None, "stop_timeout": 0, "parsed_options": {}}, ident.decode()])])
-seen, requests, deadline = [], 0, time.time() + 8
+send(ident, "ack", {"index": 0})
+send(ident, "spawn", {"timestamp": time.time(), "user_classes_count": {"X": 2}, "host": None, "stop_timeout": 0, "parsed_options": {}})
+seen, requests, step, deadline = [], 0, 0, time.time() + 15
 while time.time() < deadline:
     try:
-        _, raw = s.recv_multipart()
+        who, raw = s.recv_multipart()
     except zmq.Again:
         break
     kind, data, _ = msgpack.loads(raw, raw=False, strict_map_key=False)
     seen.append(kind)
+    if who != ident:
+        seen.append("other-identity")
     if kind == "stats":
         requests += data["stats_total"]["num_requests"]
-    if seen.count("stats") == 1 and "quit" not in seen:
-        s.send_multipart([ident, msgpack.dumps(["quit", None, ident.decode()])])
-        seen.append("quit")
-    if kind == "quit":
+    if kind == "stats" and step == 0:
+        step = 1
+        send(ident, "stop")
+    elif kind == "client_ready" and step == 1:
+        step = 2
+        send(ident, "ack", {"index": 0})
+        send(ident, "reconnect")
+    elif kind == "client_ready" and step == 2:
+        step = 3
+        send(ident, "ack", {"index": 0})
+        send(ident, "quit")
+    elif kind == "quit":
         break
 print(json.dumps({"seen": seen, "requests": requests}), flush=True)
 "#;

@@ -210,6 +210,10 @@ impl Worker {
     }
 
     fn reconnect(&mut self) -> Result<(), String> {
+        // The old connection goes first, and the master gets a moment to drop it: a ROUTER
+        // refuses a new connection under an identity it still holds.
+        self.dealer.close();
+        std::thread::sleep(Duration::from_millis(200));
         self.dealer = connect(&self.cfg)?;
         self.ready()
     }

@@ -119,6 +119,12 @@ impl Dealer {
         }
     }
 
+    /// Closes the connection now (a ROUTER refuses a second connection with an identity it
+    /// still has; close before connecting again).
+    pub fn close(&self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+    }
+
     /// Sends one single-frame message.
     pub fn send(&mut self, message: &[u8]) -> io::Result<()> {
         self.stream.write_all(&frame(0, message))
