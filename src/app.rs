@@ -288,12 +288,7 @@ fn serve(args: &ServeArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
 fn peak(args: &PeakArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
     let usage = |m: &str| SetupError::Usage(m.to_string());
     let r = &args.run;
-    if r.rate.is_some()
-        || r.users.is_some()
-        || r.stages.is_some()
-        || r.requests.is_some()
-        || r.duration.is_some()
-    {
+    if r.sets_load() {
         return Err(usage(
             "peak chooses the rates itself: drop -R, --users, --stages, -n and -d (use --step)",
         ));
@@ -531,13 +526,7 @@ impl crate::engine::collect::SecondSink for LocustSink {
 fn locust_worker(args: &LocustWorkerArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
     use crate::locust::worker::{Config, Shared, Worker};
     let r = &args.run;
-    if r.rate.is_some()
-        || r.users.is_some()
-        || r.stages.is_some()
-        || r.requests.is_some()
-        || r.duration.is_some()
-        || r.shard.is_some()
-    {
+    if r.sets_load() || r.shard.is_some() {
         return Err(SetupError::Usage(
             "the Locust master sets users and time: drop -R, -u, --stages, -n, -d and --shard"
                 .into(),

@@ -255,6 +255,18 @@ pub struct ReportArgs {
     pub html: PathBuf,
 }
 
+impl RunArgs {
+    /// Whether the flags set the load's size or length (-R, -u, --stages, -n, -d), which
+    /// `peak` and a Locust master decide themselves.
+    pub fn sets_load(&self) -> bool {
+        self.rate.is_some()
+            || self.users.is_some()
+            || self.stages.is_some()
+            || self.requests.is_some()
+            || self.duration.is_some()
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct LocustWorkerArgs {
     /// The master's address, host:port (its --master-bind-port, 5557 by default).

@@ -26,14 +26,6 @@ fn locust_available() -> bool {
     ok
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 const LOCUSTFILE: &str = r#"
 from locust import User, task, constant
 class Browse(User):
@@ -69,7 +61,7 @@ name = "item"
 path = "/items/1"
 "#,
     );
-    let port = free_port();
+    let port = common::free_port();
     let prefix = dir.join("lm");
     let master = Command::new("locust")
         .current_dir(&*dir)
@@ -173,7 +165,7 @@ fn an_unreachable_master_is_a_one_line_error() {
         &[
             "locust-worker",
             "--master",
-            &format!("127.0.0.1:{}", free_port()),
+            &format!("127.0.0.1:{}", common::free_port()),
             "--master-timeout",
             "1s",
             "http://127.0.0.1:9/",

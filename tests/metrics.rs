@@ -58,14 +58,6 @@ fn parse(text: &str, dir: &std::path::Path) -> Option<Vec<Sample>> {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn metrics_served_during_a_run_agree_with_the_report() {
     let server = TestServer::start(Mode::Api { close_every: 0 });
@@ -83,7 +75,7 @@ path = "/missing/1"
     );
     let dir = TempDir::new("metrics");
     let json = dir.join("r.json");
-    let port = free_port();
+    let port = common::free_port();
     let listen = format!("127.0.0.1:{port}");
     let child = Command::new(env!("CARGO_BIN_EXE_ringblast"))
         .args([

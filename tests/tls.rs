@@ -348,18 +348,10 @@ struct Nginx {
     mtls_port: u16,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Nginx {
     fn start(pki: &Pki) -> Self {
         let dir = TempDir::new("nginx");
-        let (port, mtls_port) = (free_port(), free_port());
+        let (port, mtls_port) = (common::free_port(), common::free_port());
         let d = dir.to_str().unwrap();
         let (cert, key, ca) = (
             pki.path("server.pem"),

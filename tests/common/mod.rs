@@ -702,3 +702,12 @@ pub fn validate(schema: &serde_json::Value, v: &serde_json::Value, at: &str) -> 
     }
     Ok(())
 }
+
+/// A loopback port nobody listens on (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
