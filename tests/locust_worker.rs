@@ -274,10 +274,18 @@ fn a_malformed_message_is_logged_and_the_worker_goes_on() {
         "spawning_complete",
         "heartbeat",
         "stats",
+        "client_stopped",
         "quit",
     ] {
         assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
     }
+    // Ready again after the stop, and once more after reconnecting, under the same identity.
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "client_ready").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert!(!kinds.contains(&"other-identity"), "{kinds:?}");
     // Every request the worker reported, the server answered (the last report follows quit).
     let reported = seen["requests"].as_u64().unwrap();
     assert!(
