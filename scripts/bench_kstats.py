@@ -20,11 +20,8 @@ import argparse, json, os, re, shutil, statistics, subprocess, sys, tempfile, th
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import children, common_args, free_port, run_measured, ticks
+from benchlib import BIN, TICK, children, common_args, free_port, run_measured, ticks
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / "target" / "release" / "ringblast"
-TICK = os.sysconf("SC_CLK_TCK")
 
 CONF = """worker_processes 1;
 worker_cpu_affinity 01;

@@ -13,10 +13,8 @@ import argparse, json, re, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import common_args, free_port, run_measured
+from benchlib import BIN, ROOT, common_args, free_port, run_measured
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / "target" / "release" / "ringblast"
 LOCUSTFILE = ROOT / "bench" / "locust" / "worker_bench.py"
 SCENARIO = """[[user]]
 name = "Browse"

@@ -5,6 +5,13 @@ import re
 import socket
 import subprocess
 import sys
+from pathlib import Path
+
+# The checkout, and the release binary scripts/bench.py builds before any benchmark runs.
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / "target" / "release" / "ringblast"
+# Clock ticks per second, the unit of /proc/PID/stat's CPU times (see `ticks`).
+TICK = os.sysconf("SC_CLK_TCK")
 
 # Runs argv as a child, waits for it and prints its rusage last: one wrapper, so the CPU measured is
 # the generator's alone (not Python's).

@@ -84,11 +84,7 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<Exit, Se
             started_unix: result.started_unix,
         });
     }
-    let mut out = std::io::stdout().lock();
-    let _ = out
-        .write_all(text::render(&report).as_bytes())
-        .and_then(|_| out.flush());
-    if !write_outputs(
+    if !emit(
         &report,
         plan.json.as_deref(),
         plan.html.as_deref(),
@@ -111,14 +107,18 @@ fn finish(plan: &RunPlan, result: &RunResult, progress: bool) -> Result<Exit, Se
     Ok(Exit::Completed)
 }
 
-/// Writes the JSON, HTML and CSV outputs asked for, each whole; false (having said which and
-/// why) when one cannot be written.
-fn write_outputs(
+/// Prints the text report (ignoring a closed stdout) and writes the JSON, HTML and CSV outputs
+/// asked for, each whole; false (having said which and why) when one cannot be written.
+fn emit(
     report: &Report,
     json: Option<&std::path::Path>,
     html: Option<&std::path::Path>,
     csv: Option<&std::path::Path>,
 ) -> bool {
+    let mut out = std::io::stdout().lock();
+    let _ = out
+        .write_all(text::render(report).as_bytes())
+        .and_then(|_| out.flush());
     let results = [
         json.map(|p| (p.display().to_string(), report.write_json(p))),
         html.map(|p| (p.display().to_string(), write_html(p, report))),
@@ -486,11 +486,7 @@ fn merge(args: &MergeArgs) -> Result<Exit, SetupError> {
         .map(|p| Ok((p.display().to_string(), read_report(p)?)))
         .collect::<Result<Vec<_>, SetupError>>()?;
     let merged = crate::merge::merge(reports).map_err(SetupError::Usage)?;
-    let mut out = std::io::stdout().lock();
-    let _ = out
-        .write_all(text::render(&merged).as_bytes())
-        .and_then(|_| out.flush());
-    if !write_outputs(
+    if !emit(
         &merged,
         args.json.as_deref(),
         args.html.as_deref(),

@@ -156,11 +156,13 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, String> {
                 .map(move |w| format!("shard {}/{}: {w}", s.index, s.count))
         })
         .collect();
+    let mut endpoint_histograms = Vec::with_capacity(m.endpoints.len());
     for (ep, e) in m.endpoints.iter_mut().enumerate() {
         let what = format!("endpoint {}", e.name);
         let lat = hist(&what, &|r| {
             h(r).endpoints.get(ep).map_or("", String::as_str)
         })?;
+        endpoint_histograms.push(hdr::encode(&lat));
         let others: Vec<_> = rs.iter().filter_map(|r| r.endpoints.get(ep)).collect();
         e.requests.sent = others.iter().map(|o| o.requests.sent).sum();
         e.requests.responses = others.iter().map(|o| o.requests.responses).sum();
@@ -233,14 +235,7 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, String> {
     hs.schedule_lag_us = hdr::encode(&lag);
     hs.connect_us = hdr::encode(&connect);
     hs.tls_handshake_us = hdr::encode(&handshake);
-    hs.endpoints = (0..m.endpoints.len())
-        .map(|ep| {
-            hist("endpoint", &|r| {
-                h(r).endpoints.get(ep).map_or("", String::as_str)
-            })
-            .map(|x| hdr::encode(&x))
-        })
-        .collect::<Result<_, String>>()?;
+    hs.endpoints = endpoint_histograms;
     Ok(m)
 }
 

@@ -93,27 +93,21 @@ path = "/items/1"
     let workers: Vec<_> = (0..2)
         .map(|i| {
             let json = dir.join(format!("w{i}.json"));
-            let child = Command::new(env!("CARGO_BIN_EXE_ringblast"))
-                .args([
+            let child = common::spawn(
+                &[
                     "locust-worker",
                     "--master",
                     &master_addr,
                     "--master-timeout",
                     "20s",
-                ])
-                .args([
                     "--scenario",
                     path.to_str().unwrap(),
                     "--host",
                     &server.url("/"),
                     "-q",
-                ])
-                .arg("--json")
-                .arg(&json)
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
+                ],
+                &json,
+            );
             (child, json)
         })
         .collect();

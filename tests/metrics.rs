@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{Mode, TempDir, TestServer, scenario, wait_bounded};
@@ -77,15 +77,13 @@ path = "/missing/1"
     let json = dir.join("r.json");
     let port = common::free_port();
     let listen = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_ringblast"))
-        .args([
+    let child = common::spawn(
+        &[
             "run",
             "--scenario",
             path.to_str().unwrap(),
             "--host",
             &server.url("/"),
-        ])
-        .args([
             "-c",
             "4",
             "-R",
@@ -95,13 +93,9 @@ path = "/missing/1"
             "-q",
             "--metrics-listen",
             &listen,
-        ])
-        .arg("--json")
-        .arg(&json)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+        &json,
+    );
     // Scrape until two measured seconds are in (bounded).
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut scraped = None;

@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{Mode, TempDir, TestServer, scenario, wait_bounded};
@@ -25,15 +24,11 @@ fn run_shards(shards: &[Vec<String>]) -> Vec<Value> {
         .enumerate()
         .map(|(i, args)| {
             let json = dir.join(format!("s{i}.json"));
-            let child = Command::new(env!("CARGO_BIN_EXE_ringblast"))
-                .arg("run")
-                .args(args)
-                .args(["--start-at", &format!("{at:.3}"), "-q", "--json"])
-                .arg(&json)
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
+            let at = format!("{at:.3}");
+            let mut argv = vec!["run"];
+            argv.extend(args.iter().map(String::as_str));
+            argv.extend(["--start-at", &at, "-q"]);
+            let child = common::spawn(&argv, &json);
             (child, json)
         })
         .collect();

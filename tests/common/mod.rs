@@ -711,3 +711,16 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Starts the ringblast binary with `args` and `--json JSON`, stdout discarded and stderr kept,
+/// for tests that run it alongside something else; bound it with `wait_bounded`.
+pub fn spawn(args: &[&str], json: &std::path::Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_ringblast"))
+        .args(args)
+        .arg("--json")
+        .arg(json)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the ringblast binary starts")
+}
