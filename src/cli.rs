@@ -42,6 +42,28 @@ pub enum Command {
     Demo(DemoArgs),
 }
 
+/// `--latency-clock`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LatencyClockArg {
+    /// The kernel's receive timestamps where the sockets have them, else the userspace clock.
+    #[default]
+    Auto,
+    /// The kernel's receive timestamps (SO_TIMESTAMPING), or exit 2 if sockets lack them.
+    Kernel,
+    /// The userspace clock, read when the response is parsed.
+    User,
+}
+
+impl From<LatencyClockArg> for crate::engine::LatencyClock {
+    fn from(a: LatencyClockArg) -> Self {
+        match a {
+            LatencyClockArg::Auto => Self::Auto,
+            LatencyClockArg::Kernel => Self::Kernel,
+            LatencyClockArg::User => Self::User,
+        }
+    }
+}
+
 /// `--kernel-stats`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum KernelStatsArg {
@@ -166,6 +188,16 @@ pub struct RunArgs {
     /// from eBPF (root or CAP_BPF+CAP_PERFMON), else host-wide /proc counters.
     #[arg(long, value_enum, default_value = "auto")]
     pub kernel_stats: KernelStatsArg,
+    /// Where a response's latency ends: `kernel` takes the kernel's receive timestamp of the
+    /// segment that completed it, so the generator's own wake-up delay is not counted; `user`
+    /// reads the clock when the response is parsed.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub latency_clock: LatencyClockArg,
+    /// Below saturation (-R, --users), wake at most once per window to send what is due, and
+    /// let answers gather meanwhile (with kernel timestamps): fewer wake-ups, at up to this
+    /// much schedule lag. 0 sends every request at its own time [default: 250us].
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub batch_window: Option<Duration>,
     /// Serve live Prometheus metrics on http://ADDR/metrics during the run (e.g.
     /// 127.0.0.1:9464), updated once per second.
     #[arg(long, value_name = "ADDR")]

@@ -89,6 +89,8 @@ pub fn run(
         requests_per_conn: None,
         tls,
         kernel_stats: args.kernel_stats,
+        latency_clock: crate::cli::LatencyClockArg::Auto,
+        batch_window: None,
         metrics_listen: None,
         shard: None,
         start_at: None,

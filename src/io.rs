@@ -59,7 +59,13 @@ pub enum Event<'a> {
     /// TCP is established and the TLS handshake has started (TLS transports only).
     Handshaking { token: Token },
     /// Bytes arrived on a connection (plaintext, after any TLS); only valid during the call.
-    Data { token: Token, bytes: &'a [u8] },
+    /// `at` is the kernel's receive time of the last segment read (ns since the Unix epoch,
+    /// CLOCK_REALTIME), when the driver asked for timestamps (`Ops::rx_stamps`) and got one.
+    Data {
+        token: Token,
+        bytes: &'a [u8],
+        at: Option<u64>,
+    },
     /// The connection ended: `Fault::Os(0)` is an orderly close by the peer, anything else an
     /// error. The socket is already released; the driver may reconnect the token.
     Closed { token: Token, fault: Fault },
@@ -123,6 +129,8 @@ pub struct Slot {
 pub struct Ops {
     pub slots: Vec<Slot>,
     pub commands: Vec<Command>,
+    /// The driver wants the kernel's receive timestamps on the sockets it connects from now on.
+    pub rx_stamps: bool,
 }
 
 impl Ops {
@@ -250,6 +258,26 @@ impl Ops {
     }
 }
 
+/// How long a backend may block at its next turn, and whether completions may wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wait {
+    pub timeout: Duration,
+    /// Completions need not wake the worker before the timeout: the backend may let them
+    /// gather (bounded by its buffers) and hand them over together. Set only by a driver whose
+    /// latencies end at the kernel's receive timestamps, so holding them inflates nothing.
+    pub hold: bool,
+}
+
+impl Wait {
+    /// Wake for the first completion, or at the timeout.
+    pub fn until(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            hold: false,
+        }
+    }
+}
+
 /// What a driver implements: react to events. All its reactions are queued in `ops`.
 pub trait Driver {
     fn on_event(&mut self, event: Event<'_>, ops: &mut Ops);
@@ -268,9 +296,9 @@ pub trait Backend {
     fn ops(&mut self) -> &mut Ops;
     /// Starts accepting connections on a listening socket (the built-in target).
     fn listen(&mut self, fd: BorrowedFd<'_>) -> std::io::Result<()>;
-    /// Carries out queued commands, waits up to `timeout` for at least one completion,
-    /// and dispatches every completion that is ready to the driver.
-    fn turn<D: Driver>(&mut self, driver: &mut D, timeout: Duration) -> std::io::Result<()>;
+    /// Carries out queued commands, waits up to the timeout for at least one completion (or,
+    /// holding, for the timeout or a full batch), and dispatches every ready one to the driver.
+    fn turn<D: Driver>(&mut self, driver: &mut D, wait: Wait) -> std::io::Result<()>;
     /// Times the receive buffers ran out since the last call (io_uring only).
     fn take_buffer_exhaustions(&mut self) -> u64 {
         0

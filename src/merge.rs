@@ -84,6 +84,7 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, String> {
     let lag = hist("schedule_lag_us", &|r| &h(r).schedule_lag_us)?;
     let connect = hist("connect_us", &|r| &h(r).connect_us)?;
     let handshake = hist("tls_handshake_us", &|r| &h(r).tls_handshake_us)?;
+    let added = hist("generator_added_us", &|r| &h(r).generator_added_us).ok();
     let mut m = rs[0].clone();
     let sum = |f: &dyn Fn(&Report) -> u64| rs.iter().map(|r| f(r)).sum::<u64>();
     m.threads = rs.iter().map(|r| r.threads).sum();
@@ -113,6 +114,16 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, String> {
     m.latency_distribution = distribution(&latency);
     m.latency_uncorrected_distribution = distribution(&uncorrected);
     m.schedule_lag_us = Lag::of(&lag);
+    m.latency_clock.kernel_ended = sum(&|r| r.latency_clock.kernel_ended);
+    m.latency_clock.user_ended = sum(&|r| r.latency_clock.user_ended);
+    m.latency_clock.clock = match (m.latency_clock.kernel_ended, m.latency_clock.user_ended) {
+        (0, 0) => "none",
+        (_, 0) => "kernel",
+        (0, _) => "user",
+        _ => "mixed",
+    }
+    .to_string();
+    m.latency_clock.generator_added_us = added.as_ref().filter(|h| !h.is_empty()).map(Lag::of);
     m.bytes.sent = sum(&|r| r.bytes.sent);
     m.bytes.received = sum(&|r| r.bytes.received);
     m.connections_detail.opened = sum(&|r| r.connections_detail.opened);
@@ -235,6 +246,9 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, String> {
     hs.schedule_lag_us = hdr::encode(&lag);
     hs.connect_us = hdr::encode(&connect);
     hs.tls_handshake_us = hdr::encode(&handshake);
+    if let Some(added) = &added {
+        hs.generator_added_us = hdr::encode(added);
+    }
     hs.endpoints = endpoint_histograms;
     Ok(m)
 }

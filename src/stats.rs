@@ -235,6 +235,12 @@ pub struct Totals {
     pub latency_uncorrected: Histogram<u64>,
     /// How late sends went out against their intended time (open loop and users only).
     pub schedule_lag: Histogram<u64>,
+    /// For responses whose latency ended at the kernel's receive timestamp: how long after it
+    /// the generator read and parsed them (the latency a userspace clock would have added).
+    pub generator_added: Histogram<u64>,
+    /// Responses whose latency ended at the kernel's timestamp, and at the userspace clock.
+    pub ended_kernel: u64,
+    pub ended_user: u64,
     /// Responses by status code (index = code, 0..=999); folded like `latency`.
     pub status: Vec<u64>,
     /// Errors by kind, indexed like `ErrorKind::ALL`.
@@ -272,6 +278,9 @@ impl Default for Totals {
             latency: latency_histogram(3),
             latency_uncorrected: latency_histogram(3),
             schedule_lag: latency_histogram(3),
+            generator_added: latency_histogram(3),
+            ended_kernel: 0,
+            ended_user: 0,
             status: vec![0; STATUS_CODES],
             errors: [0; ERROR_KINDS],
             connects: 0,
@@ -299,6 +308,9 @@ impl Totals {
         self.latency += &other.latency;
         self.latency_uncorrected += &other.latency_uncorrected;
         self.schedule_lag += &other.schedule_lag;
+        self.generator_added += &other.generator_added;
+        self.ended_kernel += other.ended_kernel;
+        self.ended_user += other.ended_user;
         for (a, b) in self.status.iter_mut().zip(&other.status) {
             *a += b;
         }
@@ -486,6 +498,19 @@ impl Recorder {
         self.current.body_bytes += bytes;
         if let Some(b) = self.current.endpoint_body_bytes.get_mut(ep) {
             *b += bytes;
+        }
+    }
+
+    /// Records which clock ended a response's latency: with the kernel's timestamp, how long
+    /// the generator took to read it after it arrived (`added_us`); None for the userspace clock.
+    #[inline]
+    pub fn ended(&mut self, added_us: Option<u64>) {
+        match added_us {
+            Some(us) => {
+                self.totals.ended_kernel += 1;
+                self.totals.generator_added.saturating_record(us);
+            }
+            None => self.totals.ended_user += 1,
         }
     }
 

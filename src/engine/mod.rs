@@ -42,6 +42,8 @@ pub struct RunResult {
     pub due_unsent: u64,
     /// The busiest worker's CPU use as a share of its wall time (0–1).
     pub busiest_worker: f64,
+    /// The batch window the workers used (`--batch-window`, or chosen from the load).
+    pub batch_window: Duration,
     pub timeline: Vec<TimelineEntry>,
     /// For each of the plan's assertions, its sliding-window check (windowed forms only), fed
     /// every second as it completed.
@@ -108,6 +110,80 @@ pub struct EngineConfig {
     /// Users, set from outside while the run goes (a Locust master's `spawn`); overrides the
     /// shape's user count.
     pub live_users: Option<Arc<std::sync::atomic::AtomicU64>>,
+    /// Where response latency ends.
+    pub latency_clock: LatencyClock,
+    /// Below saturation, timer wake-ups to send are at least this far apart (None: chosen
+    /// from the load by `batch_window`).
+    pub batch_window: Option<Duration>,
+}
+
+/// Per-worker rates above which a wake-up per request costs more than the load itself, and
+/// the window used there: a millisecond, the timer granularity of wrk2, k6 and oha.
+const BATCH_ABOVE_RPS: f64 = 5_000.0;
+const AUTO_WINDOW: Duration = Duration::from_millis(1);
+/// Users are batched only when they think at least this long: a window is small against it.
+const BATCH_MIN_THINK: Duration = Duration::from_millis(10);
+
+/// The batch window a run uses: the one asked for, else a millisecond where each worker sends
+/// more than BATCH_ABOVE_RPS (open loop) or runs users that think long enough to send that
+/// many, else none (each request is sent at its own time, as the pacing results show).
+pub fn batch_window(plan: &EngineConfig) -> Duration {
+    if let Some(w) = plan.batch_window {
+        return w;
+    }
+    let workers = plan.cpus.len().max(1) as f64;
+    let per_worker = match plan.shape.kind {
+        Kind::Rate => plan.shape.peak() / workers,
+        Kind::Connections => 0.0,
+        Kind::Users => {
+            let think = |t: &crate::load::Think| match *t {
+                crate::load::Think::None => (Duration::ZERO, Duration::ZERO),
+                crate::load::Think::Constant(d) => (d, d),
+                crate::load::Think::Uniform(lo, hi) => (lo, (lo + hi) / 2),
+            };
+            let classes = &plan.program.classes;
+            let shortest = classes.iter().map(|c| think(&c.think).0).min();
+            let mean = classes.iter().map(|c| think(&c.think).1).max();
+            match (shortest, mean) {
+                (Some(lo), Some(mean)) if lo >= BATCH_MIN_THINK => {
+                    plan.shape.peak() / workers / mean.as_secs_f64()
+                }
+                _ => 0.0,
+            }
+        }
+    };
+    if per_worker > BATCH_ABOVE_RPS {
+        AUTO_WINDOW
+    } else {
+        Duration::ZERO
+    }
+}
+
+/// Where a response's latency ends (`--latency-clock`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LatencyClock {
+    /// The kernel's receive timestamps where sockets have them.
+    #[default]
+    Auto,
+    Kernel,
+    User,
+}
+
+impl LatencyClock {
+    /// Whether workers ask for kernel timestamps; `Kernel` where sockets lack them is an error.
+    pub fn resolve(self, addr: &std::net::SocketAddr) -> Result<bool, SetupError> {
+        match self {
+            Self::User => Ok(false),
+            Self::Auto => Ok(crate::sys::probe::rx_stamps(addr).is_ok()),
+            Self::Kernel => crate::sys::probe::rx_stamps(addr)
+                .map(|()| true)
+                .map_err(|why| {
+                    SetupError::Usage(format!(
+                        "--latency-clock kernel: {why}; use --latency-clock auto or user"
+                    ))
+                }),
+        }
+    }
 }
 
 /// Chooses the backend once for the whole run.
@@ -163,6 +239,8 @@ pub fn run(
     };
     let shard_connections = conns.iter().sum::<u64>();
     ensure_open_files(shard_connections + 64)?;
+    let rx_stamps = plan.latency_clock.resolve(&plan.addr)?;
+    let window = batch_window(plan);
     let shape = Arc::new(plan.shape.clone());
     let quotas = plan.requests.map(|n| split(shard.part(n), workers));
     let (tx, rx) = mpsc::channel();
@@ -189,6 +267,8 @@ pub fn run(
             resend: plan.resend,
             requests_per_conn: plan.requests_per_conn,
             live_users: plan.live_users.clone(),
+            rx_stamps,
+            batch_window: window,
         };
         let tls = plan
             .tls
@@ -286,6 +366,7 @@ pub fn run(
         starved,
         due_unsent,
         busiest_worker: busiest,
+        batch_window: window,
         timeline,
         windows,
         shape,

@@ -2,10 +2,9 @@
 //! driver says stop. Generic over the driver, so the client and the built-in target share it.
 
 use std::os::fd::BorrowedFd;
-use std::time::Duration;
 
 use crate::error::SetupError;
-use crate::io::{Backend, Driver, Ops};
+use crate::io::{Backend, Driver, Ops, Wait};
 use crate::sys::epoll::Epoll;
 use crate::sys::ring::{RingConfig, Uring};
 
@@ -38,8 +37,8 @@ pub struct BackendReport {
 pub trait Worker: Driver {
     /// What the worker hands back when it stops.
     type Outcome;
-    /// Called before every turn. Returns how long the backend may block, or None to stop.
-    fn tick(&mut self, ops: &mut Ops) -> Option<Duration>;
+    /// Called before every turn. Returns how the backend may wait, or None to stop.
+    fn tick(&mut self, ops: &mut Ops) -> Option<Wait>;
     /// Called once after the loop ends, with what the backend counted: the worker's result.
     fn finish(&mut self, backend: BackendReport) -> Self::Outcome;
 }
@@ -48,7 +47,7 @@ pub trait Worker: Driver {
 impl<W: Worker> Worker for crate::tls::Tls<W> {
     type Outcome = W::Outcome;
 
-    fn tick(&mut self, ops: &mut Ops) -> Option<Duration> {
+    fn tick(&mut self, ops: &mut Ops) -> Option<Wait> {
         self.inner_mut().tick(ops)
     }
 

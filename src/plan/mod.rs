@@ -77,6 +77,10 @@ pub struct RunPlan {
     pub tls: Option<crate::tls::ClientTls>,
     /// `--kernel-stats`.
     pub kernel_stats: crate::kstats::Mode,
+    /// `--latency-clock`.
+    pub latency_clock: crate::engine::LatencyClock,
+    /// `--batch-window` (None: chosen from the load, see `engine::batch_window`).
+    pub batch_window: Option<Duration>,
     /// `--metrics-listen`: where to serve /metrics.
     pub metrics_listen: Option<SocketAddr>,
     /// `--shard`: which part of the plan this process runs (0/1: all of it).
@@ -208,6 +212,8 @@ impl RunPlan {
             assertions: self.assertions.clone(),
             shard: self.shard,
             live_users: None,
+            latency_clock: self.latency_clock,
+            batch_window: self.batch_window,
         }
     }
 
@@ -413,6 +419,8 @@ impl RunPlan {
             requests_per_conn: args.requests_per_conn,
             tls,
             kernel_stats: args.kernel_stats.into(),
+            latency_clock: args.latency_clock.into(),
+            batch_window: args.batch_window,
             shard,
             start_at: args
                 .start_at

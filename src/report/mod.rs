@@ -223,6 +223,9 @@ pub struct Report {
     #[serde(default)]
     pub latency_uncorrected_distribution: Vec<(f64, u64)>,
     pub schedule_lag_us: Lag,
+    /// Which clock ended response latencies, and what the generator's own reading added.
+    #[serde(default)]
+    pub latency_clock: LatencyClock,
     pub bytes: Bytes,
     /// Connection and TLS handshake statistics, apart from request latency.
     #[serde(default)]
@@ -246,6 +249,40 @@ pub struct Report {
     /// The whole run's latency histograms, lossless, for merging (`crate::hdr`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub histograms: Option<Histograms>,
+}
+
+/// Where response latencies ended: the kernel's receive timestamp of the segment that completed
+/// each response, or the userspace clock when the response was parsed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyClock {
+    /// `kernel`, `user`, `mixed` (some of each), or `none` (no responses).
+    pub clock: String,
+    /// Responses whose latency ended at the kernel's timestamp, and at the userspace clock.
+    pub kernel_ended: u64,
+    pub user_ended: u64,
+    /// How long after the kernel received a response the generator read it: the latency a
+    /// userspace clock would have added (null without kernel timestamps).
+    pub generator_added_us: Option<Lag>,
+    /// `--batch-window` in effect (µs): below saturation, the least time between wake-ups to send.
+    pub batch_window_us: u64,
+}
+
+impl LatencyClock {
+    pub fn of(t: &crate::stats::Totals, batch_window: std::time::Duration) -> Self {
+        let clock = match (t.ended_kernel, t.ended_user) {
+            (0, 0) => "none",
+            (_, 0) => "kernel",
+            (0, _) => "user",
+            _ => "mixed",
+        };
+        Self {
+            clock: clock.to_string(),
+            kernel_ended: t.ended_kernel,
+            user_ended: t.ended_user,
+            generator_added_us: (t.ended_kernel > 0).then(|| Lag::of(&t.generator_added)),
+            batch_window_us: batch_window.as_micros() as u64,
+        }
+    }
 }
 
 /// A shard's place in its plan.
@@ -274,6 +311,8 @@ pub struct Histograms {
     pub connect_us: String,
     #[serde(default)]
     pub tls_handshake_us: String,
+    #[serde(default)]
+    pub generator_added_us: String,
 }
 
 impl Report {
@@ -369,6 +408,7 @@ impl Report {
             latency_distribution: distribution(&t.latency),
             latency_uncorrected_distribution: distribution(&t.latency_uncorrected),
             schedule_lag_us,
+            latency_clock: LatencyClock::of(t, result.batch_window),
             bytes: Bytes {
                 sent: t.bytes_sent,
                 received: t.bytes_received,
@@ -418,6 +458,7 @@ impl Report {
                 schedule_lag_us: crate::hdr::encode(&t.schedule_lag),
                 connect_us: crate::hdr::encode(&t.connect_time),
                 tls_handshake_us: crate::hdr::encode(&t.handshake_time),
+                generator_added_us: crate::hdr::encode(&t.generator_added),
             }),
         }
     }

@@ -126,6 +126,34 @@ pub fn render(r: &Report) -> String {
         }
         Kind::Connections => {}
     }
+    let c = &r.latency_clock;
+    let window = match c.batch_window_us {
+        0 => String::new(),
+        w => format!("; batch window {}", fmt_us(w as f64)),
+    };
+    match (&c.generator_added_us, c.clock.as_str()) {
+        (Some(added), clock) => {
+            let _ = writeln!(
+                s,
+                "  latency ends at the kernel's receive time{}; reading added p50 {} p99 {} max {}{window}",
+                if clock == "mixed" {
+                    format!(" ({} of {})", c.kernel_ended, c.kernel_ended + c.user_ended)
+                } else {
+                    String::new()
+                },
+                fmt_us(added.p50 as f64),
+                fmt_us(added.p99 as f64),
+                fmt_us(added.max as f64)
+            );
+        }
+        (None, "user") => {
+            let _ = writeln!(
+                s,
+                "  latency ends when the response is parsed (userspace clock){window}"
+            );
+        }
+        _ => {}
+    }
     if r.diagnostics.due_unsent > 0 {
         let _ = writeln!(
             s,

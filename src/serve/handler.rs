@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::engine::worker::{BackendReport, Worker};
 use crate::http::reason_phrase;
 use crate::http::request_parser::{RequestError, RequestParser};
-use crate::io::{Driver, Event, HIGH_WATER, Ops, Token};
+use crate::io::{Driver, Event, HIGH_WATER, Ops, Token, Wait};
 use crate::plan::Limits;
 use crate::serve::routes::{RouteState, Routes};
 
@@ -413,7 +413,7 @@ impl Driver for Server {
                 conn.parser.max_body = self.limits.max_body;
                 ops.adopt(token, fd);
             }
-            Event::Data { token, bytes } => self.on_data(token, bytes, ops),
+            Event::Data { token, bytes, .. } => self.on_data(token, bytes, ops),
             Event::Drained { token } => self.maybe_resume(token, ops),
             Event::Closed { token, .. } => {
                 self.waiting.retain(|&t| t != token);
@@ -428,7 +428,7 @@ impl Worker for Server {
     /// How many requests it answered.
     type Outcome = u64;
 
-    fn tick(&mut self, ops: &mut Ops) -> Option<Duration> {
+    fn tick(&mut self, ops: &mut Ops) -> Option<Wait> {
         if self.done {
             return None;
         }
@@ -450,7 +450,7 @@ impl Worker for Server {
         {
             wait = wait.min(next);
         }
-        Some(wait.max(Duration::from_micros(1)))
+        Some(Wait::until(wait.max(Duration::from_micros(1))))
     }
 
     fn finish(&mut self, _backend: BackendReport) -> u64 {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::errno;
 use super::socket::{self, RawAddr};
-use crate::io::{Backend, Command, Driver, Event, Fault, Generation, Ops, Session, Token};
+use crate::io::{Backend, Command, Driver, Event, Fault, Generation, Ops, Session, Token, Wait};
 
 const LISTENER: u64 = u64::MAX;
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
@@ -30,6 +30,8 @@ struct EpollSocket {
     /// A Flush came while a partial send was waiting for the socket: flush again when it is
     /// done, even with nothing staged (a transport layer may hold bytes; see `Driver::seal`).
     flush_after_send: bool,
+    /// The kernel stamps this socket's input: it is read with recvmsg.
+    stamped: bool,
 }
 
 /// One worker's epoll instance and its sockets.
@@ -38,6 +40,9 @@ pub struct Epoll {
     ops: Ops,
     conns: Vec<EpollSocket>,
     scratch: Vec<u8>,
+    control: [u8; socket::STAMP_CONTROL_LEN],
+    /// epoll_pwait2 is available (until it says ENOSYS).
+    pwait2: bool,
     events: Vec<libc::epoll_event>,
     listener: RawFd,
     /// Accepting paused after running out of files: when to try again, and the next pause.
@@ -61,6 +66,8 @@ impl Epoll {
             ops: Ops::default(),
             conns: Vec::new(),
             scratch: vec![0; read_buffer],
+            control: [0; socket::STAMP_CONTROL_LEN],
+            pwait2: true,
             events: vec![libc::epoll_event { events: 0, u64: 0 }; 1024],
             listener: -1,
             accept_resume: None,
@@ -90,6 +97,7 @@ impl Epoll {
                 sending: Vec::new(),
                 send_offset: 0,
                 flush_after_send: false,
+                stamped: false,
             });
         }
         &mut self.conns[i]
@@ -179,11 +187,16 @@ impl Epoll {
                 return;
             }
             let fd = self.conns[i].fd;
-            match socket::read(fd, &mut self.scratch) {
-                Ok(0) => return self.fail(token, 0, driver),
-                Ok(n) => {
+            let read = if self.conns[i].stamped {
+                socket::read_stamped(fd, &mut self.scratch, &mut self.control)
+            } else {
+                socket::read(fd, &mut self.scratch).map(|n| (n, None))
+            };
+            match read {
+                Ok((0, _)) => return self.fail(token, 0, driver),
+                Ok((n, at)) => {
                     let bytes = &self.scratch[..n];
-                    driver.on_event(Event::Data { token, bytes }, &mut self.ops);
+                    driver.on_event(Event::Data { token, bytes, at }, &mut self.ops);
                     if n < self.scratch.len() && !hangup {
                         // Drained for now; a new edge comes with new data.
                         return;
@@ -220,9 +233,11 @@ impl Epoll {
                     };
                     let result = socket::connect_nonblocking(fd, &RawAddr::new(&addr))
                         .and_then(|now| self.register(fd, key(token, generation)).map(|_| now));
+                    let stamped = self.ops.rx_stamps && socket::enable_rx_stamps(fd);
                     let conn = self.conn(token);
                     conn.fd = fd;
                     conn.generation = generation;
+                    conn.stamped = stamped;
                     match result {
                         Ok(_) => conn.state = SocketState::Connecting,
                         Err(e) => {
@@ -284,6 +299,40 @@ impl Epoll {
         }
         commands.append(&mut self.ops.commands);
         self.ops.commands = commands;
+    }
+
+    /// Waits for readiness: epoll_pwait2 with a nanosecond timeout (Linux 5.11+), else
+    /// epoll_wait, which rounds it up to a millisecond. Returns the syscall's result.
+    fn wait(&mut self, timeout: Duration) -> isize {
+        let events = self.events.as_mut_ptr();
+        let max = self.events.len() as i32;
+        if self.pwait2 {
+            let ts = libc::timespec {
+                tv_sec: timeout.as_secs().min(i64::MAX as u64) as _,
+                tv_nsec: timeout.subsec_nanos() as _,
+            };
+            // SAFETY: the kernel writes at most `max` entries into our live vector and reads the
+            // timespec for the duration of the call; a null sigmask means none.
+            let n = unsafe {
+                libc::syscall(
+                    libc::SYS_epoll_pwait2,
+                    self.epfd,
+                    events,
+                    max,
+                    &ts as *const libc::timespec,
+                    std::ptr::null::<libc::sigset_t>(),
+                    0usize,
+                )
+            };
+            if n >= 0 || errno() != libc::ENOSYS {
+                return n as isize;
+            }
+            self.pwait2 = false;
+        }
+        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        let ms = if ms == 0 && !timeout.is_zero() { 1 } else { ms };
+        // SAFETY: the kernel writes at most `max` entries into our live vector.
+        unsafe { libc::epoll_wait(self.epfd, events, max, ms) as isize }
     }
 
     fn accept_all<D: Driver>(&mut self, driver: &mut D) {
@@ -389,23 +438,18 @@ impl Backend for Epoll {
         Ok(())
     }
 
-    fn turn<D: Driver>(&mut self, driver: &mut D, timeout: Duration) -> io::Result<()> {
+    fn turn<D: Driver>(&mut self, driver: &mut D, wait: Wait) -> io::Result<()> {
         self.apply(driver);
-        let timeout = match self.accept_wait(driver) {
-            Some(wait) => timeout.min(wait),
-            None => timeout,
+        let mut timeout = match self.accept_wait(driver) {
+            Some(accept) => wait.timeout.min(accept),
+            None => wait.timeout,
         };
-        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-        let ms = if ms == 0 && !timeout.is_zero() { 1 } else { ms };
-        // SAFETY: the kernel writes at most events.len() entries into our live vector.
-        let n = unsafe {
-            libc::epoll_wait(
-                self.epfd,
-                self.events.as_mut_ptr(),
-                self.events.len() as i32,
-                ms,
-            )
-        };
+        if wait.hold && self.listener < 0 {
+            // epoll cannot wait for a batch: sleep through the timeout, then take what is ready.
+            std::thread::sleep(timeout);
+            timeout = Duration::ZERO;
+        }
+        let n = self.wait(timeout);
         if n < 0 {
             let e = io::Error::last_os_error();
             return if e.raw_os_error() == Some(libc::EINTR) {

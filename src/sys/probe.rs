@@ -79,3 +79,23 @@ pub fn probe_uring() -> UringSupport {
         Err(e) => Unavailable(format!("io_uring buffer ring registration failed: {e}")),
     }
 }
+
+/// Whether a TCP socket of the target's family takes SO_TIMESTAMPING receive timestamps.
+pub fn rx_stamps(addr: &std::net::SocketAddr) -> Result<(), String> {
+    let fd = super::socket::tcp_socket(addr, true).map_err(|e| {
+        format!(
+            "cannot open a socket ({})",
+            std::io::Error::from_raw_os_error(e)
+        )
+    })?;
+    let ok = super::socket::enable_rx_stamps(fd);
+    super::socket::close(fd);
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            "this kernel or platform does not give sockets receive timestamps (SO_TIMESTAMPING)"
+                .into(),
+        )
+    }
+}

@@ -7,12 +7,12 @@ use std::mem::ManuallyDrop;
 use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, RawFd};
 use std::time::{Duration, Instant};
 
-use io_uring::types::{Fd, SubmitArgs, Timespec};
+use io_uring::types::{Fd, RecvMsgOut, SubmitArgs, Timespec};
 use io_uring::{IoUring, cqueue, opcode, squeue};
 
 use super::bufring::BufRing;
 use super::socket::{self, RawAddr};
-use crate::io::{Backend, Command, Driver, Event, Fault, Generation, Ops, Session, Token};
+use crate::io::{Backend, Command, Driver, Event, Fault, Generation, Ops, Session, Token, Wait};
 
 const OP_CONNECT: u8 = 1;
 const OP_SEND: u8 = 2;
@@ -67,6 +67,8 @@ struct RingSocket {
     /// A Flush came while a send was in flight: flush again when it completes, even with
     /// nothing staged (a transport layer may hold bytes of its own; see `Driver::seal`).
     flush_after_send: bool,
+    /// The kernel stamps this socket's input: it is read with multishot RECVMSG.
+    stamped: bool,
 }
 
 impl RingSocket {
@@ -82,6 +84,7 @@ impl RingSocket {
             send_ud: None,
             recv_ud: None,
             flush_after_send: false,
+            stamped: false,
         }
     }
 }
@@ -92,6 +95,22 @@ pub struct RingConfig {
     pub entries: u32,
     pub buffers: u16,
     pub buffer_size: usize,
+}
+
+/// The message header every multishot RECVMSG of a ring shares: no address, room for one
+/// timestamp. The kernel reads it when each receive is armed; it lives as long as the ring.
+struct StampHeader(Box<libc::msghdr>);
+
+// SAFETY: the header's pointers are null; it is only read by the kernel and by `RecvMsgOut`.
+unsafe impl Send for StampHeader {}
+
+impl StampHeader {
+    fn new() -> Self {
+        // SAFETY: an all-zero msghdr is a valid value (null pointers, zero lengths).
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_controllen = socket::STAMP_CONTROL_LEN as _;
+        Self(Box::new(msg))
+    }
 }
 
 /// One worker's io_uring with its buffers. The ring and the buffer mappings are dropped by hand:
@@ -113,6 +132,9 @@ pub struct Uring {
     /// Accepting paused after running out of files: when to re-arm, and the next pause.
     accept_resume: Option<Instant>,
     accept_backoff: Duration,
+    stamp_header: StampHeader,
+    /// The most completions a held wait lets gather: a quarter of the receive buffers.
+    hold_batch: usize,
     /// Which setup flags the kernel accepted, for reports.
     pub flags: &'static str,
 }
@@ -156,6 +178,8 @@ impl Uring {
                         listener: -1,
                         accept_resume: None,
                         accept_backoff: ACCEPT_BACKOFF_MIN,
+                        stamp_header: StampHeader::new(),
+                        hold_batch: usize::from(config.buffers / 4).max(1),
                         flags: name,
                     });
                 }
@@ -231,10 +255,13 @@ impl Uring {
         let conn = &mut self.conns[token as usize];
         let ud = user_data(token, conn.generation, OP_RECV);
         conn.recv_ud = Some(ud);
-        let e = opcode::RecvMulti::new(Fd(conn.fd), BUFFER_GROUP)
-            .build()
-            .user_data(ud);
-        self.push(e);
+        let e = if conn.stamped {
+            let msg: *const libc::msghdr = &*self.stamp_header.0;
+            opcode::RecvMsgMulti::new(Fd(conn.fd), msg, BUFFER_GROUP).build()
+        } else {
+            opcode::RecvMulti::new(Fd(conn.fd), BUFFER_GROUP).build()
+        };
+        self.push(e.user_data(ud));
     }
 
     /// Starts sending what the driver staged, if nothing is in flight. The driver seals the
@@ -335,6 +362,7 @@ impl Uring {
                         }
                     };
                     let ud = user_data(token, generation, OP_CONNECT);
+                    let stamped = self.ops.rx_stamps && socket::enable_rx_stamps(fd);
                     let conn = self.conn(token);
                     *conn = RingSocket {
                         fd,
@@ -343,6 +371,7 @@ impl Uring {
                         addr: conn.addr.take(),
                         sending: std::mem::take(&mut conn.sending),
                         connect_ud: Some(ud),
+                        stamped,
                         ..RingSocket::new()
                     };
                     match &mut conn.addr {
@@ -492,10 +521,30 @@ impl Uring {
             }
             return;
         }
+        let mut res = res;
         if res > 0 {
             let bid = bid.expect("a receive with data names its buffer");
-            let bytes = self.bufs.slice(bid, res as usize);
-            driver.on_event(Event::Data { token, bytes }, &mut self.ops);
+            let filled = self.bufs.slice(bid, res as usize);
+            let (bytes, at) = if self.conns[token as usize].stamped {
+                // A RECVMSG buffer: its header, the control messages, then the payload.
+                // The payload comes last in the buffer.
+                match RecvMsgOut::parse(filled, &self.stamp_header.0) {
+                    Ok(out) => {
+                        let n = out.payload_data().len();
+                        let at = socket::rx_stamp(out.control_data());
+                        (&filled[filled.len() - n..], at)
+                    }
+                    Err(()) => (&filled[..0], None),
+                }
+            } else {
+                (filled, None)
+            };
+            if bytes.is_empty() {
+                // A stamped receive of no payload is the end of the stream.
+                res = 0;
+            } else {
+                driver.on_event(Event::Data { token, bytes, at }, &mut self.ops);
+            }
             self.bufs.recycle(bid);
             if !self.current(token) {
                 return;
@@ -635,15 +684,21 @@ impl Backend for Uring {
         Ok(())
     }
 
-    fn turn<D: Driver>(&mut self, driver: &mut D, timeout: Duration) -> io::Result<()> {
+    fn turn<D: Driver>(&mut self, driver: &mut D, wait: Wait) -> io::Result<()> {
         self.apply(driver);
         let timeout = match self.accept_wait() {
-            Some(wait) => timeout.min(wait),
-            None => timeout,
+            Some(accept) => wait.timeout.min(accept),
+            None => wait.timeout,
         };
         self.drain_backlog()?;
         // With submissions still waiting, only collect what is ready, then come back for them.
-        let want = usize::from(self.backlog.is_empty());
+        // Holding, completions gather until the timeout or a batch that keeps receive buffers
+        // free (with DEFER_TASKRUN the kernel does not even wake the thread before then).
+        let want = match (self.backlog.is_empty(), wait.hold) {
+            (false, _) => 0,
+            (true, false) => 1,
+            (true, true) => self.hold_batch,
+        };
         self.enter(want, timeout)?;
         self.reap();
         self.dispatch(driver);

@@ -109,6 +109,92 @@ fn set_int_opt(fd: RawFd, level: i32, name: i32, value: i32) -> bool {
     }
 }
 
+/// SO_TIMESTAMPING, and the type of its control message, where `time_t` is 64 bits (the
+/// asm-generic value; other layouts go without kernel timestamps).
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64",
+    target_arch = "loongarch64"
+))]
+const SO_TIMESTAMPING: Option<i32> = Some(37);
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64",
+    target_arch = "loongarch64"
+)))]
+const SO_TIMESTAMPING: Option<i32> = None;
+
+/// Room for one SCM_TIMESTAMPING control message: a cmsghdr and three timespecs.
+pub const STAMP_CONTROL_LEN: usize = 16 + 3 * 16;
+
+/// Asks the kernel to stamp each segment the socket receives with its software receive time
+/// (CLOCK_REALTIME), handed over with every read. False where the kernel or layout lacks it.
+pub fn enable_rx_stamps(fd: RawFd) -> bool {
+    let Some(name) = SO_TIMESTAMPING else {
+        return false;
+    };
+    let flags = libc::SOF_TIMESTAMPING_RX_SOFTWARE | libc::SOF_TIMESTAMPING_SOFTWARE;
+    set_int_opt(fd, libc::SOL_SOCKET, name, flags as i32)
+}
+
+/// The software receive time (ns since the Unix epoch) in the control messages of one read,
+/// if the kernel put one there. Parsed from bytes: cmsghdr is `{len: usize, level, type}`.
+pub fn rx_stamp(control: &[u8]) -> Option<u64> {
+    let name = SO_TIMESTAMPING?;
+    let word = |at: usize| -> Option<[u8; 8]> { control.get(at..at + 8)?.try_into().ok() };
+    let half = |at: usize| -> Option<i32> {
+        Some(i32::from_ne_bytes(
+            control.get(at..at + 4)?.try_into().ok()?,
+        ))
+    };
+    let mut at = 0;
+    while at + 16 <= control.len() {
+        // The length is a size_t, or a 32-bit length and padding (musl): the low half either way
+        // on little-endian machines, and both read as one word on big-endian glibc.
+        let len = usize::from_ne_bytes(word(at)?);
+        if len < 16 {
+            return None;
+        }
+        if half(at + 8)? == libc::SOL_SOCKET && half(at + 12)? == name && len >= 16 + 16 {
+            let sec = i64::from_ne_bytes(word(at + 16)?);
+            let nsec = i64::from_ne_bytes(word(at + 24)?);
+            return (sec > 0 && (0..1_000_000_000).contains(&nsec))
+                .then(|| sec as u64 * 1_000_000_000 + nsec as u64);
+        }
+        at += len.div_ceil(8) * 8;
+    }
+    None
+}
+
+/// Reads into `buf` with the kernel's receive timestamp (see `enable_rx_stamps`): Ok((n, stamp))
+/// with n = 0 at end of stream, or the errno.
+pub fn read_stamped(
+    fd: RawFd,
+    buf: &mut [u8],
+    control: &mut [u8; STAMP_CONTROL_LEN],
+) -> Result<(usize, Option<u64>), i32> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: an all-zero msghdr is a valid value (null pointers, zero lengths).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = STAMP_CONTROL_LEN as _;
+    // SAFETY: the kernel writes at most iov_len bytes into `buf` and msg_controllen bytes into
+    // `control`, both live and exclusive for the call; `iov` outlives it too.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, 0) };
+    if n < 0 {
+        return Err(errno());
+    }
+    let filled = (msg.msg_controllen as usize).min(STAMP_CONTROL_LEN);
+    Ok((n as usize, rx_stamp(&control[..filled])))
+}
+
 /// Starts a non-blocking connect: Ok(true) when already connected, Ok(false) when in progress.
 pub fn connect_nonblocking(fd: RawFd, addr: &RawAddr) -> Result<bool, i32> {
     // SAFETY: the address pointer and length come from a live RawAddr.
@@ -239,5 +325,68 @@ pub fn local_addr(fd: RawFd) -> io::Result<SocketAddr> {
             Ok(SocketAddr::from((ip, u16::from_be(sin6.sin6_port))))
         }
         _ => Err(io::Error::other("unknown address family")),
+    }
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    use super::*;
+
+    fn cmsg(level: i32, kind: i32, data: &[u8]) -> Vec<u8> {
+        let mut v = ((16 + data.len()) as u64).to_ne_bytes().to_vec();
+        v.extend_from_slice(&level.to_ne_bytes());
+        v.extend_from_slice(&kind.to_ne_bytes());
+        v.extend_from_slice(data);
+        v.resize(v.len().div_ceil(8) * 8, 0);
+        v
+    }
+
+    #[test]
+    fn finds_the_software_receive_time_among_control_messages() {
+        let Some(name) = SO_TIMESTAMPING else {
+            return;
+        };
+        let mut ts = Vec::new();
+        for (sec, nsec) in [(1_700_000_000i64, 123_456_789i64), (0, 0), (0, 0)] {
+            ts.extend_from_slice(&sec.to_ne_bytes());
+            ts.extend_from_slice(&nsec.to_ne_bytes());
+        }
+        let mut control = cmsg(libc::IPPROTO_IP, 8, &[1, 2, 3, 4]);
+        control.extend(cmsg(libc::SOL_SOCKET, name, &ts));
+        assert_eq!(rx_stamp(&control), Some(1_700_000_000_123_456_789));
+        // No timestamp, a truncated header, a zero time: none.
+        assert_eq!(rx_stamp(&control[..8]), None);
+        assert_eq!(rx_stamp(&cmsg(libc::IPPROTO_IP, 8, &[0; 8])), None);
+        assert_eq!(rx_stamp(&cmsg(libc::SOL_SOCKET, name, &[0; 48])), None);
+    }
+
+    #[test]
+    fn a_tcp_socket_delivers_receive_times_on_loopback() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let fd = tcp_socket(&addr, false).unwrap();
+        if !enable_rx_stamps(fd) {
+            close(fd);
+            eprintln!("skipped: no SO_TIMESTAMPING here");
+            return;
+        }
+        assert!(connect_nonblocking(fd, &RawAddr::new(&addr)).unwrap());
+        let (mut peer, _) = listener.accept().unwrap();
+        std::io::Write::write_all(&mut peer, b"hello").unwrap();
+        let before = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        let mut buf = [0u8; 16];
+        let mut control = [0u8; STAMP_CONTROL_LEN];
+        let (n, at) = read_stamped(fd, &mut buf, &mut control).unwrap();
+        close(fd);
+        assert_eq!(&buf[..n], b"hello");
+        let at = at.expect("a receive time");
+        // Received just before it was read (within a second, allowing for a slow machine).
+        assert!(
+            at <= before + 1_000_000 && before - at < 1_000_000_000,
+            "{at} vs {before}"
+        );
     }
 }

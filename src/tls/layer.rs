@@ -122,7 +122,7 @@ impl<W: Driver> Tls<W> {
         self.inner.on_event(event, ops);
     }
 
-    fn on_data(&mut self, token: Token, bytes: &[u8], ops: &mut Ops) {
+    fn on_data(&mut self, token: Token, bytes: &[u8], at: Option<u64>, ops: &mut Ops) {
         let generation = ops.generation(token);
         if self.link(token, generation).is_none() {
             if self.is_client() {
@@ -175,7 +175,7 @@ impl<W: Driver> Tls<W> {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
                         let bytes = &plain[..n];
-                        inner.on_event(Event::Data { token, bytes }, ops);
+                        inner.on_event(Event::Data { token, bytes, at }, ops);
                         if !ops.is_current(token, generation) {
                             return;
                         }
@@ -211,7 +211,7 @@ impl<W: Driver> Driver for Tls<W> {
                 ops.flush(token);
                 self.inner.on_event(Event::Handshaking { token }, ops);
             }
-            Event::Data { token, bytes } => self.on_data(token, bytes, ops),
+            Event::Data { token, bytes, at } => self.on_data(token, bytes, at, ops),
             Event::Closed { token, fault } => {
                 let link = self.links.get_mut(token as usize).and_then(Option::take);
                 let hello = self

@@ -28,6 +28,10 @@ impl Client {
         self.reserved += u64::from(!retrying);
         conn.state = ConnState::Connecting { since: self.now };
         ops.connect(token, self.cfg.addr);
+        self.wheel.arm(
+            token,
+            self.now + self.cfg.connect_timeout.as_micros() as u64,
+        );
     }
 
     /// An attempt is over (connected, failed or abandoned): its quota reservation goes.
@@ -62,9 +66,9 @@ impl Client {
         }
         let conn = &mut self.conns[token as usize];
         conn.backoff = (conn.backoff * 2).clamp(BACKOFF_MIN_US, BACKOFF_MAX_US);
-        conn.state = ConnState::Backoff {
-            until: self.now + conn.backoff,
-        };
+        let until = self.now + conn.backoff;
+        conn.state = ConnState::Backoff { until };
+        self.wheel.arm(token, until);
     }
 
     /// TCP is up and the TLS handshake has started: the connect time is known.

@@ -10,21 +10,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
+mod clock;
 mod connect;
 mod resend;
 mod schedule;
+mod timers;
 
 use super::conn::{ClientConn, ConnState, Pending};
 use super::worker::{BackendReport, Worker};
 use crate::http::response::Progress;
-use crate::io::{Driver, Event, Fault, Ops, Token};
+use crate::io::{Driver, Event, Fault, Ops, Token, Wait};
 use crate::load::{Kind, Shape, Share, due_count};
 use crate::scenario::program::Program;
 use crate::scenario::template::Generators;
 use crate::stats::{ErrorKind, Interval, Recorder, Totals};
 
-/// How often timeouts, backoffs and the stop flag are checked.
-const SCAN_EVERY_US: u64 = 10_000;
+/// How often the stop flag is checked, and the connection deadlines due at the latest.
+const CHECK_EVERY_US: u64 = 10_000;
 
 /// What one worker needs to generate load.
 #[derive(Debug, Clone)]
@@ -57,6 +59,10 @@ pub struct ClientConfig {
     pub requests_per_conn: Option<u64>,
     /// Users set from outside (see `EngineConfig::live_users`).
     pub live_users: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// End latencies at the kernel's receive timestamps where sockets have them.
+    pub rx_stamps: bool,
+    /// Below saturation, timer wake-ups to send are at least this far apart (`--batch-window`).
+    pub batch_window: Duration,
 }
 
 /// What a worker hands back when it stops.
@@ -104,7 +110,21 @@ pub struct Client {
     server_max: Option<u64>,
     rng: u64,
     unstamped: Vec<Token>,
-    next_scan: u64,
+    next_check: u64,
+    /// Connection deadlines, and the tokens whose deadline came due this turn.
+    wheel: timers::Wheel,
+    due_timers: Vec<Token>,
+    /// Puts the kernel's receive timestamps on this worker's clock.
+    kclock: clock::KernelClock,
+    /// The intended time of the first request the last batch sent: the next batch's window
+    /// opens one window later (counted from the schedule, so wake-up delays do not add up).
+    window_from: u64,
+    /// The earliest intended time among the requests staged this turn (u64::MAX: none).
+    batch_first: u64,
+    /// Open loop: due requests wait for a connection to come free.
+    starving: bool,
+    /// When the response being handled arrived (the kernel's time where known).
+    answered_at: u64,
     next_interval: u64,
     started: bool,
     stopping: bool,
@@ -170,7 +190,14 @@ impl Client {
             server_max: None,
             rng,
             unstamped: Vec::new(),
-            next_scan: 0,
+            next_check: 0,
+            wheel: timers::Wheel::new(cfg.connections as usize),
+            due_timers: Vec::new(),
+            kclock: clock::KernelClock::default(),
+            window_from: 0,
+            batch_first: u64::MAX,
+            starving: false,
+            answered_at: 0,
             next_interval: measure_from + 1_000_000,
             started: false,
             stopping: false,
@@ -238,6 +265,9 @@ impl Client {
                 return 0;
             }
         }
+        if let Some(t) = intended {
+            self.batch_first = self.batch_first.min(t);
+        }
         let k = conn.in_flight.len();
         if let Some(a) = &mut conn.allowed {
             *a = a.saturating_sub(k as u64);
@@ -276,19 +306,30 @@ impl Client {
                     ops.close(token);
                     self.conns[token as usize].state = ConnState::Idle;
                 } else {
-                    self.think(token, 0);
+                    self.think(token, self.answered_at, 0);
                 }
             }
         }
     }
 
-    fn record_response(&mut self, token: Token, p: Pending, status: u16, now: u64) {
+    /// Records a complete response. It ended at `end` (the kernel's receive time) when the
+    /// socket has timestamps, else at `now`, when it was parsed.
+    fn record_response(
+        &mut self,
+        token: Token,
+        p: Pending,
+        status: u16,
+        now: u64,
+        end: Option<u64>,
+    ) {
         let task = &self.cfg.program.tasks[p.task as usize];
         if p.counted {
             // Only a request handed to the kernel can be answered.
             let sent = p.sent.unwrap_or(now);
             let intended = p.intended.unwrap_or(sent);
-            let (corrected, uncorrected) = (now.saturating_sub(intended), now.saturating_sub(sent));
+            // A response cannot end before its request went out (stamps have µs resolution).
+            let at = end.map_or(now, |e| e.max(sent));
+            let (corrected, uncorrected) = (at.saturating_sub(intended), at.saturating_sub(sent));
             self.rec.response(
                 task.endpoint,
                 status,
@@ -296,6 +337,7 @@ impl Client {
                 corrected,
                 uncorrected,
             );
+            self.rec.ended(end.map(|_| now - at));
         }
         let conn = &mut self.conns[token as usize];
         if p.on_start {
@@ -309,12 +351,15 @@ impl Client {
         });
     }
 
-    fn on_data(&mut self, token: Token, bytes: &[u8], ops: &mut Ops) {
+    fn on_data(&mut self, token: Token, bytes: &[u8], at: Option<u64>, ops: &mut Ops) {
         if self.measuring {
             self.rec.received(bytes.len() as u64);
         }
         let now = self.clock();
         self.now = now;
+        let end = at.map(|ns| self.kclock.on_worker_clock(ns, now));
+        // A user's think time runs from when its answer arrived, however late it is read.
+        self.answered_at = end.unwrap_or(now);
         let mut rest = bytes;
         while !rest.is_empty() {
             let program = &*self.cfg.program;
@@ -337,7 +382,7 @@ impl Client {
                         let body = self.conns[token as usize].parser.last_body_len;
                         self.rec.body(ep, body);
                     }
-                    self.record_response(token, p, done.status, now);
+                    self.record_response(token, p, done.status, now, end);
                     let conn = &mut self.conns[token as usize];
                     conn.answered += 1;
                     if let Some(max) = done.keep_alive_max {
@@ -361,7 +406,7 @@ impl Client {
                             && conn.retry.is_empty()
                             && !self.stopping
                         {
-                            self.think(token, 0);
+                            self.think(token, self.answered_at, 0);
                         }
                         return;
                     }
@@ -385,7 +430,7 @@ impl Client {
             // A close-delimited body ended: that response is complete.
             mid_response = false;
             let now = self.clock();
-            self.record_response(token, p, done.status, now);
+            self.record_response(token, p, done.status, now, None);
             self.conns[token as usize].answered += 1;
         }
         // A clean close between responses, after at least one: what is still in flight was never
@@ -393,34 +438,6 @@ impl Client {
         let conn = &self.conns[token as usize];
         let retry = self.cfg.resend && orderly && !mid_response && conn.answered > 0;
         self.fail_in_flight(token, ErrorKind::from_close_fault(fault), retry);
-    }
-
-    /// Checks timeouts and backoffs; once every SCAN_EVERY_US.
-    fn scan(&mut self, ops: &mut Ops) {
-        let timeout = self.cfg.timeout.as_micros() as u64;
-        let connect_timeout = self.cfg.connect_timeout.as_micros() as u64;
-        for i in 0..self.conns.len() {
-            let token = i as Token;
-            match self.conns[i].state {
-                ConnState::Connecting { since } if self.now - since >= connect_timeout => {
-                    ops.close(token);
-                    self.connect_failed(token, ErrorKind::ConnectTimeout);
-                }
-                ConnState::Handshaking { since } if self.now - since >= connect_timeout => {
-                    ops.close(token);
-                    self.connect_failed(token, ErrorKind::TlsHandshakeTimeout);
-                }
-                ConnState::Backoff { until } if self.now >= until => self.connect(token, ops),
-                ConnState::Open => {
-                    if let Some(sent) = self.conns[i].in_flight.front().and_then(|p| p.sent)
-                        && self.now.saturating_sub(sent) >= timeout
-                    {
-                        self.abort(token, ErrorKind::Timeout, ops);
-                    }
-                }
-                _ => {}
-            }
-        }
     }
 
     fn all_done(&self) -> bool {
@@ -457,7 +474,7 @@ impl Client {
 impl Driver for Client {
     fn on_event(&mut self, event: Event<'_>, ops: &mut Ops) {
         match event {
-            Event::Data { token, bytes } => self.on_data(token, bytes, ops),
+            Event::Data { token, bytes, at } => self.on_data(token, bytes, at, ops),
             Event::Handshaking { token } => self.on_handshaking(token),
             Event::Connected { token, result } => self.on_connected(token, result, ops),
             Event::Closed { token, fault } => {
@@ -475,11 +492,15 @@ impl Driver for Client {
 impl Worker for Client {
     type Outcome = ClientOutcome;
 
-    fn tick(&mut self, ops: &mut Ops) -> Option<Duration> {
+    fn tick(&mut self, ops: &mut Ops) -> Option<Wait> {
         self.now = self.clock();
+        if self.cfg.rx_stamps {
+            self.kclock.sync(self.now);
+        }
         if !self.started {
             self.started = true;
             ops.ensure_slots(self.conns.len());
+            ops.rx_stamps = self.cfg.rx_stamps;
             if self.kind() != Kind::Users {
                 for t in 0..self.conns.len() as Token {
                     self.connect(t, ops);
@@ -494,16 +515,17 @@ impl Worker for Client {
             self.send_interval(next);
             self.next_interval += 1_000_000;
         }
-        // The deadline is checked every turn (one comparison); the stop flag and timeouts
-        // every SCAN_EVERY_US.
+        // The deadline is checked every turn (one comparison), the stop flag every
+        // CHECK_EVERY_US, and connection deadlines as the wheel hands them out.
         if self.now >= self.end {
             self.stopping = true;
-        } else if self.now >= self.next_scan {
-            self.next_scan = self.now + SCAN_EVERY_US;
-            if self.stop.load(Ordering::Relaxed) {
-                self.stopping = true;
-            } else {
-                self.scan(ops);
+        } else {
+            if self.now >= self.next_check {
+                self.next_check = self.now + CHECK_EVERY_US;
+                self.stopping = self.stop.load(Ordering::Relaxed);
+            }
+            if !self.stopping {
+                self.expire_timers(ops);
             }
         }
         if self.stopping || self.all_done() {
@@ -516,7 +538,12 @@ impl Worker for Client {
         };
         // Everything staged since the last turn goes to the kernel now: stamp it.
         let now = self.clock();
+        let timeout = self.cfg.timeout.as_micros() as u64;
+        if self.batch_first != u64::MAX {
+            self.window_from = std::mem::replace(&mut self.batch_first, u64::MAX);
+        }
         for token in self.unstamped.drain(..) {
+            self.wheel.arm(token, now + timeout);
             for p in self.conns[token as usize].in_flight.iter_mut().rev() {
                 if p.sent.is_some() {
                     break;
@@ -529,11 +556,28 @@ impl Worker for Client {
                 }
             }
         }
-        let mut wake = self.next_scan.min(self.end);
+        let mut wake = self.next_check.min(self.end);
+        let window = self.cfg.batch_window.as_micros() as u64;
         if let Some(due) = next_due {
-            wake = wake.min(due);
+            // Below saturation, sends wake the worker at most once per window; each wake-up
+            // sends everything due by then, and how late shows in the schedule lag.
+            wake = wake.min(due.max(self.window_from + window));
         }
-        Some(Duration::from_micros(wake.saturating_sub(now).max(1)))
+        // Completions may gather until the next wake-up (at most a window away) when their
+        // latency ends at the kernel's timestamp, and nothing waits on them: a closed loop sends
+        // its next request on each answer, and so do overdue requests and new connections.
+        let hold = window > 0
+            && self.cfg.rx_stamps
+            && self.kind() != Kind::Connections
+            && !self.starving
+            && self.connecting == 0;
+        if hold {
+            wake = wake.min(now + window);
+        }
+        Some(Wait {
+            timeout: Duration::from_micros(wake.saturating_sub(now).max(1)),
+            hold,
+        })
     }
 
     fn finish(&mut self, backend: BackendReport) -> ClientOutcome {

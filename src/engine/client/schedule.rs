@@ -35,6 +35,7 @@ impl Client {
             self.scheduled += sent as u64;
         }
         self.starved += u64::from(starved && self.measuring);
+        self.starving = starved;
         if starved {
             // Overdue requests wait for a connection to come free (a completion wakes us), not
             // for a timer: waking for them now would only spin.
@@ -113,14 +114,14 @@ impl Client {
     /// A user with no task it may send (each waits for a capture) tries again after its think
     /// time, and at most ten times a second.
     pub(super) fn wait_for_task(&mut self, token: Token) {
-        self.think(token, 100_000);
+        self.think(token, self.now, 100_000);
     }
 
-    /// The user thinks (at least `min_us`) before its next request, whatever happens to its
-    /// connection meanwhile.
-    pub(super) fn think(&mut self, token: Token, min_us: u64) {
+    /// The user thinks (at least `min_us`) from `from` before its next request, whatever
+    /// happens to its connection meanwhile.
+    pub(super) fn think(&mut self, token: Token, from: u64, min_us: u64) {
         let class = self.conns[token as usize].class;
-        let at = self.now + self.think_us(class).max(min_us);
+        let at = from + self.think_us(class).max(min_us);
         self.conns[token as usize].wake_at = Some(at);
         self.wakeups.push(Reverse((at, token)));
     }
