@@ -363,11 +363,25 @@ pub struct Interval {
     pub endpoint_errors: Vec<[u64; ERROR_KINDS]>,
 }
 
+/// A run of equal responses not yet recorded (see `Recorder::response`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Run {
+    ep: usize,
+    status: u16,
+    ok: bool,
+    latency_us: u64,
+    uncorrected_us: u64,
+    n: u64,
+}
+
 /// The per-worker recorder: totals plus the interval that is being filled.
 #[derive(Debug)]
 pub struct Recorder {
     pub totals: Totals,
     current: Interval,
+    run: Run,
+    /// The same for the generator's added time: (µs, count).
+    added_run: (u64, u64),
     /// How many per-endpoint interval histograms to keep (0: none).
     endpoint_intervals: usize,
     /// The endpoints' status and error tables when the last interval closed.
@@ -418,6 +432,8 @@ impl Recorder {
                 endpoint_errors: Vec::new(),
             },
             endpoint_intervals: 0,
+            run: Run::default(),
+            added_run: (0, 0),
             last_status: Vec::new(),
             last_errors: Vec::new(),
         }
@@ -448,7 +464,8 @@ impl Recorder {
     }
 
     /// Records one complete response to endpoint `ep` (`ok` by the task's expected statuses),
-    /// with its corrected and uncorrected latency.
+    /// with its corrected and uncorrected latency. Equal responses in a row (a pipelined batch,
+    /// sent together and read in one piece) are kept as one run and recorded together.
     #[inline]
     pub fn response(
         &mut self,
@@ -458,37 +475,68 @@ impl Recorder {
         latency_us: u64,
         uncorrected_us: u64,
     ) {
+        let run = Run {
+            ep,
+            status,
+            ok,
+            latency_us,
+            uncorrected_us,
+            n: self.run.n,
+        };
+        if run == self.run && run.n > 0 {
+            self.run.n += 1;
+            return;
+        }
+        self.settle();
+        self.run = Run { n: 1, ..run };
+    }
+
+    /// Records the run of equal responses held back by `response`. Everything that reads the
+    /// totals or the interval settles first.
+    fn settle(&mut self) {
+        let Run {
+            ep,
+            status,
+            ok,
+            latency_us,
+            uncorrected_us,
+            n,
+        } = std::mem::take(&mut self.run);
+        if n == 0 {
+            return;
+        }
+        let ok_n = if ok { n } else { 0 };
         let e = &mut self.totals.endpoints[ep];
         for c in [
             &mut self.totals.counts,
             &mut self.current.counts,
             &mut e.counts,
         ] {
-            c.responses += 1;
-            c.ok += u64::from(ok);
+            c.responses += n;
+            c.ok += ok_n;
         }
         if let Some(c) = self.current.endpoint_counts.get_mut(ep) {
-            c.responses += 1;
-            c.ok += u64::from(ok);
+            c.responses += n;
+            c.ok += ok_n;
         }
         let code = usize::from(status).min(999);
-        e.status[code] += 1;
-        e.latency.saturating_record(latency_us);
-        e.latency_sum_us += latency_us;
+        e.status[code] += n;
+        e.latency.saturating_record_n(latency_us, n);
+        e.latency_sum_us += latency_us * n;
         e.latency_min_us = e.latency_min_us.min(latency_us);
         e.latency_max_us = e.latency_max_us.max(latency_us);
         if let Some(h) = self.current.endpoints.get_mut(ep) {
-            h.saturating_record(latency_us);
+            h.saturating_record_n(latency_us, n);
         }
         // The aggregate latency and status table are the endpoints' sums: folded once, in
         // `snapshot_totals`, not recorded twice per response.
-        self.current.latency.saturating_record(latency_us);
+        self.current.latency.saturating_record_n(latency_us, n);
         self.totals
             .latency_uncorrected
-            .saturating_record(uncorrected_us);
+            .saturating_record_n(uncorrected_us, n);
         self.current
             .latency_uncorrected
-            .saturating_record(uncorrected_us);
+            .saturating_record_n(uncorrected_us, n);
     }
 
     /// Adds response body bytes for an endpoint (Locust's content size).
@@ -506,11 +554,20 @@ impl Recorder {
     #[inline]
     pub fn ended(&mut self, added_us: Option<u64>) {
         match added_us {
+            Some(us) if self.added_run.0 == us => self.added_run.1 += 1,
             Some(us) => {
-                self.totals.ended_kernel += 1;
-                self.totals.generator_added.saturating_record(us);
+                self.settle_added();
+                self.added_run = (us, 1);
             }
             None => self.totals.ended_user += 1,
+        }
+    }
+
+    fn settle_added(&mut self) {
+        let (us, n) = std::mem::take(&mut self.added_run);
+        if n > 0 {
+            self.totals.ended_kernel += n;
+            self.totals.generator_added.saturating_record_n(us, n);
         }
     }
 
@@ -563,6 +620,7 @@ impl Recorder {
 
     /// Closes the current interval and starts the one with the given index.
     pub fn roll(&mut self, next_index: u32) -> Interval {
+        self.settle();
         let fresh = Interval {
             index: next_index,
             counts: Counts::default(),
@@ -597,7 +655,8 @@ impl Recorder {
     }
 
     /// True when nothing has been counted in the interval being filled.
-    pub fn interval_is_empty(&self) -> bool {
+    pub fn interval_is_empty(&mut self) -> bool {
+        self.settle();
         self.current.counts == Counts::default()
     }
 
@@ -622,7 +681,9 @@ impl Recorder {
 
     /// The totals so far, with the aggregate latency histogram and status table folded from
     /// the endpoints (they are only kept per endpoint while recording).
-    pub fn snapshot_totals(&self) -> Totals {
+    pub fn snapshot_totals(&mut self) -> Totals {
+        self.settle();
+        self.settle_added();
         let mut t = self.totals.clone();
         t.latency.reset();
         t.status.iter_mut().for_each(|n| *n = 0);
@@ -644,6 +705,30 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn equal_responses_in_a_row_count_as_many() {
+        let mut r = Recorder::new(2);
+        for _ in 0..16 {
+            r.response(0, 200, true, 250, 240);
+            r.ended(Some(3));
+        }
+        r.response(1, 200, true, 250, 240);
+        r.response(0, 200, true, 251, 240);
+        r.ended(None);
+        let iv = r.roll(1);
+        assert_eq!(iv.counts.responses, 18);
+        assert_eq!(iv.latency.len(), 18);
+        assert_eq!(iv.latency_uncorrected.count_at(240), 18);
+        let t = r.snapshot_totals();
+        assert_eq!(t.counts.responses, 18);
+        assert_eq!(t.endpoints[0].counts.ok, 17);
+        assert_eq!(t.endpoints[0].latency.count_at(250), 16);
+        assert_eq!(t.endpoints[0].latency_sum_us, 16 * 250 + 251);
+        assert_eq!(t.status[200], 18);
+        assert_eq!((t.ended_kernel, t.ended_user), (16, 1));
+        assert_eq!(t.generator_added.count_at(3), 16);
+    }
 
     #[test]
     fn merge_adds_everything() {

@@ -410,6 +410,25 @@ svg.chart{{width:100%;height:auto;border:1px solid #ddd;background:#fff}} .tick{
             ms(l.max as f64)
         );
     }
+    let c = &r.latency_clock;
+    let ends = match c.clock.as_str() {
+        "kernel" => "the kernel's receive time of each response",
+        "user" => "when each response was parsed (userspace clock)",
+        "mixed" => "the kernel's receive time, or when parsed where the kernel gave none",
+        _ => "no responses",
+    };
+    let added = c.generator_added_us.as_ref().map_or(String::new(), |a| {
+        format!(
+            " · reading added p50 {} · p99 {} · max {}",
+            ms(a.p50 as f64),
+            ms(a.p99 as f64),
+            ms(a.max as f64)
+        )
+    });
+    let _ = write!(
+        page,
+        "<tr><th>latency ends at</th><td>{ends}{added}</td></tr>"
+    );
     page.push_str("</table>");
     for a in &r.assertions {
         let _ = write!(
