@@ -152,6 +152,9 @@ impl ResponseParser {
     }
 
     fn advance_inner(&mut self, input: &[u8], head_request: bool) -> Result<Progress, Malformed> {
+        if let Some(done) = self.whole_repeat(input, head_request) {
+            return Ok(done);
+        }
         let mut used = 0;
         loop {
             if let Some((body, done)) = &mut self.body {
@@ -198,6 +201,37 @@ impl ResponseParser {
                 Some((n, None)) => used += n,
             }
         }
+    }
+
+    /// The common case in one step: nothing partial, the same head as the last response, and
+    /// all of its length-framed body here. Exactly what the general path would conclude.
+    #[inline]
+    fn whole_repeat(&mut self, input: &[u8], head_request: bool) -> Option<Progress> {
+        if self.body.is_some() || !self.carry.is_empty() || head_request {
+            return None;
+        }
+        let head = self.last?;
+        let Framing::Length(len) = head.framing else {
+            return None;
+        };
+        if (100..200).contains(&head.status) || head.status == 204 || head.status == 304 {
+            return None;
+        }
+        let total = usize::try_from(len)
+            .ok()?
+            .checked_add(self.last_head.len())?;
+        if input.len() < total || !input.starts_with(&self.last_head) {
+            return None;
+        }
+        self.last_body_len = len;
+        Some(Progress::Done(
+            total,
+            Complete {
+                status: head.status,
+                close: head.close,
+                keep_alive_max: head.keep_alive_max,
+            },
+        ))
     }
 
     /// Called at end of stream: completes a close-delimited body, or says nothing was pending.
