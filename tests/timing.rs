@@ -8,10 +8,11 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 /// What every answer waits after its request arrived at the server.
 const DELAY_US: u64 = 2_000;
-/// Loopback transit both ways, the client's send path, and the VM's noise; the userspace clock
-/// also has the worker's wake-up on each answer.
+/// Loopback transit both ways, the client's send path, and the VM's noise. The userspace clock
+/// also has the worker's wake-up from idle on each answer and its parsing (about 50 µs on a
+/// 2-vCPU VM, more in the debug build the suite runs): what the kernel clock leaves out.
 const SLACK_KERNEL_US: u64 = 50;
-const SLACK_USER_US: u64 = 100;
+const SLACK_USER_US: u64 = 150;
 
 /// `tests/fixtures/delay_server.py`: answers each request exactly DELAY_US after the kernel
 /// received it. Killed if a test fails before stopping it.
@@ -70,36 +71,77 @@ impl Drop for DelayServer {
     }
 }
 
-per_backend! {
-    fn p50_is_the_servers_delay_with_either_clock(io) {
+/// One test for both backends, one after the other: the server spins to answer on time, and two
+/// at once on a 2-core machine would measure each other.
+#[test]
+fn p50_is_the_servers_delay_with_either_clock() {
+    for io in ["epoll", "uring"] {
+        if io == "uring" && !common::available("uring") {
+            continue;
+        }
+        p50_on(io);
+    }
+}
+
+fn p50_on(io: &str) {
+    {
         let server = DelayServer::start();
         let url = format!("http://127.0.0.1:{}/", server.port);
         // A 4 ms batch window at 100 requests/s: with kernel timestamps, answers wait up to
         // 4 ms to be read, and the latency must not grow by it.
         let run = |clock: &str| {
             common::run(&[
-                &url, "--io", io, "-R", "100", "-c", "2", "-d", "3s", "--threads", "1",
-                "--latency-clock", clock, "--batch-window", "4ms", "--kernel-stats", "off",
+                &url,
+                "--io",
+                io,
+                "-R",
+                "100",
+                "-c",
+                "2",
+                "-d",
+                "3s",
+                "--threads",
+                "1",
+                "--latency-clock",
+                clock,
+                "--batch-window",
+                "4ms",
+                "--kernel-stats",
+                "off",
             ])
         };
         let kernel = run("kernel");
         let user = run("user");
         let (answered, late) = server.stop();
         for (clock, r) in [("kernel", &kernel), ("user", &user)] {
-            assert_eq!(r.code(), 0, "{clock}: {}", String::from_utf8_lossy(&r.output.stderr));
+            assert_eq!(
+                r.code(),
+                0,
+                "{clock}: {}",
+                String::from_utf8_lossy(&r.output.stderr)
+            );
             r.assert_accounted();
             assert_eq!(r.json["latency_clock"]["clock"], clock);
             assert_eq!(r.n("/latency_clock/batch_window_us"), 4_000);
             assert_eq!(r.n("/requests/errors"), 0);
         }
         let responses = kernel.n("/requests/responses") + user.n("/requests/responses");
-        assert_eq!(answered, responses, "the server answered what the runs counted");
+        assert_eq!(
+            answered, responses,
+            "the server answered what the runs counted"
+        );
         assert!(responses >= 500, "{responses} responses");
         // The hold really happened: the generator read answers long after the kernel had them.
         let added = kernel.n("/latency_clock/generator_added_us/p50");
-        assert!(added >= 1_000, "answers were read {added}us after arrival: no batching");
+        assert!(
+            added >= 1_000,
+            "answers were read {added}us after arrival: no batching"
+        );
         assert!(user.json["latency_clock"]["generator_added_us"].is_null());
-        for (clock, r, slack) in [("kernel", &kernel, SLACK_KERNEL_US), ("user", &user, SLACK_USER_US)] {
+        for (clock, r, slack) in [
+            ("kernel", &kernel, SLACK_KERNEL_US),
+            ("user", &user, SLACK_USER_US),
+        ] {
             let ceiling = DELAY_US + late + slack;
             let p50 = r.n("/latency_uncorrected_us/p50");
             eprintln!(
@@ -116,7 +158,10 @@ per_backend! {
             // From the intended time, only the schedule's own lag comes on top.
             let corrected = r.n("/latency_us/p50");
             let lag = r.n("/schedule_lag_us/p99");
-            assert!(corrected <= ceiling + lag, "{clock}: corrected p50 {corrected}us, lag p99 {lag}us");
+            assert!(
+                corrected <= ceiling + lag,
+                "{clock}: corrected p50 {corrected}us, lag p99 {lag}us"
+            );
         }
     }
 }

@@ -27,6 +27,8 @@ use std::sync::Arc;
 
 /// How long a run limited only by `-n` may last (it ends when the requests are done).
 const UNBOUNDED: Duration = Duration::from_secs(1_000_000_000);
+/// The longest `--batch-window`: every send may wait this long.
+const MAX_BATCH_WINDOW: Duration = Duration::from_secs(1);
 
 /// When a run stops: whichever limit comes first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,6 +234,11 @@ impl RunPlan {
         let tls = client_tls(&target, &args.tls)?;
         if args.requests_per_conn == Some(0) {
             return Err(usage("--requests-per-conn must be at least 1"));
+        }
+        if args.batch_window.is_some_and(|w| w > MAX_BATCH_WINDOW) {
+            return Err(usage(
+                "--batch-window must be at most 1s (it delays sends by up to its length)",
+            ));
         }
         let connections_arg = args.connections.unwrap_or(crate::load::DEFAULT_CONNECTIONS);
         let pipeline = args.pipeline.unwrap_or(1);
@@ -728,6 +735,7 @@ mod tests {
             &["http://127.0.0.1:9/", "--threads", "100000"],
             &["http://127.0.0.1:9/", "--cpus", "99999"],
             &["http://127.0.0.1:9/", "-d", "0s"],
+            &["http://127.0.0.1:9/", "--batch-window", "2s"],
         ] {
             let err = run_plan(argv).unwrap_err();
             assert_eq!(err.exit(), crate::error::Exit::Usage, "{argv:?}: {err}");
