@@ -15,6 +15,16 @@ fn esc(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// `p50 … · p99 … · max …`, each in `ms` form.
+fn spread(p50: u64, p99: u64, max: u64) -> String {
+    format!(
+        "p50 {} · p99 {} · max {}",
+        ms(p50 as f64),
+        ms(p99 as f64),
+        ms(max as f64)
+    )
+}
+
 fn ms(us: f64) -> String {
     if us < 1000.0 {
         format!("{us:.0} µs")
@@ -207,10 +217,8 @@ fn connections(page: &mut String, r: &Report) {
     let row = |page: &mut String, label: &str, l: &super::Latency| {
         let _ = write!(
             page,
-            "<tr><th>{label}</th><td>p50 {} · p99 {} · max {}</td></tr>",
-            ms(l.p50 as f64),
-            ms(l.p99 as f64),
-            ms(l.max as f64)
+            "<tr><th>{label}</th><td>{}</td></tr>",
+            spread(l.p50, l.p99, l.max)
         );
     };
     let _ = write!(
@@ -418,12 +426,7 @@ svg.chart{{width:100%;height:auto;border:1px solid #ddd;background:#fff}} .tick{
         _ => "no responses",
     };
     let added = c.generator_added_us.as_ref().map_or(String::new(), |a| {
-        format!(
-            " · reading added p50 {} · p99 {} · max {}",
-            ms(a.p50 as f64),
-            ms(a.p99 as f64),
-            ms(a.max as f64)
-        )
+        format!(" · reading added {}", spread(a.p50, a.p99, a.max))
     });
     let _ = write!(
         page,
