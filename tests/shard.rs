@@ -134,8 +134,12 @@ fn a_rate_and_users_are_split_between_shards() {
     ]);
     for r in &rate {
         assert_eq!(r["target_rps"].as_f64(), Some(150.0), "{}", r["target_rps"]);
+        // A request due in the last moment may miss the end on a loaded machine: it is then
+        // reported as due but unsent, never lost.
+        let unsent = n(r, "/diagnostics/due_unsent");
+        assert!(unsent <= 2, "{unsent} due requests unsent");
         assert_eq!(
-            n(r, "/requests/sent"),
+            n(r, "/requests/sent") + unsent,
             300,
             "each shard sends half the schedule"
         );
@@ -236,7 +240,9 @@ path = "/missing/{{seq}}"
     ] {
         assert_eq!(n(&m, p), sum(p), "{p}");
     }
-    assert_eq!(n(&m, "/requests/sent"), 400, "the whole schedule");
+    let unsent = sum("/diagnostics/due_unsent");
+    assert!(unsent <= 2, "{unsent} due requests unsent");
+    assert_eq!(n(&m, "/requests/sent") + unsent, 400, "the whole schedule");
     assert_eq!(
         server.answered(),
         n(&m, "/requests/responses") + n(&m, "/requests/unfinished")

@@ -155,9 +155,14 @@ pub fn render(r: &Report) -> String {
         _ => {}
     }
     if r.diagnostics.due_unsent > 0 {
+        let why = if r.diagnostics.connection_starved > 0 {
+            "every connection was busy when the run ended"
+        } else {
+            "they fell due as the run ended"
+        };
         let _ = writeln!(
             s,
-            "  {} requests were due but never sent: every connection was busy when the run ended",
+            "  {} requests were due but never sent: {why}",
             fmt_count(r.diagnostics.due_unsent)
         );
     }

@@ -560,8 +560,14 @@ impl Worker for Client {
         let window = self.cfg.batch_window.as_micros() as u64;
         if let Some(due) = next_due {
             // Below saturation, sends wake the worker at most once per window; each wake-up
-            // sends everything due by then, and how late shows in the schedule lag.
-            wake = wake.min(due.max(self.window_from + window));
+            // sends everything due by then, and how late shows in the schedule lag. In the last
+            // window each request goes at its own time, so none is left past the end unsent.
+            let send_at = if due.saturating_add(window) >= self.end {
+                due
+            } else {
+                due.max(self.window_from + window)
+            };
+            wake = wake.min(send_at);
         }
         // Completions may gather until the next wake-up (at most a window away) when their
         // latency ends at the kernel's timestamp, and nothing waits on them: a closed loop sends
