@@ -116,13 +116,9 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, String> {
     m.schedule_lag_us = Lag::of(&lag);
     m.latency_clock.kernel_ended = sum(&|r| r.latency_clock.kernel_ended);
     m.latency_clock.user_ended = sum(&|r| r.latency_clock.user_ended);
-    m.latency_clock.clock = match (m.latency_clock.kernel_ended, m.latency_clock.user_ended) {
-        (0, 0) => "none",
-        (_, 0) => "kernel",
-        (0, _) => "user",
-        _ => "mixed",
-    }
-    .to_string();
+    let clock = &mut m.latency_clock;
+    clock.clock =
+        crate::report::LatencyClock::name(clock.kernel_ended, clock.user_ended).to_string();
     m.latency_clock.generator_added_us = added.as_ref().filter(|h| !h.is_empty()).map(Lag::of);
     m.bytes.sent = sum(&|r| r.bytes.sent);
     m.bytes.received = sum(&|r| r.bytes.received);

@@ -142,9 +142,11 @@ pub fn batch_window(plan: &EngineConfig) -> Duration {
                 crate::load::Think::Uniform(lo, hi) => (lo, (lo + hi) / 2),
             };
             let classes = &plan.program.classes;
+            // The shortest think decides whether a window is small against it; the longest
+            // mean think gives the lowest rate the users could send.
             let shortest = classes.iter().map(|c| think(&c.think).0).min();
-            let mean = classes.iter().map(|c| think(&c.think).1).max();
-            match (shortest, mean) {
+            let longest_mean = classes.iter().map(|c| think(&c.think).1).max();
+            match (shortest, longest_mean) {
                 (Some(lo), Some(mean)) if lo >= BATCH_MIN_THINK => {
                     plan.shape.peak() / workers / mean.as_secs_f64()
                 }

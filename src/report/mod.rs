@@ -269,18 +269,22 @@ pub struct LatencyClock {
 
 impl LatencyClock {
     pub fn of(t: &crate::stats::Totals, batch_window: std::time::Duration) -> Self {
-        let clock = match (t.ended_kernel, t.ended_user) {
-            (0, 0) => "none",
-            (_, 0) => "kernel",
-            (0, _) => "user",
-            _ => "mixed",
-        };
         Self {
-            clock: clock.to_string(),
+            clock: Self::name(t.ended_kernel, t.ended_user).to_string(),
             kernel_ended: t.ended_kernel,
             user_ended: t.ended_user,
             generator_added_us: (t.ended_kernel > 0).then(|| Lag::of(&t.generator_added)),
             batch_window_us: batch_window.as_micros() as u64,
+        }
+    }
+
+    /// `clock` for these counts of responses ended by each clock.
+    pub fn name(kernel_ended: u64, user_ended: u64) -> &'static str {
+        match (kernel_ended, user_ended) {
+            (0, 0) => "none",
+            (_, 0) => "kernel",
+            (0, _) => "user",
+            _ => "mixed",
         }
     }
 }

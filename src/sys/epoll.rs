@@ -444,7 +444,7 @@ impl Backend for Epoll {
             Some(accept) => wait.timeout.min(accept),
             None => wait.timeout,
         };
-        if wait.hold && self.listener < 0 {
+        if wait.hold {
             // epoll cannot wait for a batch: sleep through the timeout, then take what is ready.
             std::thread::sleep(timeout);
             timeout = Duration::ZERO;
