@@ -172,18 +172,20 @@ pub enum LatencyClock {
 }
 
 impl LatencyClock {
-    /// Whether workers ask for kernel timestamps; `Kernel` where sockets lack them is an error.
-    pub fn resolve(self, addr: &std::net::SocketAddr) -> Result<bool, SetupError> {
+    /// Whether workers ask for kernel timestamps (Some: yes, and the probe's socket, to hold
+    /// for the run); `Kernel` where sockets lack them is an error.
+    pub fn resolve(
+        self,
+        addr: &std::net::SocketAddr,
+    ) -> Result<Option<std::os::fd::OwnedFd>, SetupError> {
         match self {
-            Self::User => Ok(false),
-            Self::Auto => Ok(crate::sys::probe::rx_stamps(addr).is_ok()),
-            Self::Kernel => crate::sys::probe::rx_stamps(addr)
-                .map(|()| true)
-                .map_err(|why| {
-                    SetupError::Usage(format!(
-                        "--latency-clock kernel: {why}; use --latency-clock auto or user"
-                    ))
-                }),
+            Self::User => Ok(None),
+            Self::Auto => Ok(crate::sys::probe::rx_stamps(addr).ok()),
+            Self::Kernel => crate::sys::probe::rx_stamps(addr).map(Some).map_err(|why| {
+                SetupError::Usage(format!(
+                    "--latency-clock kernel: {why}; use --latency-clock auto or user"
+                ))
+            }),
         }
     }
 }
@@ -241,7 +243,9 @@ pub fn run(
     };
     let shard_connections = conns.iter().sum::<u64>();
     ensure_open_files(shard_connections + 64)?;
-    let rx_stamps = plan.latency_clock.resolve(&plan.addr)?;
+    // Held until the run ends, so timestamping is on before the first connection.
+    let stamp_guard = plan.latency_clock.resolve(&plan.addr)?;
+    let rx_stamps = stamp_guard.is_some();
     let window = batch_window(plan);
     let shape = Arc::new(plan.shape.clone());
     let quotas = plan.requests.map(|n| split(shard.part(n), workers));

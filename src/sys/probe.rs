@@ -80,18 +80,20 @@ pub fn probe_uring() -> UringSupport {
     }
 }
 
-/// Whether a TCP socket of the target's family takes SO_TIMESTAMPING receive timestamps.
-pub fn rx_stamps(addr: &std::net::SocketAddr) -> Result<(), String> {
+/// Whether a TCP socket of the target's family takes SO_TIMESTAMPING receive timestamps. The
+/// socket that says so is handed back: while it is open, the kernel keeps receive timestamping
+/// on for the whole stack (it turns it on from a work queue, so the first segments after the
+/// first socket asks can arrive unstamped; holding this one through a run avoids that).
+pub fn rx_stamps(addr: &std::net::SocketAddr) -> Result<std::os::fd::OwnedFd, String> {
     let fd = super::socket::tcp_socket(addr, true).map_err(|e| {
         format!(
             "cannot open a socket ({})",
             std::io::Error::from_raw_os_error(e)
         )
     })?;
-    let ok = super::socket::enable_rx_stamps(fd);
-    super::socket::close(fd);
-    if ok {
-        Ok(())
+    let fd = super::socket::owned(fd);
+    if super::socket::enable_rx_stamps(std::os::fd::AsRawFd::as_raw_fd(&fd)) {
+        Ok(fd)
     } else {
         Err(
             "this kernel or platform does not give sockets receive timestamps (SO_TIMESTAMPING)"

@@ -371,6 +371,9 @@ mod stamp_tests {
             return;
         }
         assert!(connect_nonblocking(fd, &RawAddr::new(&addr)).unwrap());
+        // The kernel turns receive timestamping on for the whole stack from a work queue: the
+        // first segments after the first socket asks for it can still arrive unstamped.
+        std::thread::sleep(std::time::Duration::from_millis(50));
         let (mut peer, _) = listener.accept().unwrap();
         std::io::Write::write_all(&mut peer, b"hello").unwrap();
         let before = std::time::SystemTime::now()
