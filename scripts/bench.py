@@ -11,8 +11,8 @@ tls, kstats, locust-worker, partial.
 import datetime, importlib, shutil, socket, subprocess, sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import ROOT
 
 # What each benchmark runs, the peer tools it needs, and whether it compares with Locust.
 BENCHMARKS = {

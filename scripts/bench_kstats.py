@@ -20,23 +20,15 @@ import argparse, json, os, re, shutil, statistics, subprocess, sys, tempfile, th
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import BIN, TICK, children, common_args, free_port, run_measured, ticks
+from benchlib import BIN, TICK, children, common_args, free_port, run_measured, start_nginx, ticks
 
 
-CONF = """worker_processes 1;
-worker_cpu_affinity 01;
-worker_rlimit_nofile 8192;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
+HTTP = """  access_log off;
   server {{
     listen 127.0.0.1:{port} reuseport backlog=4096;
     keepalive_requests 10;
     location / {{ return 200 "Hello, world!"; }}
   }}
-}}
 """
 
 
@@ -71,9 +63,7 @@ def main():
         return 1
     d = tempfile.mkdtemp(prefix="ringblast-kstats-")
     port = free_port()
-    Path(d, "nginx.conf").write_text(CONF.format(d=d, port=port))
-    nginx = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", f"{d}/nginx.conf", "-g", "daemon off;"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    nginx = start_nginx(d, HTTP.format(d=d, port=port))
     serve = subprocess.Popen(["taskset", "-c", "0", str(BIN), "serve", "--cpus", "0", "--listen", "127.0.0.1:0"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     serve_url = re.search(r"http://[\d.:]+", serve.stderr.readline()).group(0) + "/"

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from benchlib import free_port, run_measured
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / "target" / "release" / "ringblast"
+from benchlib import ROOT, BIN
 # (scenario, users, spawn rate): the report's figures; the burst ramps 1000 users at 100/s.
 SCENARIOS = [("deployments", 100, 10), ("approvals", 50, 5), ("connectors", 200, 10), ("burst", 1000, 100)]
 

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from benchlib import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / "target" / "release" / "ringblast"
+from benchlib import ROOT, BIN
 
 
 def scenario(endpoints):

@@ -14,23 +14,15 @@ from pathlib import Path
 
 from benchlib import common_args, free_port, parse_wrk, run_measured, wrk_argv
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / "target" / "release" / "ringblast"
+from benchlib import ROOT, BIN, start_nginx
 
-CONF = """worker_processes 1;
-worker_cpu_affinity 01;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log;
-events {{ worker_connections 4096; }}
-http {{
-  log_format counted '$status';
+HTTP = """  log_format counted '$status';
   access_log {dir}/access.log counted;
   keepalive_requests 1000;
   server {{
     listen 127.0.0.1:{port} reuseport backlog=4096;
     location / {{ return 200 "Hello, world!"; }}
   }}
-}}
 """
 
 
@@ -46,10 +38,7 @@ def main():
     a, out = common_args(argparse.ArgumentParser())
     port = free_port()
     d = tempfile.mkdtemp(prefix="ringblast-nginx-")
-    conf = Path(d) / "nginx.conf"
-    conf.write_text(CONF.format(dir=d, port=port))
-    nginx = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", str(conf), "-g", "daemon off;"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    nginx = start_nginx(d, HTTP.format(dir=d, port=port))
     time.sleep(0.5)
     url = f"http://127.0.0.1:{port}/"
     rows = []

@@ -9,8 +9,7 @@ pinned to the other CPU. From the arrival times we compute the inter-arrival jit
 import argparse, json, os, shutil, socket, statistics, struct, subprocess, threading, time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / "target" / "release" / "ringblast"
+from benchlib import ROOT, BIN
 SO_TIMESTAMPNS = 35  # Linux; SCM_TIMESTAMPNS has the same value
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from benchlib import cpu_of, free_port, wrapped
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / "target" / "release" / "ringblast"
+from benchlib import ROOT, BIN
 CLK = os.sysconf("SC_CLK_TCK")
 
 

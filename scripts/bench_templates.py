@@ -9,8 +9,7 @@ from pathlib import Path
 
 from benchlib import free_port, run_measured
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / "target" / "release" / "ringblast"
+from benchlib import ROOT, BIN
 
 
 def timed(argv):

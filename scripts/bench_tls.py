@@ -17,16 +17,10 @@ import argparse, json, os, re, shutil, statistics, subprocess, sys, tempfile, ti
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import BIN, TICK, children, common_args, free_port, parse_h2load, parse_wrk, run_measured, ticks, wrk_argv
+from benchlib import BIN, TICK, children, common_args, free_port, parse_h2load, parse_wrk, run_measured, start_nginx, ticks, wrk_argv
 
 
-CONF = """worker_processes 1;
-worker_cpu_affinity 01;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 4096; }}
-http {{
-  log_format reuse '$ssl_session_reused';
+HTTP = """  log_format reuse '$ssl_session_reused';
   ssl_certificate {d}/server.pem;
   ssl_certificate_key {d}/server.key;
   ssl_protocols TLSv1.2 TLSv1.3;
@@ -44,7 +38,6 @@ http {{
     access_log {d}/churn.log reuse;
     location / {{ return 200 "Hello, world!"; }}
   }}
-}}
 """
 
 
@@ -68,9 +61,7 @@ def main():
     d = tempfile.mkdtemp(prefix="ringblast-tls-")
     make_certs(d)
     keep, churn = free_port(), free_port()
-    Path(d, "nginx.conf").write_text(CONF.format(d=d, keep=keep, churn=churn))
-    nginx = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", f"{d}/nginx.conf", "-g", "daemon off;"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    nginx = start_nginx(d, HTTP.format(d=d, keep=keep, churn=churn))
     serve = subprocess.Popen(["taskset", "-c", "0", str(BIN), "serve", "--tls", "--cpus", "0", "--listen", "127.0.0.1:0"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     line = serve.stderr.readline()

@@ -97,3 +97,26 @@ def children(pid):
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except FileNotFoundError:
         return []
+
+
+# The one nginx configuration of the benchmarks: one worker pinned to CPU 0, its files in `d`;
+# each benchmark gives only what goes inside `http { }`.
+_NGINX = """worker_processes 1;
+worker_cpu_affinity 01;
+worker_rlimit_nofile 8192;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 4096; }}
+http {{
+{http}
+}}
+"""
+
+
+def start_nginx(d, http):
+    """Writes d/nginx.conf around `http` and starts nginx on CPU 0 in the foreground."""
+    conf = Path(d) / "nginx.conf"
+    conf.write_text(_NGINX.format(d=d, http=http))
+    return subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", str(conf), "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+

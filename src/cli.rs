@@ -195,7 +195,8 @@ pub struct RunArgs {
     pub latency_clock: LatencyClockArg,
     /// Below saturation (-R, --users), wake at most once per window to send what is due, and
     /// let answers gather meanwhile (with kernel timestamps): fewer wake-ups, at up to this
-    /// much schedule lag. 0 sends every request at its own time [default: 250us].
+    /// much schedule lag. 0 sends every request at its own time [default: 1ms where a worker
+    /// sends more than 5,000 requests/s (open loop, or users thinking 10ms or more), else 0].
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub batch_window: Option<Duration>,
     /// Serve live Prometheus metrics on http://ADDR/metrics during the run (e.g.

@@ -5,24 +5,34 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::cli::{DemoArgs, RunArgs, TlsArgs, WorkerArgs};
-use crate::engine::{self, choose_backend};
-use crate::error::SetupError;
+use std::ffi::OsString;
+
+use clap::{Parser, ValueEnum};
+
+use crate::cli::{DemoArgs, RunArgs};
+use crate::engine::choose_backend;
+use crate::error::{Exit, SetupError};
+use crate::pipeline::{LoadCommand, Pipeline};
 use crate::plan::{RunPlan, ServePlan, online_cpus};
+use crate::routes::Routes;
+use crate::scenario::Scenario;
 use crate::serve;
-use crate::serve::routes::Routes;
 
 const ROUTES: &str = include_str!("../examples/demo/routes.toml");
 const SCENARIO: &str = include_str!("../examples/demo/scenario.toml");
 
-/// Starts the mock, runs the scenario, stops the mock; returns the plan, the result and how many
-/// requests the mock answered.
-pub fn run(
-    args: &DemoArgs,
-    stop: Arc<AtomicBool>,
-    mut progress: impl FnMut(&engine::collect::TimelineEntry),
-) -> Result<(RunPlan, engine::RunResult, u64), SetupError> {
-    let (kind, fallback) = choose_backend(args.io.into())?;
+/// The demo's load, as `run` flags would say it: parsed like a user's, so its defaults are the
+/// CLI's.
+#[derive(Parser)]
+struct DemoRun {
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// Starts the mock, runs the scenario through the run pipeline, stops the mock, and writes the
+/// report with how many requests the mock answered.
+pub fn run(args: &DemoArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
+    let (kind, _) = choose_backend(args.io.into())?;
     let routes = Routes::parse(ROUTES, std::path::Path::new("the demo's embedded routes"))?;
     let serve_plan = ServePlan {
         listen: "127.0.0.1:0".parse().expect("literal address"),
@@ -40,81 +50,46 @@ pub fn run(
         },
         io: args.io.into(),
     };
-    // The scenario goes through the same path as any user's file.
-    let dir = std::env::temp_dir().join(format!("ringblast-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| SetupError::Worker(format!("cannot write the demo scenario: {e}")))?;
-    let scenario_path = dir.join("demo-scenario.toml");
-    std::fs::write(&scenario_path, SCENARIO)
-        .map_err(|e| SetupError::Worker(format!("cannot write the demo scenario: {e}")))?;
+    let scenario = Scenario::parse(SCENARIO, std::path::Path::new("the demo's scenario"))?;
     // Over TLS the client trusts the certificate the target just made, and nothing else extra.
-    let mut tls = TlsArgs::default();
-    if let Some(pem) = serve_plan.tls.as_ref().and_then(|t| t.self_signed.as_ref()) {
-        let path = dir.join("demo-cert.pem");
-        std::fs::write(&path, pem)
-            .map_err(|e| SetupError::Worker(format!("cannot write the demo certificate: {e}")))?;
-        tls.cacert = Some(path);
-    }
+    let roots = match serve_plan.tls.as_ref().and_then(|t| t.self_signed.as_ref()) {
+        Some(pem) => pki_types::pem::PemObject::pem_slice_iter(pem.as_bytes())
+            .collect::<Result<Vec<pki_types::CertificateDer<'static>>, _>>()
+            .map_err(|e| SetupError::Tls(format!("the demo's certificate: {e}")))?,
+        None => Vec::new(),
+    };
     let scheme = if args.tls { "https" } else { "http" };
     let server_stop = Arc::new(AtomicBool::new(false));
     let server = serve::start(&serve_plan, kind, server_stop.clone())?;
-    let run_args = RunArgs {
-        url: None,
-        scenario: Some(scenario_path),
-        host: Some(format!("{scheme}://{}", server.addr)),
-        connections: None,
-        duration: Some(args.duration),
-        requests: None,
-        pipeline: None,
-        rate: None,
-        stages: None,
-        users: Some(u64::from(args.connections)),
-        spawn_rate: None,
-        think: None,
-        warmup: None,
-        asserts: Vec::new(),
-        workers: WorkerArgs {
-            threads: None,
-            cpus: None,
-            io: args.io,
-        },
-        method: None,
-        headers: Vec::new(),
-        body: None,
-        body_file: None,
-        timeout: None,
-        connect_timeout: None,
-        capture_max: "1m".into(),
-        no_resend: false,
-        requests_per_conn: None,
-        tls,
-        kernel_stats: args.kernel_stats,
-        latency_clock: crate::cli::LatencyClockArg::Auto,
-        batch_window: None,
-        metrics_listen: None,
-        shard: None,
-        start_at: None,
-        json: args.json.clone(),
-        csv: None,
-        csv_full_history: false,
-        html: args.html.clone(),
-        hlog: None,
-        quiet: false,
-    };
-    let outcome = RunPlan::from_args(&run_args).and_then(|plan| {
-        let mut result = crate::kernel::around(
-            plan.kernel_stats,
-            plan.target.addr,
-            plan.connections,
-            &mut progress,
-            |sink| engine::run(&plan.engine(), kind, stop, sink),
-        )?;
-        result.fallback = fallback;
-        Ok((plan, result))
-    });
+    let host = format!("{scheme}://{}", server.addr);
+    let mut argv: Vec<OsString> = vec!["demo".into(), "--host".into(), host.into()];
+    let mut flag = |name: &str, value: OsString| argv.extend([name.into(), value]);
+    flag("--users", args.connections.to_string().into());
+    flag("-d", format!("{}ms", args.duration.as_millis()).into());
+    flag("--io", value_name(args.io).into());
+    flag("--kernel-stats", value_name(args.kernel_stats).into());
+    if let Some(p) = &args.json {
+        flag("--json", p.into());
+    }
+    if let Some(p) = &args.html {
+        flag("--html", p.into());
+    }
+    let outcome = DemoRun::try_parse_from(argv)
+        .map_err(|e| SetupError::Usage(e.to_string()))
+        .and_then(|d| RunPlan::from_parts(&d.run, Some(scenario), roots))
+        .and_then(|plan| Pipeline::new(LoadCommand::Demo, plan))
+        .and_then(|mut pipeline| Ok((pipeline.run(stop)?, pipeline)));
     server_stop.store(true, Ordering::Relaxed);
     let answered = server.join()?;
-    let _ = std::fs::remove_dir_all(&dir);
-    let (plan, result) = outcome?;
-    Ok((plan, result, answered))
+    let (result, pipeline) = outcome?;
+    let exit = pipeline.finish(&result);
+    println!("  built-in target answered {answered} requests");
+    Ok(exit)
+}
+
+/// A flag value as the command line spells it.
+fn value_name(v: impl ValueEnum) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_string())
+        .unwrap_or_default()
 }

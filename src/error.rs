@@ -74,7 +74,7 @@ pub enum SetupError {
     },
     /// The Locust master cannot be reached or does not take this worker.
     #[error("{0}")]
-    Master(String),
+    Master(#[from] crate::locust::control::ControlError),
     #[error("worker setup failed: {0}")]
     Worker(String),
     /// The kernel interface failed a worker: setting it up, listening, or waiting.
@@ -89,7 +89,7 @@ pub enum SetupError {
     Invalid(#[from] InvalidValue),
     /// `--kernel-stats on` and eBPF cannot be used: what is missing.
     #[error("--kernel-stats on: {0}; use --kernel-stats auto to fall back to /proc counters")]
-    KernelStats(String),
+    KernelStats(#[from] crate::kstats::ebpf::EbpfError),
     /// TLS cannot be set up: roots, certificates, keys or versions.
     #[error("{0}")]
     Tls(String),

@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::engine::RunResult;
-use crate::engine::collect::{Second, SecondSink, TimelineEntry};
 use crate::error::SetupError;
 use crate::kstats::{Mode, Session};
+use crate::stats::second::{Second, SecondSink, TimelineEntry};
 
 /// How long the workers' last connections get to reach CLOSE in the kernel after the run, so
 /// that opened and closed can be compared.
@@ -35,7 +35,7 @@ pub fn around<S: SecondSink>(
 /// per hook that could not attach.
 fn start(mode: Mode, addr: SocketAddr, connections: u32) -> Result<Option<Session>, SetupError> {
     let capacity = connections.saturating_mul(2).saturating_add(1024);
-    let session = Session::start(mode, addr, capacity).map_err(SetupError::KernelStats)?;
+    let session = Session::start(mode, addr, capacity)?;
     if let Some(s) = &session {
         if let Some(why) = s.note() {
             eprintln!("ringblast: kernel stats from host-wide /proc counters: {why}");

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 
 use crate::assertions::{self, View, Windows};
-use crate::engine::collect::TimelineEntry;
 use crate::hdr;
 use crate::report::{Lag, Latency, Report, ShardReport, distribution};
+use crate::stats::second::TimelineEntry;
 
 fn add_maps(into: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>) {
     for (k, v) in from {

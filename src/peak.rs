@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::engine::{self, worker::BackendKind};
+use crate::engine;
 use crate::error::SetupError;
 use crate::load::{Kind, Shape};
-use crate::plan::RunPlan;
+use crate::pipeline::Pipeline;
 use crate::report::Report;
 
 /// A step passes only if responses per second reach this share of the rate tried.
@@ -121,8 +121,7 @@ pub struct PeakConfig {
 
 /// Runs open-loop steps on `plan` (its assertions are the SLO) until the search stops.
 pub fn run(
-    plan: &RunPlan,
-    kind: BackendKind,
+    pipeline: &Pipeline,
     cfg: PeakConfig,
     stop: Arc<AtomicBool>,
     mut on_step: impl FnMut(&Step),
@@ -141,7 +140,7 @@ pub fn run(
         // machine, or a hiccup of the target, must not halve the answer).
         let (mut ok, mut interrupted, mut generator_bound) = (false, false, false);
         for attempt in 1..=2 {
-            let (step, result) = run_step(plan, kind, cfg, &stop, rate, attempt)?;
+            let (step, result) = run_step(pipeline, cfg, &stop, rate, attempt)?;
             on_step(&step);
             generator_bound =
                 crate::report::generator_bound(step.sent_rps, rate, result.busiest_worker);
@@ -159,6 +158,7 @@ pub fn run(
             break Stop::GeneratorBound;
         }
     };
+    let plan = &pipeline.plan;
     let peak = search.best();
     let last_pass = peak.and_then(|p| steps.iter().rev().find(|s| s.ok && s.rate == p).cloned());
     let first_fail = steps
@@ -180,17 +180,17 @@ pub fn run(
 /// One try at `rate`: connections open and traffic flows during the warm-up, then the step is
 /// judged on what follows.
 fn run_step(
-    plan: &RunPlan,
-    kind: BackendKind,
+    pipeline: &Pipeline,
     cfg: PeakConfig,
     stop: &Arc<AtomicBool>,
     rate: f64,
     attempt: u32,
 ) -> Result<(Step, engine::RunResult), SetupError> {
+    let plan = &pipeline.plan;
     let mut step_cfg = plan.engine();
     step_cfg.shape = Shape::constant(Kind::Rate, rate, cfg.step).with_warmup(plan.warmup);
     step_cfg.requests = None;
-    let result = engine::run(&step_cfg, kind, stop.clone(), &mut |_: &_| {})?;
+    let result = pipeline.run_config(&step_cfg, stop.clone())?;
     let report = Report::new(&result, &plan.url, &plan.request.method, &plan.assertions);
     let mut failed: Vec<String> = report
         .assertions

@@ -1,7 +1,7 @@
 //! Kernel statistics (`--kernel-stats`), checked against what the test's own servers saw: the
 //! kernel's handshake count, resets, refusals, retransmits under loss made in a network
 //! namespace, and the /proc fallback without privileges. Where eBPF cannot load (not root, no
-//! BTF) the eBPF tests say they skip, unless RINGBLAST_REQUIRE_EBPF=1 (CI), where they fail.
+//! BTF) the eBPF tests say they skip, unless CI=true or RINGBLAST_REQUIRE_ALL=1, where they fail.
 
 mod common;
 
@@ -14,10 +14,6 @@ use std::time::{Duration, Instant};
 use common::{Mode, TempDir, TestServer, run_bounded};
 use serde_json::Value;
 
-fn required() -> bool {
-    std::env::var("RINGBLAST_REQUIRE_EBPF").as_deref() == Ok("1")
-}
-
 /// Whether this process may load ringblast's BPF programs (a real load, then dropped).
 fn ebpf_available() -> bool {
     let addr = "127.0.0.1:9".parse().unwrap();
@@ -28,11 +24,7 @@ fn ebpf_available() -> bool {
     ) {
         Ok(_) => true,
         Err(why) => {
-            assert!(
-                !required(),
-                "RINGBLAST_REQUIRE_EBPF=1 but eBPF is unavailable: {why}"
-            );
-            eprintln!("SKIP: eBPF is unavailable here: {why}");
+            common::skip("an eBPF test", &format!("eBPF is unavailable here: {why}"));
             false
         }
     }
@@ -156,7 +148,10 @@ fn classic_tracepoints_count_the_same() {
             .status();
     }
     if !std::path::Path::new("/sys/kernel/tracing/events/sock").exists() {
-        eprintln!("SKIP: tracefs is not mounted at /sys/kernel/tracing and cannot be");
+        common::skip(
+            "the classic tracepoints test",
+            "tracefs is not mounted at /sys/kernel/tracing and cannot be",
+        );
         return;
     }
     let server = TestServer::start(Mode::Plain);
@@ -378,11 +373,10 @@ fn loss_in_a_network_namespace_shows_retransmits() {
     let net = match LossyNetns::create(15) {
         Ok(n) => n,
         Err(why) => {
-            assert!(
-                !required(),
-                "RINGBLAST_REQUIRE_EBPF=1 but the lossy namespace failed: {why}"
+            common::skip(
+                "the packet-loss test",
+                &format!("cannot make a lossy network namespace: {why}"),
             );
-            eprintln!("SKIP: cannot make a lossy network namespace: {why}");
             return;
         }
     };
@@ -407,11 +401,10 @@ fn loss_in_a_network_namespace_shows_retransmits() {
 #[test]
 fn without_privileges_it_falls_back_to_procfs() {
     if Command::new("setpriv").arg("--version").output().is_err() {
-        assert!(
-            !required(),
-            "RINGBLAST_REQUIRE_EBPF=1 but setpriv is missing"
+        common::skip(
+            "the unprivileged test",
+            "setpriv (util-linux) is not installed",
         );
-        eprintln!("SKIP: setpriv (util-linux) is not installed");
         return;
     }
     // Switching to another user needs root, which is also what loads eBPF here.
@@ -503,7 +496,7 @@ fn ipv6_connections_are_counted_too() {
         return;
     }
     if std::net::TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("SKIP: no IPv6 loopback here");
+        common::skip("the IPv6 test", "no IPv6 loopback here");
         return;
     }
     let served = common::Served::start_on("[::1]:0", &[]);

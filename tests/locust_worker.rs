@@ -12,18 +12,7 @@ use common::{Mode, TempDir, TestServer, scenario, wait_bounded};
 
 /// Whether Locust (and pyzmq) can be run here; CI installs them, so there a miss fails.
 fn locust_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import locust, zmq, msgpack"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but Locust is missing: .ci/run installs it with pip"
-        );
-        eprintln!("SKIP: pip install locust to run the locust-worker tests");
-    }
-    ok
+    common::python_has("locust, zmq, msgpack", "a locust-worker test")
 }
 
 const LOCUSTFILE: &str = r#"

@@ -47,11 +47,10 @@ fn parse(text: &str, dir: &std::path::Path) -> Option<Vec<Sample>> {
                 err.contains("No module named 'prometheus_client'"),
                 "the parser refused the exposition: {err}\n{text}"
             );
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but prometheus_client is missing: .ci/run installs it"
+            common::skip(
+                "parsing /metrics with Prometheus's parser",
+                "pip install prometheus_client (.ci/run installs it)",
             );
-            eprintln!("SKIP: pip install prometheus_client to parse the metrics");
             None
         }
         Err(e) => panic!("python3: {e}"),

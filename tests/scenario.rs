@@ -256,6 +256,71 @@ path = "/fine"
     );
 }
 
+/// One success rule: two tasks with one name (one endpoint) and different `expect` lists are
+/// judged response by response, and the report, its failures and Locust's failures CSV agree.
+#[test]
+fn one_endpoint_with_two_expect_lists_is_judged_per_task_everywhere() {
+    let server = TestServer::start(Mode::Api { close_every: 0 });
+    let (dir, path) = scenario(
+        r#"
+[[user]]
+sequence = true
+[[user.task]]
+name = "same"
+path = "/missing/a"
+expect = [404]
+[[user.task]]
+name = "same"
+path = "/missing/b"
+"#,
+    );
+    let prefix = dir.join("out");
+    let r = run(&[
+        "--scenario",
+        path.to_str().unwrap(),
+        "--host",
+        &server.url("/"),
+        "-c",
+        "1",
+        "-n",
+        "200",
+        "--csv",
+        prefix.to_str().unwrap(),
+    ]);
+    r.assert_accounted();
+    let heads = server.counts.heads.lock().unwrap().clone();
+    let unexpected = heads.iter().filter(|h| h.contains("/missing/b")).count();
+    assert_eq!(
+        unexpected, 100,
+        "the server answered 404 to each task 100 times"
+    );
+    let e = endpoint(&r.json, "same");
+    assert_eq!(e["status"]["404"], 200);
+    assert_eq!(
+        e["failed"], 100,
+        "only the task that did not expect 404 failed"
+    );
+    assert_eq!(e["failures"]["HTTP 404"], 100, "{}", e["failures"]);
+    assert_eq!(r.n("/requests/ok"), 100);
+    let failures = std::fs::read_to_string(format!("{}_failures.csv", prefix.display())).unwrap();
+    let row = failures
+        .lines()
+        .find(|l| l.contains("HTTP 404"))
+        .unwrap_or_else(|| panic!("{failures}"));
+    assert!(
+        row.contains(",HTTP 404,100"),
+        "the failures CSV agrees: {row}"
+    );
+    let stats = std::fs::read_to_string(format!("{}_stats.csv", prefix.display())).unwrap();
+    let row = stats.lines().find(|l| l.contains(",same,")).unwrap();
+    let cols: Vec<&str> = row.split(',').collect();
+    assert_eq!(
+        (cols[2], cols[3]),
+        ("200", "100"),
+        "requests, failures: {row}"
+    );
+}
+
 #[test]
 fn bad_scenarios_fail_with_one_clear_line() {
     let cases: &[(&str, &str)] = &[

@@ -1,6 +1,8 @@
 //! The Locust transport against real ZeroMQ: a pyzmq ROUTER (what Locust's master binds) and
 //! ringblast's DEALER exchange msgpack messages in Locust's `[type, data, node_id]` envelope.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -28,15 +30,7 @@ print(json.dumps({"first": msg, "identity": ident.decode(), "same": ident == ide
 
 #[test]
 fn a_dealer_talks_to_a_real_zeromq_router() {
-    let probe = Command::new("python3")
-        .args(["-c", "import zmq, msgpack"])
-        .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but pyzmq/msgpack are missing: .ci/run installs them"
-        );
-        eprintln!("SKIP: pip install pyzmq msgpack for the ZeroMQ interop test");
+    if !common::python_has("zmq, msgpack", "the ZeroMQ interop test") {
         return;
     }
     let mut router = Command::new("python3")

@@ -5,80 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
 
 use crate::load::{Kind, Shape, Shard};
+pub use crate::stats::second::{Second, SecondSink, TimelineEntry};
 use crate::stats::{Counts, ERROR_KINDS, Interval};
-
-/// One second of the run, all workers merged.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct TimelineEntry {
-    /// Seconds since measurement started, at the end of this interval.
-    pub t: u32,
-    /// Open loop: the requests per second the shape asked for in this second.
-    pub target_rps: Option<f64>,
-    /// Users: how many users the shape asked for at the end of this second.
-    pub users: Option<u64>,
-    /// Complete responses in this second.
-    pub rps: f64,
-    pub sent: u64,
-    pub responses: u64,
-    pub ok: u64,
-    pub errors: u64,
-    /// Latency percentiles (corrected under -R), microseconds.
-    pub p50_us: u64,
-    #[serde(default)]
-    pub p90_us: u64,
-    pub p99_us: u64,
-    pub max_us: u64,
-    /// Latency from the actual send, microseconds.
-    pub p50_uncorrected_us: u64,
-    #[serde(default)]
-    pub p90_uncorrected_us: u64,
-    pub p99_uncorrected_us: u64,
-    /// What the kernel counted in this second (`--kernel-stats`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kernel: Option<crate::kstats::KernelSecond>,
-    /// A shard's latency in this second, lossless (see crate::hdr), so that merged timelines
-    /// have exact percentiles.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latency_hdr: Option<String>,
-}
-
-/// One merged second, handed to a `SecondSink` as it completes (and then dropped: nothing per
-/// second is kept for the whole run but its timeline entry).
-#[derive(Debug, Clone)]
-pub struct Second {
-    pub counts: Counts,
-    pub latency: Histogram<u64>,
-    pub body_bytes: u64,
-    /// Per endpoint, when the run keeps them (`--hlog`, `--csv-full-history`).
-    pub endpoints: Vec<Histogram<u64>>,
-    pub endpoint_counts: Vec<Counts>,
-    pub endpoint_body_bytes: Vec<u64>,
-    /// Per endpoint, this second's responses by status and errors by kind (with the
-    /// per-endpoint seconds).
-    pub endpoint_status: Vec<BTreeMap<u16, u64>>,
-    pub endpoint_errors: Vec<[u64; ERROR_KINDS]>,
-}
-
-/// Whoever consumes the run's seconds as they complete, in order, on the main thread: the
-/// progress line, and outputs written as the run goes (CSV history, interval log).
-pub trait SecondSink {
-    /// Measurement starts at this Unix time (whole seconds); called once, before any second.
-    fn start(&mut self, _started_unix: u64) {}
-    /// Adds what was measured elsewhere over the same second (the kernel's counts) to the
-    /// entry, before anyone sees it.
-    fn annotate(&mut self, _entry: &mut TimelineEntry) {}
-    fn second(&mut self, entry: &TimelineEntry, second: &Second);
-}
-
-/// A plain progress callback is a sink that looks at the timeline entry only.
-impl<F: FnMut(&TimelineEntry)> SecondSink for F {
-    fn second(&mut self, entry: &TimelineEntry, _second: &Second) {
-        self(entry)
-    }
-}
 
 #[derive(Debug)]
 struct Pending {
@@ -90,6 +20,7 @@ struct Pending {
     endpoint_counts: Vec<Counts>,
     endpoint_body_bytes: Vec<u64>,
     endpoint_status: Vec<BTreeMap<u16, u64>>,
+    endpoint_unexpected: Vec<BTreeMap<u16, u64>>,
     endpoint_errors: Vec<[u64; ERROR_KINDS]>,
     reports: usize,
 }
@@ -129,6 +60,7 @@ impl Collector {
             endpoint_counts: vec![Counts::default(); iv.endpoint_counts.len()],
             endpoint_body_bytes: vec![0; iv.endpoint_body_bytes.len()],
             endpoint_status: vec![BTreeMap::new(); iv.endpoint_status.len()],
+            endpoint_unexpected: vec![BTreeMap::new(); iv.endpoint_unexpected.len()],
             endpoint_errors: vec![[0; ERROR_KINDS]; iv.endpoint_errors.len()],
             reports: 0,
         });
@@ -149,9 +81,14 @@ impl Collector {
         {
             *a += b;
         }
-        for (a, b) in p.endpoint_status.iter_mut().zip(&iv.endpoint_status) {
-            for (code, n) in b {
-                *a.entry(*code).or_default() += n;
+        for (mine, theirs) in [
+            (&mut p.endpoint_status, &iv.endpoint_status),
+            (&mut p.endpoint_unexpected, &iv.endpoint_unexpected),
+        ] {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                for (code, n) in b {
+                    *a.entry(*code).or_default() += n;
+                }
             }
         }
         for (a, b) in p.endpoint_errors.iter_mut().zip(&iv.endpoint_errors) {
@@ -180,6 +117,7 @@ impl Collector {
             endpoint_counts: p.endpoint_counts,
             endpoint_body_bytes: p.endpoint_body_bytes,
             endpoint_status: p.endpoint_status,
+            endpoint_unexpected: p.endpoint_unexpected,
             endpoint_errors: p.endpoint_errors,
         };
         (entry, second)

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod collect;
 pub mod conn;
+pub mod user;
 pub mod worker;
 
 use std::sync::Arc;
@@ -54,8 +55,6 @@ pub struct RunResult {
     pub variables: Vec<String>,
     /// (name, method) of each endpoint, indexed like `totals.endpoints`.
     pub endpoints: Vec<(String, String)>,
-    /// Each endpoint's expected statuses (None: 2xx and 3xx), from its first task.
-    pub endpoint_expect: Vec<Option<Vec<u16>>>,
     /// Unix time (seconds) when measurement started.
     pub started_unix: u64,
     pub interrupted: bool,
@@ -378,21 +377,7 @@ pub fn run(
         shape,
         warmup: plan.warmup,
         variables: plan.program.variables.clone(),
-        endpoints: plan
-            .program
-            .endpoints
-            .iter()
-            .map(|e| (e.name.clone(), e.method.clone()))
-            .collect(),
-        endpoint_expect: (0..plan.program.endpoints.len())
-            .map(|ep| {
-                plan.program
-                    .tasks
-                    .iter()
-                    .find(|t| t.endpoint == ep)
-                    .and_then(|t| t.expect.clone())
-            })
-            .collect(),
+        endpoints: plan.program.endpoint_names(),
         started_unix,
         interrupted,
         transport: Transport {

@@ -33,8 +33,9 @@ pub struct BackendReport {
     pub flags: &'static str,
 }
 
-/// A driver that also keeps time: timers, deadlines, snapshots.
-pub trait Worker: Driver {
+/// What a pinned worker thread plays: a driver that also keeps time (timers, deadlines,
+/// snapshots): the client or the built-in target.
+pub trait Role: Driver {
     /// What the worker hands back when it stops.
     type Outcome;
     /// Called before every turn. Returns how the backend may wait, or None to stop.
@@ -43,8 +44,8 @@ pub trait Worker: Driver {
     fn finish(&mut self, backend: BackendReport) -> Self::Outcome;
 }
 
-/// A worker run over TLS keeps time exactly as it would in the clear.
-impl<W: Worker> Worker for crate::tls::Tls<W> {
+/// A role played over TLS keeps time exactly as it would in the clear.
+impl<W: Role> Role for crate::tls::Tls<W> {
     type Outcome = W::Outcome;
 
     fn tick(&mut self, ops: &mut Ops) -> Option<Wait> {
@@ -73,7 +74,7 @@ pub fn pin(cpu: usize) {
 
 /// Builds the backend, runs `worker` until it stops, and returns its outcome. `listener` is
 /// adopted for accepting.
-pub fn run<W: Worker>(
+pub fn run<W: Role>(
     kind: BackendKind,
     connections: usize,
     listener: Option<BorrowedFd<'_>>,
@@ -103,7 +104,7 @@ pub fn run<W: Worker>(
     }
 }
 
-fn drive<B: Backend, W: Worker>(
+fn drive<B: Backend, W: Role>(
     backend: &mut B,
     listener: Option<BorrowedFd<'_>>,
     worker: &mut W,

@@ -1,6 +1,7 @@
 //! Loads bpf/kstats.bpf.o with aya, points it at the target and this process, attaches each hook
 //! (tp_btf first, then the classic tracepoint) and reads its per-CPU maps. No report logic here.
 
+pub use super::model::Hook;
 use std::net::SocketAddr;
 
 use aya::maps::PerCpuArray;
@@ -68,8 +69,32 @@ pub enum Attach {
 /// The loaded programs and their maps; detached when dropped (links are file descriptors).
 pub struct Probe {
     bpf: Ebpf,
-    /// Each hook and how it attached: "tp_btf", "tracepoint", or "unavailable: why".
-    pub hooks: Vec<(String, String)>,
+    /// Each hook and how it attached.
+    pub hooks: Vec<(String, Hook)>,
+}
+
+/// Why eBPF cannot be used, or a map cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EbpfError {
+    #[error(
+        "this kernel exposes no BTF at /sys/kernel/btf/vmlinux (it needs CONFIG_DEBUG_INFO_BTF=y, Linux 5.5 or later)"
+    )]
+    NoBtf,
+    /// This process may not load tracing programs: what it lacks and how to grant it.
+    #[error("{0}")]
+    Privilege(String),
+    #[error("cannot read the kernel's BTF: {0}")]
+    Btf(String),
+    /// The object did not load (the verifier's last line when it rejected a program).
+    #[error("{0}")]
+    Load(String),
+    #[error("the hook that finds ringblast's connections could not attach ({hook}: {why})")]
+    FirstHook { hook: String, why: String },
+    /// `--kernel-stats on` and a hook did not attach.
+    #[error("the {hook} hook could not attach: {why}")]
+    Hook { hook: String, why: String },
+    #[error("the BPF map {map}: {why}")]
+    Map { map: String, why: String },
 }
 
 /// Summed counters (maxima: the largest per-CPU value) and drops by reason number.
@@ -116,16 +141,14 @@ pub fn missing_privilege() -> Option<String> {
 impl Probe {
     /// Loads and attaches everything for connections from this process to `target`, tracking
     /// up to `capacity` connections at once. An error says what is missing.
-    pub fn attach(target: SocketAddr, capacity: u32, attach: Attach) -> Result<Self, String> {
+    pub fn attach(target: SocketAddr, capacity: u32, attach: Attach) -> Result<Self, EbpfError> {
         if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
-            return Err("this kernel exposes no BTF at /sys/kernel/btf/vmlinux \
-                        (it needs CONFIG_DEBUG_INFO_BTF=y, Linux 5.5 or later)"
-                .into());
+            return Err(EbpfError::NoBtf);
         }
         if let Some(why) = missing_privilege() {
-            return Err(why);
+            return Err(EbpfError::Privilege(why));
         }
-        let btf = Btf::from_sys_fs().map_err(|e| format!("cannot read the kernel's BTF: {e}"))?;
+        let btf = Btf::from_sys_fs().map_err(|e| EbpfError::Btf(e.to_string()))?;
         let (family, port, addr) = match target {
             SocketAddr::V4(a) => {
                 let mut w = [0u32; 4];
@@ -151,42 +174,39 @@ impl Probe {
             .override_global("rb_addr", &addr, true)
             .map_max_entries("socks", capacity.clamp(1024, 1 << 20))
             .load(OBJECT)
-            .map_err(|e| load_error(&e.to_string()))?;
+            .map_err(|e| EbpfError::Load(load_error(&e.to_string())))?;
         let mut hooks = Vec::new();
         for (tp, category, btf_prog, classic) in HOOKS {
             let mut why = Vec::new();
             let mut how = None;
             if attach == Attach::BtfFirst {
                 match attach_btf(&mut bpf, btf_prog, tp, &btf) {
-                    Ok(()) => how = Some("tp_btf"),
+                    Ok(()) => how = Some(Hook::TpBtf),
                     Err(e) => why.push(format!("tp_btf: {e}")),
                 }
             }
             if how.is_none() {
                 match attach_classic(&mut bpf, classic, category, tp) {
-                    Ok(()) => how = Some("tracepoint"),
+                    Ok(()) => how = Some(Hook::Tracepoint),
                     Err(e) => why.push(format!("tracepoint: {e}")),
                 }
             }
-            let state = match how {
-                Some(h) => h.to_string(),
-                None => format!("unavailable: {}", why.join("; ")),
-            };
+            let state = how.unwrap_or_else(|| Hook::Unavailable(why.join("; ")));
             hooks.push((tp.to_string(), state));
         }
-        if hooks[0].1.starts_with("unavailable") {
-            return Err(format!(
-                "the hook that finds ringblast's connections could not attach ({}: {})",
-                hooks[0].0, hooks[0].1
-            ));
+        if let Hook::Unavailable(why) = &hooks[0].1 {
+            return Err(EbpfError::FirstHook {
+                hook: hooks[0].0.clone(),
+                why: why.clone(),
+            });
         }
         Ok(Self { bpf, hooks })
     }
 
     /// The counters and drops now, summed over CPUs.
-    pub fn read(&self) -> Result<Counters, String> {
+    pub fn read(&self) -> Result<Counters, EbpfError> {
         let per_cpu: PerCpuArray<_, [u64; N_COUNTERS]> = self.array("counters")?;
-        let values = per_cpu.get(&0, 0).map_err(|e| e.to_string())?;
+        let values = per_cpu.get(&0, 0).map_err(|e| map_error("counters", e))?;
         let mut c = vec![0u64; N_COUNTERS];
         for cpu in values.iter() {
             for (i, v) in cpu.iter().enumerate() {
@@ -204,13 +224,13 @@ impl Probe {
     }
 
     /// A histogram's buckets summed over CPUs: "handshake_ns" or "lifetime_ns".
-    pub fn histogram(&self, name: &str) -> Result<Vec<u64>, String> {
+    pub fn histogram(&self, name: &str) -> Result<Vec<u64>, EbpfError> {
         self.sum::<N_BUCKETS>(name)
     }
 
-    fn sum<const N: usize>(&self, name: &str) -> Result<Vec<u64>, String> {
+    fn sum<const N: usize>(&self, name: &str) -> Result<Vec<u64>, EbpfError> {
         let per_cpu: PerCpuArray<_, [u64; N]> = self.array(name)?;
-        let values = per_cpu.get(&0, 0).map_err(|e| e.to_string())?;
+        let values = per_cpu.get(&0, 0).map_err(|e| map_error(name, e))?;
         let mut out = vec![0u64; N];
         for cpu in values.iter() {
             for (o, v) in out.iter_mut().zip(cpu.iter()) {
@@ -223,12 +243,19 @@ impl Probe {
     fn array<V: aya::Pod>(
         &self,
         name: &str,
-    ) -> Result<PerCpuArray<&aya::maps::MapData, V>, String> {
-        let map = self
-            .bpf
-            .map(name)
-            .ok_or_else(|| format!("the BPF object has no map {name}"))?;
-        PerCpuArray::try_from(map).map_err(|e| e.to_string())
+    ) -> Result<PerCpuArray<&aya::maps::MapData, V>, EbpfError> {
+        let map = self.bpf.map(name).ok_or_else(|| EbpfError::Map {
+            map: name.into(),
+            why: "not in the BPF object".into(),
+        })?;
+        PerCpuArray::try_from(map).map_err(|e| map_error(name, e))
+    }
+}
+
+fn map_error(map: &str, e: impl std::fmt::Display) -> EbpfError {
+    EbpfError::Map {
+        map: map.into(),
+        why: e.to_string(),
     }
 }
 

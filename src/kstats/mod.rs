@@ -67,7 +67,11 @@ impl Session {
     /// Starts collecting for connections to `target`, of which up to `capacity` are open at
     /// once. `Ok(None)` for `Mode::Off`; with `Mode::On`, a missing privilege or kernel feature
     /// is the error.
-    pub fn start(mode: Mode, target: SocketAddr, capacity: u32) -> Result<Option<Self>, String> {
+    pub fn start(
+        mode: Mode,
+        target: SocketAddr,
+        capacity: u32,
+    ) -> Result<Option<Self>, ebpf::EbpfError> {
         if mode == Mode::Off {
             return Ok(None);
         }
@@ -78,15 +82,20 @@ impl Session {
         let (source, note) = match Probe::attach(target, capacity, attach) {
             Ok(p) => {
                 if mode == Mode::On
-                    && let Some((hook, why)) =
-                        p.hooks.iter().find(|(_, h)| h.starts_with("unavailable"))
+                    && let Some((hook, ebpf::Hook::Unavailable(why))) = p
+                        .hooks
+                        .iter()
+                        .find(|(_, h)| matches!(h, ebpf::Hook::Unavailable(_)))
                 {
-                    return Err(format!("the {hook} hook could not attach: {why}"));
+                    return Err(ebpf::EbpfError::Hook {
+                        hook: hook.clone(),
+                        why: why.clone(),
+                    });
                 }
                 (Source::Ebpf(Box::new(p)), None)
             }
             Err(why) if mode == Mode::On => return Err(why),
-            Err(why) => (Source::Procfs, Some(why)),
+            Err(why) => (Source::Procfs, Some(why.to_string())),
         };
         let start = procfs::Reading::now();
         let mut s = Self {
@@ -113,8 +122,10 @@ impl Session {
             Source::Ebpf(p) => p
                 .hooks
                 .iter()
-                .filter(|(_, h)| h.starts_with("unavailable"))
-                .cloned()
+                .filter_map(|(hook, h)| match h {
+                    ebpf::Hook::Unavailable(why) => Some((hook.clone(), why.clone())),
+                    _ => None,
+                })
                 .collect(),
             Source::Procfs => Vec::new(),
         }

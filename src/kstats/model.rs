@@ -5,6 +5,47 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// How one hook attached, or why it could not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Hook {
+    TpBtf,
+    Tracepoint,
+    Unavailable(String),
+}
+
+impl std::fmt::Display for Hook {
+    /// The report's spelling: "tp_btf", "tracepoint", or "unavailable: why".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TpBtf => f.write_str("tp_btf"),
+            Self::Tracepoint => f.write_str("tracepoint"),
+            Self::Unavailable(why) => write!(f, "unavailable: {why}"),
+        }
+    }
+}
+
+impl From<Hook> for String {
+    fn from(h: Hook) -> Self {
+        h.to_string()
+    }
+}
+
+impl TryFrom<String> for Hook {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "tp_btf" => Ok(Self::TpBtf),
+            "tracepoint" => Ok(Self::Tracepoint),
+            _ => s
+                .strip_prefix("unavailable: ")
+                .map(|why| Self::Unavailable(why.to_string()))
+                .ok_or_else(|| format!("not a hook state: {s}")),
+        }
+    }
+}
+
 /// One second of kernel counts in the timeline. eBPF fills every field; /proc only those with
 /// a host-wide counter (opened, retransmits, SYN retransmits, resets sent).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -78,7 +119,7 @@ pub struct KernelReport {
     pub note: Option<String>,
     /// Each hook and how it attached (eBPF only).
     #[serde(default)]
-    pub hooks: BTreeMap<String, String>,
+    pub hooks: BTreeMap<String, Hook>,
     pub handshakes: Option<Handshakes>,
     /// Kernel-measured SYN_SENT → ESTABLISHED time, microseconds.
     pub handshake_us: Option<Quantiles>,

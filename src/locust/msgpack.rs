@@ -152,12 +152,31 @@ fn encode_int(i: i64, out: &mut Vec<u8>) {
 /// Nesting deeper than this is refused (a hostile peer cannot exhaust the stack).
 const MAX_DEPTH: usize = 64;
 
+/// Why bytes are not one MessagePack value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("{0} bytes after the value")]
+    Trailing(usize),
+    #[error("truncated")]
+    Truncated,
+    #[error("a length beyond the message")]
+    LengthBeyondMessage,
+    #[error("a string that is not UTF-8")]
+    NotUtf8,
+    #[error("an integer beyond i64")]
+    IntegerBeyondI64,
+    #[error("nested too deeply")]
+    TooDeep,
+    #[error("unsupported MessagePack type 0x{0:02x}")]
+    Unsupported(u8),
+}
+
 /// Decodes exactly one value that fills `bytes`.
-pub fn decode(bytes: &[u8]) -> Result<Value, String> {
+pub fn decode(bytes: &[u8]) -> Result<Value, DecodeError> {
     let mut r = Reader { b: bytes, at: 0 };
     let v = r.value(0)?;
     if r.at != bytes.len() {
-        return Err(format!("{} bytes after the value", bytes.len() - r.at));
+        return Err(DecodeError::Trailing(bytes.len() - r.at));
     }
     Ok(v)
 }
@@ -168,54 +187,54 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+    fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
         let end = self.at.checked_add(n).filter(|e| *e <= self.b.len());
-        let end = end.ok_or_else(|| "truncated".to_string())?;
+        let end = end.ok_or(DecodeError::Truncated)?;
         let s = &self.b[self.at..end];
         self.at = end;
         Ok(s)
     }
 
-    fn uint(&mut self, n: usize) -> Result<u64, String> {
+    fn uint(&mut self, n: usize) -> Result<u64, DecodeError> {
         Ok(self
             .take(n)?
             .iter()
             .fold(0u64, |a, b| (a << 8) | u64::from(*b)))
     }
 
-    fn len(&mut self, n: usize) -> Result<usize, String> {
+    fn len(&mut self, n: usize) -> Result<usize, DecodeError> {
         let len = self.uint(n)? as usize;
         // Each element takes at least one byte: a longer length is a lie.
         if len > self.b.len() - self.at {
-            return Err("a length beyond the message".into());
+            return Err(DecodeError::LengthBeyondMessage);
         }
         Ok(len)
     }
 
-    fn string(&mut self, n: usize) -> Result<Value, String> {
+    fn string(&mut self, n: usize) -> Result<Value, DecodeError> {
         let s = self.take(n)?;
         String::from_utf8(s.to_vec())
             .map(Value::Str)
-            .map_err(|_| "a string that is not UTF-8".to_string())
+            .map_err(|_| DecodeError::NotUtf8)
     }
 
-    fn array(&mut self, n: usize, depth: usize) -> Result<Value, String> {
+    fn array(&mut self, n: usize, depth: usize) -> Result<Value, DecodeError> {
         (0..n)
             .map(|_| self.value(depth + 1))
             .collect::<Result<_, _>>()
             .map(Value::Array)
     }
 
-    fn map(&mut self, n: usize, depth: usize) -> Result<Value, String> {
+    fn map(&mut self, n: usize, depth: usize) -> Result<Value, DecodeError> {
         (0..n)
             .map(|_| Ok((self.value(depth + 1)?, self.value(depth + 1)?)))
-            .collect::<Result<_, String>>()
+            .collect::<Result<_, DecodeError>>()
             .map(Value::Map)
     }
 
-    fn value(&mut self, depth: usize) -> Result<Value, String> {
+    fn value(&mut self, depth: usize) -> Result<Value, DecodeError> {
         if depth > MAX_DEPTH {
-            return Err("nested too deeply".into());
+            return Err(DecodeError::TooDeep);
         }
         let tag = self.take(1)?[0];
         Ok(match tag {
@@ -234,7 +253,7 @@ impl Reader<'_> {
             0xcb => Value::Float(f64::from_bits(self.uint(8)?)),
             0xcc..=0xcf => {
                 let v = self.uint(1 << (tag - 0xcc))?;
-                Value::Int(i64::try_from(v).map_err(|_| "an integer beyond i64")?)
+                Value::Int(i64::try_from(v).map_err(|_| DecodeError::IntegerBeyondI64)?)
             }
             0xd0 => Value::Int(i64::from(self.uint(1)? as u8 as i8)),
             0xd1 => Value::Int(i64::from(self.uint(2)? as u16 as i16)),
@@ -253,7 +272,7 @@ impl Reader<'_> {
                 return self.map(n, depth);
             }
             0xe0..=0xff => Value::Int(i64::from(tag as i8)),
-            other => return Err(format!("unsupported MessagePack type 0x{other:02x}")),
+            other => return Err(DecodeError::Unsupported(other)),
         })
     }
 }

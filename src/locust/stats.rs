@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::msgpack::Value;
-use crate::engine::collect::{Second, TimelineEntry};
 use crate::report::locust::Entry;
 use crate::report::stream::second_entry;
+use crate::stats::second::{Second, TimelineEntry};
 use crate::stats::{Counts, ErrorKind};
 
 /// One StatsEntry's delta.
@@ -76,7 +76,6 @@ impl Acc {
 #[derive(Debug)]
 pub struct Pending {
     endpoints: Vec<(String, String)>,
-    expect: Vec<Option<Vec<u16>>>,
     per: Vec<Acc>,
     total: Acc,
     /// (endpoint, error text) → occurrences, with the first and last second seen.
@@ -84,11 +83,10 @@ pub struct Pending {
 }
 
 impl Pending {
-    pub fn new(endpoints: Vec<(String, String)>, expect: Vec<Option<Vec<u16>>>) -> Self {
+    pub fn new(endpoints: Vec<(String, String)>) -> Self {
         let n = endpoints.len();
         Self {
             endpoints,
-            expect,
             per: vec![Acc::default(); n],
             total: Acc::default(),
             errors: BTreeMap::new(),
@@ -115,14 +113,9 @@ impl Pending {
                 slot.0 += n;
                 slot.2 = epoch;
             };
-            for (code, n) in second.endpoint_status.get(ep).into_iter().flatten() {
-                let expected = match &self.expect[ep] {
-                    Some(list) => list.contains(code),
-                    None => (200..400).contains(code),
-                };
-                if !expected {
-                    fail(format!("HTTP {code}"), *n);
-                }
+            // The recorder judged each status by its task's own `expect`.
+            for (code, n) in second.endpoint_unexpected.get(ep).into_iter().flatten() {
+                fail(format!("HTTP {code}"), *n);
             }
             for kind in ErrorKind::ALL {
                 let n = second

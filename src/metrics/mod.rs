@@ -6,11 +6,10 @@ mod server;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
-use crate::engine::collect::{Second, SecondSink, TimelineEntry};
 use crate::error::SetupError;
 use crate::stats::ERROR_KINDS;
+use crate::stats::second::{Second, TimelineEntry};
 
 pub use exposition::{BOUNDS_S, render};
 pub use server::Server;
@@ -105,39 +104,6 @@ impl State {
             add(&mut total.resets_received, k.resets_received);
             add(&mut total.drops, k.drops);
         }
-    }
-}
-
-/// A sink that feeds each second to the shared state, then hands it on.
-pub struct WithMetrics<'a, S> {
-    inner: &'a mut S,
-    state: Option<Arc<Mutex<State>>>,
-}
-
-impl<'a, S> WithMetrics<'a, S> {
-    /// Feeds `server`'s state (none: just hands each second on).
-    pub fn new(inner: &'a mut S, server: Option<&Server>) -> Self {
-        Self {
-            inner,
-            state: server.map(Server::state),
-        }
-    }
-}
-
-impl<S: SecondSink> SecondSink for WithMetrics<'_, S> {
-    fn start(&mut self, started_unix: u64) {
-        self.inner.start(started_unix);
-    }
-
-    fn annotate(&mut self, entry: &mut TimelineEntry) {
-        self.inner.annotate(entry);
-    }
-
-    fn second(&mut self, entry: &TimelineEntry, second: &Second) {
-        if let Some(Ok(mut s)) = self.state.as_ref().map(|s| s.lock()) {
-            s.add(entry, second);
-        }
-        self.inner.second(entry, second);
     }
 }
 

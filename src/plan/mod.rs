@@ -15,10 +15,10 @@ use crate::error::SetupError;
 use crate::http::request::{RequestSpec, validate_header};
 use crate::io::IoChoice;
 use crate::load::{Kind, Shape, Think};
+use crate::routes::Routes;
 use crate::scenario::Scenario;
 use crate::scenario::program::{Program, RequestTemplate};
 use crate::scenario::template::Template;
-use crate::serve::routes::Routes;
 use crate::target::Target;
 use crate::units::{parse_cpu_list, parse_size};
 use merge::merge;
@@ -204,9 +204,8 @@ impl RunPlan {
             requests: self.stop.requests,
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
-            per_endpoint_seconds: self.hlog.is_some()
-                || self.csv_full_history
-                || self.metrics_listen.is_some(),
+            // The run's outputs say whether they need it (see output::Output::per_endpoint).
+            per_endpoint_seconds: false,
             capture_limit: self.capture_limit,
             resend: self.resend,
             requests_per_conn: self.requests_per_conn,
@@ -224,6 +223,16 @@ impl RunPlan {
             Some(path) => Some(Scenario::load(path)?),
             None => None,
         };
+        Self::from_parts(cli, scenario, Vec::new())
+    }
+
+    /// The plan of flags with a scenario already read (from a file, or a value such as the
+    /// demo's), trusting `roots` beside the system's and `--cacert`'s for https://.
+    pub fn from_parts(
+        cli: &RunArgs,
+        scenario: Option<Scenario>,
+        roots: Vec<pki_types::CertificateDer<'static>>,
+    ) -> Result<Self, SetupError> {
         let merged = merge(cli, scenario.as_ref())?;
         let args = &merged;
         let url = args
@@ -231,7 +240,7 @@ impl RunPlan {
             .clone()
             .expect("clap requires a URL, --host or --scenario");
         let target = Target::resolve(&url).map_err(usage)?;
-        let tls = client_tls(&target, &args.tls)?;
+        let tls = client_tls(&target, &args.tls, roots)?;
         if args.requests_per_conn == Some(0) {
             return Err(usage("--requests-per-conn must be at least 1"));
         }
@@ -413,7 +422,7 @@ impl RunPlan {
             think,
             assertions,
             program: Arc::new(program),
-            scenario: cli.scenario.clone(),
+            scenario: scenario.as_ref().map(|s| s.path.clone()),
             timeout,
             connect_timeout,
             io: args.workers.io.into(),
@@ -435,13 +444,7 @@ impl RunPlan {
                 .map(shard::parse_start_at)
                 .transpose()
                 .map_err(usage)?,
-            fingerprint: shard::fingerprint(
-                cli,
-                cli.scenario
-                    .as_ref()
-                    .and_then(|p| std::fs::read_to_string(p).ok())
-                    .as_deref(),
-            ),
+            fingerprint: shard::fingerprint(cli, scenario.as_ref().map(|s| s.text.as_str())),
             metrics_listen: args
                 .metrics_listen
                 .as_deref()
@@ -525,6 +528,7 @@ impl ServePlan {
 fn client_tls(
     target: &Target,
     args: &crate::cli::TlsArgs,
+    roots: Vec<pki_types::CertificateDer<'static>>,
 ) -> Result<Option<crate::tls::ClientTls>, SetupError> {
     let given = args.cacert.is_some()
         || args.insecure
@@ -546,6 +550,7 @@ fn client_tls(
         .transpose()?;
     let opts = crate::tls::ClientTlsOptions {
         cacert: args.cacert.clone(),
+        roots,
         cert: args.cert.clone(),
         key: args.key.clone(),
         insecure: args.insecure,

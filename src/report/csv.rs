@@ -13,8 +13,8 @@ use super::{EndpointReport, Report};
 use crate::stats::{EndpointTotals, ErrorKind};
 
 /// An endpoint's failures by Locust's error text: its errors by kind, and its responses with
-/// statuses the task did not expect (None: 2xx and 3xx are expected).
-pub fn failures_of(e: &EndpointTotals, expect: Option<&[u16]>) -> BTreeMap<String, u64> {
+/// statuses their task did not expect (as the recorder judged them, task by task).
+pub fn failures_of(e: &EndpointTotals) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
     for kind in ErrorKind::ALL {
         let n = e.errors[kind as usize];
@@ -22,12 +22,8 @@ pub fn failures_of(e: &EndpointTotals, expect: Option<&[u16]>) -> BTreeMap<Strin
             out.insert(kind.name().to_string(), n);
         }
     }
-    for (status, &n) in e.status.iter().enumerate() {
-        let expected = match expect {
-            Some(list) => list.contains(&(status as u16)),
-            None => (200..400).contains(&status),
-        };
-        if n > 0 && !expected {
+    for (status, &n) in e.unexpected.iter().enumerate() {
+        if n > 0 {
             out.insert(format!("HTTP {status}"), n);
         }
     }

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use super::Report;
-use crate::engine::collect::TimelineEntry;
 use crate::load::Kind;
+use crate::stats::second::TimelineEntry;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")

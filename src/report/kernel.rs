@@ -123,7 +123,7 @@ pub fn text(s: &mut String, r: &Report) {
     let skipped: Vec<&str> = k
         .hooks
         .iter()
-        .filter(|(_, how)| how.starts_with("unavailable"))
+        .filter(|(_, how)| matches!(how, crate::kstats::model::Hook::Unavailable(_)))
         .map(|(h, _)| h.as_str())
         .collect();
     if !skipped.is_empty() {

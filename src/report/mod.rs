@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::assertions::{self, Assertion, Outcome, View};
 use crate::engine::RunResult;
-use crate::engine::collect::TimelineEntry;
 use crate::load::Kind;
 use crate::stats::ErrorKind;
+use crate::stats::second::TimelineEntry;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Requests {
@@ -528,8 +528,7 @@ fn endpoint_reports(result: &RunResult, secs: f64) -> Vec<EndpointReport> {
         .endpoints
         .iter()
         .zip(&result.totals.endpoints)
-        .zip(&result.endpoint_expect)
-        .map(|(((name, method), e), expect)| EndpointReport {
+        .map(|((name, method), e)| EndpointReport {
             name: name.clone(),
             method: method.clone(),
             requests: Requests {
@@ -559,7 +558,7 @@ fn endpoint_reports(result: &RunResult, secs: f64) -> Vec<EndpointReport> {
             latency_min_us: (e.latency_min_us != u64::MAX).then_some(e.latency_min_us),
             latency_max_us: e.latency_max_us,
             body_bytes: e.body_bytes,
-            failures: csv::failures_of(e, expect.as_deref()),
+            failures: csv::failures_of(e),
         })
         .collect()
 }

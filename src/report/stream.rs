@@ -12,8 +12,8 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 
 use super::locust::{self, Entry, HistoryRow, window_mean};
 use super::partial_path;
-use crate::engine::collect::{Second, SecondSink, TimelineEntry};
 use crate::stats::Counts;
+use crate::stats::second::{Second, TimelineEntry};
 
 /// Locust keeps "current" percentiles over about the last 10 seconds.
 const CURRENT_WINDOW: usize = 10;
@@ -144,7 +144,17 @@ impl History {
         })
     }
 
-    fn second(&mut self, entry: &TimelineEntry, s: &Second) -> std::io::Result<()> {
+    /// Measurement started at this Unix time: rows are stamped from it.
+    pub fn start(&mut self, started_unix: u64) {
+        self.started_unix = started_unix;
+    }
+
+    /// Renames the complete file into place.
+    pub fn finish(self) -> std::io::Result<()> {
+        self.file.finish()
+    }
+
+    pub fn second(&mut self, entry: &TimelineEntry, s: &Second) -> std::io::Result<()> {
         let i = self.index;
         self.index += 1;
         let timestamp = self.started_unix + i as u64 + 1;
@@ -231,7 +241,7 @@ impl IntervalLog {
         })
     }
 
-    fn start(&mut self, started_unix: u64) -> std::io::Result<()> {
+    pub fn start(&mut self, started_unix: u64) -> std::io::Result<()> {
         let start = SystemTime::UNIX_EPOCH + Duration::from_secs(started_unix);
         IntervalLogWriterBuilder::new()
             .add_comment(concat!(
@@ -246,7 +256,7 @@ impl IntervalLog {
         Ok(())
     }
 
-    fn second(&mut self, s: &Second) -> std::io::Result<()> {
+    pub fn second(&mut self, s: &Second) -> std::io::Result<()> {
         if !self.started {
             self.start(0)?;
         }
@@ -267,79 +277,12 @@ impl IntervalLog {
         }
         Ok(())
     }
-}
 
-/// The run's streamed outputs behind one `SecondSink`, with the progress line in front. A
-/// write error is kept (the run goes on) and returned by `finish`.
-pub struct Streams<P> {
-    pub progress: P,
-    pub history: Option<History>,
-    pub hlog: Option<IntervalLog>,
-    error: Option<std::io::Error>,
-}
-
-impl<P: FnMut(&TimelineEntry)> Streams<P> {
-    pub fn new(progress: P) -> Self {
-        Self {
-            progress,
-            history: None,
-            hlog: None,
-            error: None,
+    /// Renames the complete log into place (with its header, even when no second completed).
+    pub fn finish(mut self) -> std::io::Result<()> {
+        if !self.started {
+            self.start(0)?;
         }
-    }
-
-    /// Renames the complete files into place, or says what failed while writing them.
-    pub fn finish(self) -> std::io::Result<()> {
-        if let Some(e) = self.error {
-            return Err(e);
-        }
-        if let Some(h) = self.history {
-            h.file.finish()?;
-        }
-        if let Some(mut log) = self.hlog {
-            if !log.started {
-                log.start(0)?;
-            }
-            log.file.finish()?;
-        }
-        Ok(())
-    }
-}
-
-impl<P: FnMut(&TimelineEntry)> SecondSink for Streams<P> {
-    fn start(&mut self, started_unix: u64) {
-        if let Some(h) = &mut self.history {
-            h.started_unix = started_unix;
-        }
-        if let Some(log) = &mut self.hlog
-            && let Err(e) = log.start(started_unix)
-        {
-            self.error.get_or_insert(e);
-        }
-    }
-
-    fn second(&mut self, entry: &TimelineEntry, second: &Second) {
-        (self.progress)(entry);
-        if let Some(h) = &mut self.history
-            && let Err(e) = h.second(entry, second)
-        {
-            self.error.get_or_insert(e);
-        }
-        if let Some(log) = &mut self.hlog
-            && let Err(e) = log.second(second)
-        {
-            self.error.get_or_insert(e);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn interval_log_tags_are_legal() {
-        assert_eq!(tag_for("GET", "/a b,c"), "GET_/a_b_c");
-        assert!(Tag::new(&tag_for("POST", "x y")).is_some());
+        self.file.finish()
     }
 }

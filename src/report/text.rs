@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use super::{Latency, Report};
-use crate::engine::collect::TimelineEntry;
 use crate::load::Kind;
+use crate::stats::second::TimelineEntry;
 use crate::units::{fmt_bytes, fmt_count, fmt_us};
 
 fn latency_line(s: &mut String, label: &str, l: &Latency) {

@@ -2,6 +2,7 @@
 //! captures and load, parsed with unknown keys rejected, and resolved into a runtime Program.
 
 pub mod capture;
+pub mod generators;
 pub mod program;
 pub mod template;
 

@@ -3,7 +3,8 @@
 
 use regex::bytes::Regex;
 
-use super::template::{Gen, Generators, Part, Template};
+use super::generators::{Generators, push_decimal};
+use super::template::{Gen, Part, Template};
 use crate::load::Think;
 
 /// Where a captured value comes from.
@@ -64,6 +65,15 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// Writes one request with fresh values at the end of `out`, measuring its body in the
+    /// generators' scratch buffer; returns its size.
+    pub fn write_with(&self, gens: &mut Generators, out: &mut Vec<u8>) -> u64 {
+        let mut scratch = gens.take_scratch();
+        let n = self.write(gens, out, &mut scratch);
+        gens.put_scratch(scratch);
+        n
+    }
+
     /// Writes one request with fresh values at the end of `out`; returns its size. `scratch`
     /// holds the body while its length is measured.
     pub fn write(&self, gens: &mut Generators, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> u64 {
@@ -81,7 +91,7 @@ impl Layout {
         put(&self.body, gens, scratch);
         if self.content_length {
             out.extend_from_slice(b"Content-Length: ");
-            crate::scenario::template::push_decimal(scratch.len() as u64, out);
+            push_decimal(scratch.len() as u64, out);
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b"\r\n");
@@ -338,6 +348,14 @@ impl Program {
         self
     }
 
+    /// (name, method) of each endpoint, in endpoint order: the rows of every per-endpoint output.
+    pub fn endpoint_names(&self) -> Vec<(String, String)> {
+        self.endpoints
+            .iter()
+            .map(|e| (e.name.clone(), e.method.clone()))
+            .collect()
+    }
+
     /// True for the plain single-request program with no generated values: the engine then
     /// sends pre-built pipelined batches.
     pub fn is_static(&self) -> bool {
@@ -476,7 +494,7 @@ mod tests {
         let mut seen = Vec::new();
         for _ in 0..12 {
             let start = out.len();
-            let n = gens.write_layout(layout, &mut out);
+            let n = layout.write_with(&mut gens, &mut out);
             let req = &out[start..];
             assert_eq!(n as usize, req.len());
             let mut headers = [httparse::EMPTY_HEADER; 8];

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::engine::worker::{BackendReport, Worker};
+use crate::engine::worker::{BackendReport, Role};
 use crate::http::reason_phrase;
 use crate::http::request_parser::{RequestError, RequestParser};
 use crate::io::{Driver, Event, HIGH_WATER, Ops, Token, Wait};
 use crate::plan::Limits;
-use crate::serve::routes::{RouteState, Routes};
+use crate::routes::{RouteState, Routes};
 
 /// How often the stop flag is checked.
 const CHECK_EVERY: Duration = Duration::from_millis(10);
@@ -424,7 +424,7 @@ impl Driver for Server {
     }
 }
 
-impl Worker for Server {
+impl Role for Server {
     /// How many requests it answered.
     type Outcome = u64;
 

@@ -2,7 +2,6 @@
 //! each with its own SO_REUSEPORT listener). It is the target of the demo, tests and benchmarks.
 
 pub mod handler;
-pub mod routes;
 
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd};

@@ -4,6 +4,7 @@
 use hdrhistogram::Histogram;
 
 mod errors;
+pub mod second;
 
 pub use errors::{ERROR_KINDS, ErrorKind};
 
@@ -70,6 +71,9 @@ pub struct EndpointTotals {
     pub latency_max_us: u64,
     pub body_bytes: u64,
     pub status: Vec<u64>,
+    /// Responses by status that the task did not expect: the one success rule, judged once
+    /// when the response is recorded and read by every output.
+    pub unexpected: Vec<u64>,
     pub errors: [u64; ERROR_KINDS],
 }
 
@@ -85,6 +89,7 @@ impl Default for EndpointTotals {
             latency_max_us: 0,
             body_bytes: 0,
             status: vec![0; STATUS_CODES],
+            unexpected: vec![0; STATUS_CODES],
             errors: [0; ERROR_KINDS],
         }
     }
@@ -101,6 +106,9 @@ impl EndpointTotals {
         self.latency_max_us = self.latency_max_us.max(other.latency_max_us);
         self.body_bytes += other.body_bytes;
         for (a, b) in self.status.iter_mut().zip(&other.status) {
+            *a += b;
+        }
+        for (a, b) in self.unexpected.iter_mut().zip(&other.unexpected) {
             *a += b;
         }
         for (a, b) in self.errors.iter_mut().zip(&other.errors) {
@@ -252,7 +260,21 @@ pub struct Interval {
     /// (only the statuses seen), and its errors by endpoint and kind. Taken as differences of
     /// the totals when the interval closes, so recording a response does no more work.
     pub endpoint_status: Vec<Vec<(u16, u64)>>,
+    /// The same for the responses whose status was not expected.
+    pub endpoint_unexpected: Vec<Vec<(u16, u64)>>,
     pub endpoint_errors: Vec<[u64; ERROR_KINDS]>,
+}
+
+/// The statuses whose count moved since `last`, by how much; `last` catches up.
+fn deltas(now: &[u64], last: &mut [u64]) -> Vec<(u16, u64)> {
+    let mut out = Vec::new();
+    for (code, (now, last)) in now.iter().zip(last).enumerate() {
+        if now != last {
+            out.push((code as u16, now - *last));
+            *last = *now;
+        }
+    }
+    out
 }
 
 /// A run of equal responses not yet recorded (see `Recorder::response`).
@@ -278,6 +300,7 @@ pub struct Recorder {
     endpoint_intervals: usize,
     /// The endpoints' status and error tables when the last interval closed.
     last_status: Vec<Vec<u64>>,
+    last_unexpected: Vec<Vec<u64>>,
     last_errors: Vec<[u64; ERROR_KINDS]>,
 }
 
@@ -298,6 +321,7 @@ impl Recorder {
             r.current.endpoint_counts = vec![Counts::default(); endpoints];
             r.current.endpoint_body_bytes = vec![0; endpoints];
             r.last_status = vec![vec![0; STATUS_CODES]; endpoints];
+            r.last_unexpected = vec![vec![0; STATUS_CODES]; endpoints];
             r.last_errors = vec![[0; ERROR_KINDS]; endpoints];
         }
         r
@@ -321,12 +345,14 @@ impl Recorder {
                 endpoint_counts: Vec::new(),
                 endpoint_body_bytes: Vec::new(),
                 endpoint_status: Vec::new(),
+                endpoint_unexpected: Vec::new(),
                 endpoint_errors: Vec::new(),
             },
             endpoint_intervals: 0,
             run: Run::default(),
             added_run: (0, 0),
             last_status: Vec::new(),
+            last_unexpected: Vec::new(),
             last_errors: Vec::new(),
         }
     }
@@ -343,11 +369,17 @@ impl Recorder {
         }
     }
 
-    /// Takes back requests that were counted as sent but never reached the kernel.
-    pub fn unsend(&mut self, ep: usize, n: u64) {
-        self.totals.counts.sent -= n;
-        self.current.counts.sent = self.current.counts.sent.saturating_sub(n);
-        self.totals.endpoints[ep].counts.sent -= n;
+    /// Takes back one request of `bytes` bytes that was counted as sent but never reached the
+    /// kernel: everything `sent` counted (the totals, the endpoint's, the interval's, the bytes).
+    pub fn unsend(&mut self, ep: usize, bytes: u64) {
+        self.totals.counts.sent -= 1;
+        self.totals.bytes_sent -= bytes;
+        self.totals.endpoints[ep].counts.sent -= 1;
+        // The interval that counted it may have closed since: then that second keeps it.
+        self.current.counts.sent = self.current.counts.sent.saturating_sub(1);
+        if let Some(c) = self.current.endpoint_counts.get_mut(ep) {
+            c.sent = c.sent.saturating_sub(1);
+        }
     }
 
     #[inline]
@@ -413,6 +445,9 @@ impl Recorder {
         }
         let code = usize::from(status).min(999);
         e.status[code] += n;
+        if !ok {
+            e.unexpected[code] += n;
+        }
         e.latency.saturating_record_n(latency_us, n);
         e.latency_sum_us += latency_us * n;
         e.latency_min_us = e.latency_min_us.min(latency_us);
@@ -525,19 +560,16 @@ impl Recorder {
             endpoint_counts: vec![Counts::default(); self.endpoint_intervals],
             endpoint_body_bytes: vec![0; self.endpoint_intervals],
             endpoint_status: Vec::new(),
+            endpoint_unexpected: Vec::new(),
             endpoint_errors: Vec::new(),
         };
         let mut done = std::mem::replace(&mut self.current, fresh);
         for ep in 0..self.endpoint_intervals {
             let e = &self.totals.endpoints[ep];
-            let mut status = Vec::new();
-            for (code, (now, last)) in e.status.iter().zip(&mut self.last_status[ep]).enumerate() {
-                if now != last {
-                    status.push((code as u16, now - *last));
-                    *last = *now;
-                }
-            }
-            done.endpoint_status.push(status);
+            done.endpoint_status
+                .push(deltas(&e.status, &mut self.last_status[ep]));
+            done.endpoint_unexpected
+                .push(deltas(&e.unexpected, &mut self.last_unexpected[ep]));
             let last = &mut self.last_errors[ep];
             done.endpoint_errors
                 .push(std::array::from_fn(|k| e.errors[k] - last[k]));
@@ -677,6 +709,29 @@ mod tests {
         let mut plain = Recorder::new(1);
         plain.response(0, 200, true, 1, 1);
         assert!(plain.roll(1).endpoint_status.is_empty());
+    }
+
+    #[test]
+    fn the_same_status_is_judged_per_response_and_unsend_takes_back_all_of_sent() {
+        let mut r = Recorder::with_endpoint_intervals(1, true);
+        // Two tasks share the endpoint: one expects 200, the other does not.
+        r.response(0, 200, true, 10, 10);
+        r.response(0, 200, false, 10, 10);
+        r.response(0, 200, false, 10, 10);
+        let iv = r.roll(1);
+        assert_eq!(iv.endpoint_status, vec![vec![(200, 3)]]);
+        assert_eq!(iv.endpoint_unexpected, vec![vec![(200, 2)]]);
+        let t = r.snapshot_totals();
+        assert_eq!(t.endpoints[0].unexpected[200], 2);
+        assert_eq!(t.endpoints[0].counts.ok, 1);
+        r.sent(0, 1, 100);
+        r.sent(0, 1, 70);
+        r.unsend(0, 70);
+        let t = r.snapshot_totals();
+        assert_eq!((t.counts.sent, t.bytes_sent), (1, 100));
+        assert_eq!(t.endpoints[0].counts.sent, 1);
+        let iv = r.roll(2);
+        assert_eq!((iv.counts.sent, iv.endpoint_counts[0].sent), (1, 1));
     }
 
     #[test]

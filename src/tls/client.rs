@@ -17,6 +17,8 @@ use crate::error::SetupError;
 pub struct ClientTlsOptions {
     /// Extra trusted roots (`--cacert`), beside the system's.
     pub cacert: Option<PathBuf>,
+    /// Trusted roots given as values (the demo trusts the certificate its target just made).
+    pub roots: Vec<pki_types::CertificateDer<'static>>,
     /// A client certificate chain and its key (`--cert`, `--key`), for mTLS.
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
@@ -95,6 +97,11 @@ fn roots(opts: &ClientTlsOptions) -> Result<RootCertStore, SetupError> {
     let native = rustls_native_certs::load_native_certs();
     // Certificates the system has but webpki cannot parse are skipped, as browsers do.
     store.add_parsable_certificates(native.certs);
+    for cert in &opts.roots {
+        store
+            .add(cert.clone())
+            .map_err(|e| SetupError::Tls(format!("a trusted certificate: {e}")))?;
+    }
     if let Some(path) = &opts.cacert {
         for cert in read_certs(path, "--cacert")? {
             store

@@ -243,8 +243,50 @@ fn serve_conn(mut stream: TcpStream, mode: Mode, counts: &Counts, stop: &AtomicB
     }
 }
 
+/// Whether every probe must pass: `CI=true` (set by .ci/run itself) or
+/// `RINGBLAST_REQUIRE_ALL=1`. Then a missing tool or kernel feature fails the test that needs it.
+pub fn require_all() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+        || std::env::var("RINGBLAST_REQUIRE_ALL").as_deref() == Ok("1")
+}
+
+/// The one way a test skips: says what it skips and why, and appends that to the skip log
+/// (`target/tmp/skips.log`, counted by .ci/run); under `require_all` it fails instead.
+pub fn skip(what: &str, why: &str) {
+    assert!(
+        !require_all(),
+        "{what} cannot run and every probe is required here (CI=true or RINGBLAST_REQUIRE_ALL=1): {why}"
+    );
+    eprintln!("SKIP {what}: {why}");
+    let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("skips.log");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
+        use std::io::Write;
+        let _ = writeln!(f, "{what}: {why}");
+    }
+}
+
+/// Whether Python can import these modules (pip's packages that the suite runs against); if
+/// not, the test skips (see `skip`).
+pub fn python_has(modules: &str, what: &str) -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        skip(
+            what,
+            &format!("python3 cannot import {modules} (.ci/run installs them with pip)"),
+        );
+    }
+    ok
+}
+
 /// Whether a test may run on `io`. io_uring may be missing (a sandbox, an old kernel): then the
-/// test says it skips, unless RINGBLAST_REQUIRE_URING=1 (CI), where that is a failure.
+/// test skips (see `skip`).
 pub fn available(io: &str) -> bool {
     if io != "uring" {
         return true;
@@ -252,11 +294,7 @@ pub fn available(io: &str) -> bool {
     match ringblast::sys::probe_uring() {
         ringblast::sys::UringSupport::Available => true,
         ringblast::sys::UringSupport::Unavailable(why) => {
-            assert!(
-                std::env::var("RINGBLAST_REQUIRE_URING").as_deref() != Ok("1"),
-                "RINGBLAST_REQUIRE_URING=1 but io_uring is unavailable: {why}"
-            );
-            eprintln!("SKIP the io_uring variant: {why}");
+            skip("the io_uring variant", &why);
             false
         }
     }

@@ -14,7 +14,7 @@ const BACKOFF_MAX_US: u64 = 200_000;
 impl Client {
     pub(super) fn connect(&mut self, token: Token, ops: &mut Ops) {
         let conn = &self.conns[token as usize];
-        let wanted = self.kind() != Kind::Users || conn.active;
+        let wanted = self.kind() != Kind::Users || self.users[token as usize].active;
         // A reconnect that carries requests to send again needs no quota; any other attempt
         // reserves one request of it: a failure is accounted as one.
         let retrying = !conn.retry.is_empty();
@@ -48,7 +48,7 @@ impl Client {
         if self.attempt_over(token) {
             self.issued += 1;
             if self.measuring {
-                let ep = self.conns[token as usize].next_endpoint(&self.cfg.program);
+                let ep = self.users[token as usize].next_endpoint(&self.cfg.program);
                 self.rec.sent(ep, 1, 0);
                 self.rec.error(ep, kind, 1);
             }
@@ -56,7 +56,7 @@ impl Client {
             let conn = &mut self.conns[token as usize];
             for p in conn.retry.drain(..) {
                 if p.on_start {
-                    conn.on_start_waiting = false;
+                    self.users[p.user as usize].on_start_waiting = false;
                 }
                 if p.counted {
                     let ep = self.cfg.program.tasks[p.task as usize].endpoint;
@@ -120,7 +120,7 @@ impl Client {
             (a, b) => a.or(b),
         };
         conn.allowed = limit.map(|m| m.max(1));
-        let active = conn.active;
+        let active = self.users[token as usize].active;
         if !conn.retry.is_empty() && !self.stopping {
             // What the last socket left unanswered goes first (even for a user leaving:
             // it leaves when the answer arrives).
@@ -128,7 +128,7 @@ impl Client {
         } else if self.kind() == Kind::Users {
             // A new user starts with a request, then thinks (Locust's order); a user
             // that reconnected while thinking goes on thinking.
-            let thinking = self.conns[token as usize].wake_at.is_some();
+            let thinking = self.users[token as usize].wake_at.is_some();
             if thinking && active {
             } else if active && self.quota_left() > 0 && !self.stopping {
                 if self.send_batch(token, 1, None, ops) == 0 {

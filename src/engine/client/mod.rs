@@ -17,12 +17,14 @@ mod schedule;
 mod timers;
 
 use super::conn::{ClientConn, ConnState, Pending};
-use super::worker::{BackendReport, Worker};
-use crate::http::response::Progress;
+use super::user::User;
+use super::worker::{BackendReport, Role};
 use crate::io::{Driver, Event, Fault, Ops, Token, Wait};
 use crate::load::{Kind, Shape, Share, due_count};
+use crate::proto::http1::Http1;
+use crate::proto::{Exchange, Step};
+use crate::scenario::generators::Generators;
 use crate::scenario::program::Program;
-use crate::scenario::template::Generators;
 use crate::stats::{ErrorKind, Interval, Recorder, Totals};
 
 /// How often the stop flag is checked, and the connection deadlines due at the latest.
@@ -86,6 +88,10 @@ pub struct Client {
     request_len: usize,
     gens: Generators,
     conns: Vec<ClientConn>,
+    /// The users this worker plays, one per connection (user `t` is carried by connection
+    /// `t`; each request in flight names its user, so a protocol that multiplexes users on one
+    /// connection changes only which connection carries them).
+    users: Vec<User>,
     rec: Recorder,
     start: Instant,
     now: u64,
@@ -147,16 +153,10 @@ impl Client {
             _ => (Vec::new(), 0),
         };
         let conns = (0..cfg.connections)
-            .map(|j| {
-                let pipeline = cfg.pipeline as usize;
-                ClientConn::new(
-                    program,
-                    cfg.share,
-                    u64::from(j),
-                    pipeline,
-                    cfg.capture_limit,
-                )
-            })
+            .map(|_| ClientConn::new(cfg.pipeline as usize, cfg.capture_limit))
+            .collect();
+        let users = (0..cfg.connections)
+            .map(|j| User::new(program, cfg.share, u64::from(j)))
             .collect();
         let end = (cfg.shape.end() * 1e6) as u64;
         let measure_from = cfg.warmup.as_micros() as u64;
@@ -173,6 +173,7 @@ impl Client {
             request_len,
             gens,
             conns,
+            users,
             rec: Recorder::with_endpoint_intervals(endpoints, per_endpoint),
             start,
             now: 0,
@@ -239,21 +240,28 @@ impl Client {
             // A plain `run URL`: pre-built, pipelined bytes.
             let bytes = &self.batch[..k * self.request_len];
             ops.out(token).extend_from_slice(bytes);
+            let task = &program.tasks[0];
             let pending = Pending {
                 intended,
                 sent: None,
-                counted,
                 task: 0,
+                user: token,
+                bytes: self.request_len as u64,
+                counted,
                 on_start: false,
+                head: task.head,
+                collect: false,
             };
-            conn.in_flight.extend(std::iter::repeat_n(pending, k));
+            conn.exchange.stage_written(pending, k);
             if counted {
-                self.rec
-                    .sent(program.tasks[0].endpoint, k as u64, bytes.len() as u64);
+                self.rec.sent(task.endpoint, k as u64, bytes.len() as u64);
             }
         } else {
-            let staged = conn.stage(
+            let staged = stage_user(
                 program,
+                &mut self.users[token as usize],
+                token,
+                &mut conn.exchange,
                 &mut self.gens,
                 k,
                 intended,
@@ -268,7 +276,7 @@ impl Client {
         if let Some(t) = intended {
             self.batch_first = self.batch_first.min(t);
         }
-        let k = conn.in_flight.len();
+        let k = conn.exchange.in_flight();
         if let Some(a) = &mut conn.allowed {
             *a = a.saturating_sub(k as u64);
         }
@@ -281,7 +289,7 @@ impl Client {
     /// The connection has nothing in flight: what happens next depends on the load model.
     fn on_idle(&mut self, token: Token, ops: &mut Ops) {
         let conn = &self.conns[token as usize];
-        if self.stopping || conn.state != ConnState::Open || !conn.in_flight.is_empty() {
+        if self.stopping || conn.state != ConnState::Open || !conn.exchange.is_idle() {
             return;
         }
         if conn.allowed == Some(0) {
@@ -302,7 +310,7 @@ impl Client {
             }
             Kind::Rate => self.idle.push(token),
             Kind::Users => {
-                if !self.conns[token as usize].active {
+                if !self.users[token as usize].active {
                     ops.close(token);
                     self.conns[token as usize].state = ConnState::Idle;
                 } else {
@@ -313,14 +321,14 @@ impl Client {
     }
 
     /// Records a complete response. It ended at `end` (the kernel's receive time) when the
-    /// socket has timestamps, else at `now`, when it was parsed.
+    /// socket has timestamps, else at `now`, when it was parsed. Its user keeps what it captured.
     fn record_response(
         &mut self,
-        token: Token,
         p: Pending,
         status: u16,
         now: u64,
         end: Option<u64>,
+        collected: Option<Vec<u8>>,
     ) {
         let task = &self.cfg.program.tasks[p.task as usize];
         if p.counted {
@@ -339,12 +347,12 @@ impl Client {
             );
             self.rec.ended(end.map(|_| now - at));
         }
-        let conn = &mut self.conns[token as usize];
+        let user = &mut self.users[p.user as usize];
         if p.on_start {
-            conn.on_start_waiting = false;
+            user.on_start_waiting = false;
         }
         let rec = &mut self.rec;
-        conn.captured(task, |var, too_large| {
+        user.captured(task, collected, |var, too_large| {
             if p.counted {
                 rec.capture_failed(var, too_large);
             }
@@ -362,59 +370,46 @@ impl Client {
         self.answered_at = end.unwrap_or(now);
         let mut rest = bytes;
         while !rest.is_empty() {
-            let program = &*self.cfg.program;
+            let done = match self.conns[token as usize].exchange.feed(&mut rest) {
+                Step::Partial => break,
+                Step::Broken(_) => return self.abort(token, ErrorKind::Malformed, ops),
+                Step::Done(done) => done,
+            };
+            let p = done.meta;
+            if p.counted {
+                let ep = self.cfg.program.tasks[p.task as usize].endpoint;
+                self.rec.body(ep, done.body_len);
+            }
+            self.record_response(p, done.status, now, end, done.collected);
             let conn = &mut self.conns[token as usize];
-            let (head, collect) = conn.in_flight.front().map_or((false, false), |p| {
-                let t = &program.tasks[p.task as usize];
-                (t.head, !t.captures.is_empty())
-            });
-            conn.parser.set_collect(collect);
-            match conn.parser.advance(rest, head) {
-                Ok(Progress::Partial) => break,
-                Ok(Progress::Done(n, done)) => {
-                    rest = &rest[n..];
-                    let Some(p) = conn.in_flight.pop_front() else {
-                        // A response nobody asked for: the stream cannot be trusted.
-                        return self.abort(token, ErrorKind::Malformed, ops);
-                    };
-                    if p.counted {
-                        let ep = self.cfg.program.tasks[p.task as usize].endpoint;
-                        let body = self.conns[token as usize].parser.last_body_len;
-                        self.rec.body(ep, body);
-                    }
-                    self.record_response(token, p, done.status, now, end);
-                    let conn = &mut self.conns[token as usize];
-                    conn.answered += 1;
-                    if let Some(max) = done.keep_alive_max {
-                        let queued = conn.in_flight.len() as u64;
-                        conn.allowed = Some(u64::from(max).saturating_sub(queued));
-                        // The server's limit per connection, for the next ones from the start.
-                        self.server_max = Some(conn.answered + u64::from(max));
-                    }
-                    if done.close {
-                        // The server closes after this response: it never processed what was
-                        // pipelined behind it. Idempotent requests are sent again (RFC 9112 §9.3.2).
-                        let retry = self.cfg.resend;
-                        self.fail_in_flight(token, ErrorKind::Closed, retry);
-                        ops.close(token);
-                        self.connect(token, ops);
-                        // A user thinks before its next request even when the server closed
-                        // the connection with this answer.
-                        let conn = &self.conns[token as usize];
-                        if self.kind() == Kind::Users
-                            && conn.active
-                            && conn.retry.is_empty()
-                            && !self.stopping
-                        {
-                            self.think(token, self.answered_at, 0);
-                        }
-                        return;
-                    }
+            conn.answered += 1;
+            if let Some(max) = done.remaining {
+                let queued = conn.exchange.in_flight() as u64;
+                conn.allowed = Some(u64::from(max).saturating_sub(queued));
+                // The server's limit per connection, for the next ones from the start.
+                self.server_max = Some(conn.answered + u64::from(max));
+            }
+            if done.close {
+                // The server closes after this response: it never processed what was
+                // pipelined behind it. Idempotent requests are sent again (RFC 9112 §9.3.2).
+                let retry = self.cfg.resend;
+                self.fail_in_flight(token, ErrorKind::Closed, retry);
+                ops.close(token);
+                self.connect(token, ops);
+                // A user thinks before its next request even when the server closed
+                // the connection with this answer.
+                let conn = &self.conns[token as usize];
+                if self.kind() == Kind::Users
+                    && self.users[token as usize].active
+                    && conn.retry.is_empty()
+                    && !self.stopping
+                {
+                    self.think(token, self.answered_at, 0);
                 }
-                Err(_) => return self.abort(token, ErrorKind::Malformed, ops),
+                return;
             }
         }
-        if self.conns[token as usize].in_flight.is_empty() {
+        if self.conns[token as usize].exchange.is_idle() {
             self.on_idle(token, ops);
         }
     }
@@ -422,15 +417,12 @@ impl Client {
     fn on_closed(&mut self, token: Token, fault: Fault) {
         let orderly = fault == Fault::Os(0);
         let conn = &mut self.conns[token as usize];
-        let mut mid_response = conn.parser.mid_response();
-        if orderly
-            && let Some(done) = conn.parser.eof()
-            && let Some(p) = conn.in_flight.pop_front()
-        {
+        let mut mid_response = conn.exchange.mid_response();
+        if orderly && let Some(done) = conn.exchange.eof() {
             // A close-delimited body ended: that response is complete.
             mid_response = false;
             let now = self.clock();
-            self.record_response(token, p, done.status, now, None);
+            self.record_response(done.meta, done.status, now, None, done.collected);
             self.conns[token as usize].answered += 1;
         }
         // A clean close between responses, after at least one: what is still in flight was never
@@ -446,7 +438,7 @@ impl Client {
             && self
                 .conns
                 .iter()
-                .all(|c| c.in_flight.is_empty() && c.retry.is_empty())
+                .all(|c| c.exchange.is_idle() && c.retry.is_empty())
     }
 
     /// The warm-up ended: forget everything measured so far; requests in flight stay uncounted.
@@ -457,7 +449,7 @@ impl Client {
             self.cfg.endpoint_intervals,
         );
         for conn in &mut self.conns {
-            for p in &mut conn.in_flight {
+            for p in conn.exchange.each_mut() {
                 p.counted = false;
             }
         }
@@ -489,7 +481,7 @@ impl Driver for Client {
     }
 }
 
-impl Worker for Client {
+impl Role for Client {
     type Outcome = ClientOutcome;
 
     fn tick(&mut self, ops: &mut Ops) -> Option<Wait> {
@@ -544,7 +536,7 @@ impl Worker for Client {
         }
         for token in self.unstamped.drain(..) {
             self.wheel.arm(token, now + timeout);
-            for p in self.conns[token as usize].in_flight.iter_mut().rev() {
+            for p in self.conns[token as usize].exchange.each_mut().rev() {
                 if p.sent.is_some() {
                     break;
                 }
@@ -600,13 +592,13 @@ impl Worker for Client {
                     self.rec.unfinished(ep, 1);
                 }
             }
-            for p in conn.in_flight.drain(..) {
+            for p in conn.exchange.drain() {
                 if !p.counted {
                     continue;
                 }
                 let ep = self.cfg.program.tasks[p.task as usize].endpoint;
                 if p.sent.is_none() {
-                    self.rec.unsend(ep, 1);
+                    self.rec.unsend(ep, p.bytes);
                     never_sent += 1;
                 } else {
                     self.rec.unfinished(ep, 1);
@@ -643,4 +635,52 @@ impl Worker for Client {
             wall_seconds: wall,
         }
     }
+}
+
+/// Stages up to `k` of `user`'s next requests on `exchange`, each rendered into `out` with
+/// fresh generated values and counted as sent in `rec` when `counted`; a user still running
+/// on_start sends those one at a time. Returns how many were staged.
+#[allow(clippy::too_many_arguments)]
+fn stage_user(
+    program: &Program,
+    user: &mut User,
+    user_id: Token,
+    exchange: &mut Http1<Pending>,
+    gens: &mut Generators,
+    k: usize,
+    intended: Option<u64>,
+    counted: bool,
+    out: &mut Vec<u8>,
+    rec: &mut Recorder,
+) -> usize {
+    let mut staged = 0;
+    while staged < k {
+        let Some(next) = user.next(program, gens, staged, rec) else {
+            break;
+        };
+        let task = &program.tasks[next.task];
+        let mut bytes = 0;
+        exchange.stage(out, |o| {
+            bytes = user.render(program, gens, next.task, o);
+            Pending {
+                intended,
+                sent: None,
+                task: next.task as u32,
+                user: user_id,
+                bytes,
+                counted,
+                on_start: next.on_start,
+                head: task.head,
+                collect: !task.captures.is_empty(),
+            }
+        });
+        if counted {
+            rec.sent(task.endpoint, 1, bytes);
+        }
+        staged += 1;
+        if next.on_start {
+            break;
+        }
+    }
+    staged
 }

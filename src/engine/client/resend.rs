@@ -3,6 +3,7 @@
 
 use super::{Client, Pending};
 use crate::io::{Ops, Token};
+use crate::proto::Exchange;
 use crate::stats::ErrorKind;
 
 impl Client {
@@ -12,7 +13,7 @@ impl Client {
     /// (recorded unless sent in the warm-up).
     pub(super) fn fail_in_flight(&mut self, token: Token, kind: ErrorKind, retry: bool) {
         let conn = &mut self.conns[token as usize];
-        for p in conn.in_flight.drain(..) {
+        for p in conn.exchange.drain() {
             let task = &self.cfg.program.tasks[p.task as usize];
             let ep = task.endpoint;
             if let Some(sent) = p.sent
@@ -29,18 +30,17 @@ impl Client {
             }
             if p.on_start {
                 // A failed on_start task is not retried (Locust moves on to the tasks too).
-                conn.on_start_waiting = false;
+                self.users[p.user as usize].on_start_waiting = false;
             }
             if p.sent.is_none() {
                 self.issued -= 1;
                 if p.counted {
-                    self.rec.unsend(ep, 1);
+                    self.rec.unsend(ep, p.bytes);
                 }
             } else if p.counted {
                 self.rec.error(ep, kind, 1);
             }
         }
-        conn.parser.reset();
     }
 
     /// We close the connection ourselves (timeout, bad response) and reconnect.
@@ -55,21 +55,25 @@ impl Client {
         let program = &*self.cfg.program;
         let conn = &mut self.conns[token as usize];
         while let Some(p) = conn.retry.pop_front() {
-            let out = ops.out(token);
-            let bytes = if self.batch.is_empty() {
-                conn.render(program, &mut self.gens, p.task as usize, out)
-            } else {
-                out.extend_from_slice(&self.batch[..self.request_len]);
-                self.request_len as u64
-            };
+            let user = &mut self.users[p.user as usize];
+            let (batch, request_len, gens) = (&self.batch, self.request_len, &mut self.gens);
+            let mut bytes = 0;
+            conn.exchange.stage(ops.out(token), |out| {
+                bytes = if batch.is_empty() {
+                    user.render(program, gens, p.task as usize, out)
+                } else {
+                    out.extend_from_slice(&batch[..request_len]);
+                    request_len as u64
+                };
+                Pending { bytes, ..p }
+            });
             if p.counted {
                 self.rec
                     .resent(program.tasks[p.task as usize].endpoint, bytes);
             }
-            conn.in_flight.push_back(p);
         }
         if let Some(a) = &mut conn.allowed {
-            *a = a.saturating_sub(conn.in_flight.len() as u64);
+            *a = a.saturating_sub(conn.exchange.in_flight() as u64);
         }
         ops.flush(token);
         self.unstamped.push(token);

@@ -1,6 +1,7 @@
 //! When the client sends: the open-loop schedule handing due requests to idle connections, and
 //! users activated and retired with the shape, each thinking between its requests.
 
+use crate::proto::Exchange;
 use std::cmp::Reverse;
 
 use super::{Client, ConnState};
@@ -20,7 +21,7 @@ impl Client {
                 break;
             };
             let conn = &self.conns[token as usize];
-            if conn.state != ConnState::Open || !conn.in_flight.is_empty() {
+            if conn.state != ConnState::Open || !conn.exchange.is_idle() {
                 continue;
             }
             let allowed = conn.allowed.unwrap_or(u64::MAX);
@@ -57,7 +58,7 @@ impl Client {
             .min(self.conns.len() as u64);
         while self.active_users < want {
             let token = self.active_users as Token;
-            self.conns[token as usize].active = true;
+            self.users[token as usize].active = true;
             self.active_users += 1;
             if self.conns[token as usize].state == ConnState::Idle {
                 self.connect(token, ops);
@@ -66,11 +67,12 @@ impl Client {
         while self.active_users > want {
             self.active_users -= 1;
             let token = self.active_users as Token;
-            let conn = &mut self.conns[token as usize];
-            conn.active = false;
-            conn.wake_at = None;
+            let user = &mut self.users[token as usize];
+            user.active = false;
+            user.wake_at = None;
+            let conn = &self.conns[token as usize];
             // A user with a request in flight leaves when its response arrives.
-            if conn.in_flight.is_empty() && conn.state != ConnState::Idle {
+            if conn.exchange.is_idle() && conn.state != ConnState::Idle {
                 if matches!(
                     conn.state,
                     ConnState::Connecting { .. } | ConnState::Handshaking { .. }
@@ -86,22 +88,23 @@ impl Client {
                 return Some(at);
             }
             self.wakeups.pop();
-            let conn = &mut self.conns[token as usize];
-            if conn.wake_at != Some(at) {
+            let user = &mut self.users[token as usize];
+            if user.wake_at != Some(at) {
                 continue; // Superseded: the user was retired, or thinks anew.
             }
             // Done thinking. If it is reconnecting, it sends as soon as it is connected.
-            conn.wake_at = None;
+            user.wake_at = None;
+            let active = user.active;
             let conn = &self.conns[token as usize];
-            if !conn.active {
-                if conn.state == ConnState::Open && conn.in_flight.is_empty() {
+            if !active {
+                if conn.state == ConnState::Open && conn.exchange.is_idle() {
                     ops.close(token);
                     self.conns[token as usize].state = ConnState::Idle;
                 }
                 continue;
             }
             if conn.state == ConnState::Open
-                && conn.in_flight.is_empty()
+                && conn.exchange.is_idle()
                 && self.quota_left() > 0
                 && self.send_batch(token, 1, Some(at), ops) == 0
             {
@@ -120,9 +123,9 @@ impl Client {
     /// The user thinks (at least `min_us`) from `from` before its next request, whatever
     /// happens to its connection meanwhile.
     pub(super) fn think(&mut self, token: Token, from: u64, min_us: u64) {
-        let class = self.conns[token as usize].class;
+        let class = self.users[token as usize].class;
         let at = from + self.think_us(class).max(min_us);
-        self.conns[token as usize].wake_at = Some(at);
+        self.users[token as usize].wake_at = Some(at);
         self.wakeups.push(Reverse((at, token)));
     }
 

@@ -4,6 +4,7 @@
 use super::Client;
 use crate::engine::conn::ConnState;
 use crate::io::{Ops, Token};
+use crate::proto::Exchange;
 use crate::stats::ErrorKind;
 
 /// One slot per millisecond, about two seconds around; later deadlines wait in the last slot
@@ -102,7 +103,7 @@ impl Client {
             }
             ConnState::Backoff { until } if self.now >= until => return self.connect(token, ops),
             ConnState::Backoff { until } => until,
-            ConnState::Open => match conn.in_flight.front() {
+            ConnState::Open => match conn.exchange.oldest() {
                 Some(p) => {
                     let timeout = self.cfg.timeout.as_micros() as u64;
                     let sent = p.sent.unwrap_or(self.now);

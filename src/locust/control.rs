@@ -46,12 +46,33 @@ pub struct Config {
     pub any_class: bool,
 }
 
-/// A worker joined to its master.
-pub struct Worker {
+/// Where this worker stands, as the master's heartbeat shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Ready,
+    Spawning,
+    Running,
+    Stopping,
+}
+
+impl State {
+    /// Locust's own names for the states (runners.py).
+    fn name(self) -> &'static str {
+        match self {
+            Self::Ready => "ready",
+            Self::Spawning => "spawning",
+            Self::Running => "running",
+            Self::Stopping => "stopping",
+        }
+    }
+}
+
+/// This process's control plane as a worker joined to its master.
+pub struct ControlPlane {
     cfg: Config,
     dealer: Dealer,
     shared: Shared,
-    state: &'static str,
+    state: State,
     last_spawn: f64,
     master_seen: Option<Instant>,
     refused: BTreeSet<String>,
@@ -68,7 +89,28 @@ fn envelope(kind: &str, data: Value, id: &str) -> Vec<u8> {
     out
 }
 
-fn connect(cfg: &Config) -> Result<Dealer, String> {
+/// Why this worker cannot take part, or a message could not be handled.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error(
+        "cannot reach the Locust master at {master} within {timeout:?}: {why}; is it running with --master (and --master-bind-port)?"
+    )]
+    Unreachable {
+        master: String,
+        timeout: Duration,
+        why: std::io::Error,
+    },
+    #[error("the Locust master at {master} did not acknowledge this worker within {timeout:?}")]
+    NoAck { master: String, timeout: Duration },
+    #[error("sending {kind} to the master: {why}")]
+    Send { kind: String, why: std::io::Error },
+    #[error("receiving from the master: {0}")]
+    Recv(std::io::Error),
+    #[error("a spawn message without user_classes_count; ignored")]
+    SpawnWithoutCounts,
+}
+
+fn connect(cfg: &Config) -> Result<Dealer, ControlError> {
     let deadline = Instant::now() + cfg.connect_timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -78,26 +120,27 @@ fn connect(cfg: &Config) -> Result<Dealer, String> {
             left.max(Duration::from_millis(200)),
         ) {
             Ok(d) => return Ok(d),
-            Err(e) if Instant::now() >= deadline => {
-                return Err(format!(
-                    "cannot reach the Locust master at {} within {:?}: {e}; is it running with --master (and --master-bind-port)?",
-                    cfg.master, cfg.connect_timeout
-                ));
+            Err(why) if Instant::now() >= deadline => {
+                return Err(ControlError::Unreachable {
+                    master: cfg.master.clone(),
+                    timeout: cfg.connect_timeout,
+                    why,
+                });
             }
             Err(_) => std::thread::sleep(Duration::from_millis(200)),
         }
     }
 }
 
-impl Worker {
+impl ControlPlane {
     /// Connects, says `client_ready` and waits for the master's `ack`, retrying like Locust's
     /// own workers until the connect timeout.
-    pub fn join(cfg: Config, shared: Shared) -> Result<Self, String> {
+    pub fn join(cfg: Config, shared: Shared) -> Result<Self, ControlError> {
         let dealer = connect(&cfg)?;
         let mut w = Self {
             dealer,
             shared,
-            state: "ready",
+            state: State::Ready,
             last_spawn: f64::MIN,
             master_seen: None,
             refused: BTreeSet::new(),
@@ -111,7 +154,7 @@ impl Worker {
             let until = Instant::now() + ACK_WAIT;
             while Instant::now() < until {
                 let msg = w.dealer.recv(Duration::from_millis(200));
-                if let Some(frames) = msg.map_err(|e| e.to_string())?
+                if let Some(frames) = msg.map_err(ControlError::Recv)?
                     && let Some((kind, _)) = w.parse(frames.last().map_or(&[][..], Vec::as_slice))
                     && kind == "ack"
                 {
@@ -119,21 +162,22 @@ impl Worker {
                 }
             }
         }
-        Err(format!(
-            "the Locust master at {} did not acknowledge this worker within {:?}",
-            w.cfg.master, w.cfg.connect_timeout
-        ))
+        Err(ControlError::NoAck {
+            master: w.cfg.master.clone(),
+            timeout: w.cfg.connect_timeout,
+        })
     }
 
-    fn send(&mut self, kind: &str, data: Value) -> Result<(), String> {
+    fn send(&mut self, kind: &str, data: Value) -> Result<(), ControlError> {
         let msg = envelope(kind, data, &self.cfg.identity);
-        self.dealer
-            .send(&msg)
-            .map_err(|e| format!("sending {kind} to the master: {e}"))
+        self.dealer.send(&msg).map_err(|why| ControlError::Send {
+            kind: kind.into(),
+            why,
+        })
     }
 
     /// `client_ready` with version -1: the master accepts it without comparing versions.
-    fn ready(&mut self) -> Result<(), String> {
+    fn ready(&mut self) -> Result<(), ControlError> {
         self.send("client_ready", Value::Int(-1))
     }
 
@@ -209,7 +253,7 @@ impl Worker {
         let _ = self.send("quit", Value::Nil);
     }
 
-    fn reconnect(&mut self) -> Result<(), String> {
+    fn reconnect(&mut self) -> Result<(), ControlError> {
         // The old connection goes first, and the master gets a moment to drop it: a ROUTER
         // refuses a new connection under an identity it still holds.
         self.dealer.close();
@@ -218,7 +262,7 @@ impl Worker {
         self.ready()
     }
 
-    fn report(&mut self) -> Result<(), String> {
+    fn report(&mut self) -> Result<(), ControlError> {
         let users = self.shared.users.load(Ordering::Relaxed);
         let classes = self.user_classes.clone();
         let data = match self.shared.pending.lock() {
@@ -240,7 +284,7 @@ impl Worker {
             .and_then(|s| s.split_whitespace().nth(1)?.parse::<i64>().ok())
             .map_or(0, |pages| pages * 4096);
         Value::Map(vec![
-            (Value::str("state"), Value::str(self.state)),
+            (Value::str("state"), Value::str(self.state.name())),
             (
                 Value::str("current_cpu_usage"),
                 Value::Float((percent * 10.0).round() / 10.0),
@@ -249,19 +293,19 @@ impl Worker {
         ])
     }
 
-    fn handle(&mut self, kind: &str, data: &Value) -> Result<(), String> {
+    fn handle(&mut self, kind: &str, data: &Value) -> Result<(), ControlError> {
         match kind {
             "spawn" => self.spawn(data),
             "stop" => {
                 self.shared.users.store(0, Ordering::Relaxed);
-                self.state = "ready";
+                self.state = State::Ready;
                 self.send("client_stopped", Value::Nil)?;
                 self.ready()
             }
             "quit" => {
                 // The final report and our quit follow when the engine has stopped (run()).
                 self.shared.users.store(0, Ordering::Relaxed);
-                self.state = "stopping";
+                self.state = State::Stopping;
                 self.shared.stop.store(true, Ordering::Relaxed);
                 Ok(())
             }
@@ -275,7 +319,7 @@ impl Worker {
         }
     }
 
-    fn spawn(&mut self, data: &Value) -> Result<(), String> {
+    fn spawn(&mut self, data: &Value) -> Result<(), ControlError> {
         self.send("spawning", Value::Nil)?;
         let ts = match data.get("timestamp") {
             Some(Value::Float(f)) => *f,
@@ -286,9 +330,9 @@ impl Worker {
             return Ok(());
         }
         self.last_spawn = ts;
-        self.state = "spawning";
+        self.state = State::Spawning;
         let Some(Value::Map(counts)) = data.get("user_classes_count") else {
-            return Err("a spawn message without user_classes_count; ignored".into());
+            return Err(ControlError::SpawnWithoutCounts);
         };
         let mut total = 0u64;
         let mut names = Vec::new();
@@ -353,7 +397,7 @@ impl Worker {
                 })
                 .collect(),
         );
-        self.state = "running";
+        self.state = State::Running;
         let classes = self.user_classes.clone();
         self.send(
             "spawning_complete",

@@ -1,0 +1,190 @@
+//! A user the client plays: its class, on_start progress, place in a sequence, captured
+//! variables and its renderings of tasks that use them; whether it is active and when it wakes.
+
+use crate::load::Share;
+use crate::scenario::capture;
+use crate::scenario::generators::Generators;
+use crate::scenario::program::{Program, Rendered, Task};
+use crate::stats::Recorder;
+
+#[derive(Debug)]
+pub struct User {
+    /// Users mode: the user is active (within the shape's current user count).
+    pub active: bool,
+    /// The user class it plays.
+    pub class: usize,
+    /// Next on_start task to send, and whether one is awaiting its response.
+    on_start_next: usize,
+    pub on_start_waiting: bool,
+    /// Position in a `sequence` class.
+    seq_pos: usize,
+    /// Captured variables, and this user's renderings of tasks that use them.
+    vars: Vec<Option<Vec<u8>>>,
+    rendered: Vec<Option<Rendered>>,
+    /// When the user, thinking, sends next (the timer heap's entry that counts; others for
+    /// this user are stale). None when it is not thinking.
+    pub wake_at: Option<u64>,
+}
+
+/// The next task a user sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Next {
+    pub task: usize,
+    pub on_start: bool,
+}
+
+impl User {
+    /// User `j` of a worker owning `share`: its class comes from its global index.
+    pub fn new(program: &Program, share: Share, j: u64) -> Self {
+        Self {
+            active: false,
+            class: program.class_cycle[(share.global(j) as usize) % program.class_cycle.len()],
+            on_start_next: 0,
+            on_start_waiting: false,
+            seq_pos: 0,
+            vars: vec![None; program.variables.len()],
+            rendered: if program.variables.is_empty() {
+                Vec::new()
+            } else {
+                vec![None; program.tasks.len()]
+            },
+            wake_at: None,
+        }
+    }
+
+    /// Appends task `task_id`'s request to `out` with fresh generated values; returns its size.
+    pub fn render(
+        &mut self,
+        program: &Program,
+        gens: &mut Generators,
+        task_id: usize,
+        out: &mut Vec<u8>,
+    ) -> u64 {
+        let task = &program.tasks[task_id];
+        let rendered: &Rendered = match &task.shared {
+            Some(r) => r,
+            None => self.rendered[task_id].get_or_insert_with(|| task.request.render(&self.vars)),
+        };
+        if let Some(layout) = &rendered.layout {
+            // A value of varying width: written per send, Content-Length included.
+            return layout.write_with(gens, out);
+        }
+        let start = out.len();
+        out.extend_from_slice(&rendered.bytes);
+        for (offset, generator) in &rendered.slots {
+            let at = start + offset;
+            let width = generator.fixed_width().unwrap_or(0);
+            gens.fill(generator, &mut out[at..at + width]);
+        }
+        rendered.bytes.len() as u64
+    }
+
+    /// Whether every variable the task uses has been captured by this user.
+    pub fn ready(&self, task: &Task) -> bool {
+        task.needs.iter().all(|&v| self.vars[v].is_some())
+    }
+
+    /// The first variable the task uses that no response has captured yet.
+    pub fn unset(&self, task: &Task) -> Option<usize> {
+        task.needs.iter().copied().find(|&v| self.vars[v].is_none())
+    }
+
+    /// The endpoint its next request would go to (to account errors that precede any request).
+    pub fn next_endpoint(&self, program: &Program) -> usize {
+        let class = &program.classes[self.class];
+        let task = class
+            .on_start
+            .get(self.on_start_next)
+            .or(class.tasks.first())
+            .copied()
+            .unwrap_or(0);
+        program.tasks[task].endpoint
+    }
+
+    /// The user's next task, when it may send one now (`staged` already this turn): on_start
+    /// tasks one at a time, then its class's tasks by weight or in sequence. A task with a
+    /// variable not captured yet is skipped (counted in `rec`) for the class's next ready one.
+    pub fn next(
+        &mut self,
+        program: &Program,
+        gens: &mut Generators,
+        staged: usize,
+        rec: &mut Recorder,
+    ) -> Option<Next> {
+        let class = &program.classes[self.class];
+        loop {
+            let (task, on_start) = if self.on_start_next < class.on_start.len() {
+                if self.on_start_waiting || staged > 0 {
+                    return None;
+                }
+                self.on_start_next += 1;
+                self.on_start_waiting = true;
+                (class.on_start[self.on_start_next - 1], true)
+            } else if class.sequence {
+                self.seq_pos += 1;
+                (class.tasks[(self.seq_pos - 1) % class.tasks.len()], false)
+            } else {
+                let total = *class.cumulative.last().unwrap_or(&1);
+                let r = (gens.next_u64() % u64::from(total)) as u32;
+                (
+                    class.tasks[class.cumulative.partition_point(|&c| c <= r)],
+                    false,
+                )
+            };
+            let Some(var) = self.unset(&program.tasks[task]) else {
+                return Some(Next { task, on_start });
+            };
+            // Never sent with a hole: skip it (counted by variable) and take the class's next
+            // task whose variables are all set, if any.
+            rec.unset_skipped(var);
+            if on_start {
+                self.on_start_waiting = false;
+                continue;
+            }
+            let at = class.tasks.iter().position(|&t| t == task).unwrap_or(0);
+            let n = class.tasks.len();
+            return (1..n)
+                .map(|i| class.tasks[(at + i) % n])
+                .find(|&t| self.ready(&program.tasks[t]))
+                .map(|task| Next {
+                    task,
+                    on_start: false,
+                });
+        }
+    }
+
+    /// A response to `task` arrived, with its bytes when it captures (None: larger than the
+    /// bound): store what it captured; tasks that use a changed variable are rendered again on
+    /// next use. Each capture that took nothing is reported as `failed(variable,
+    /// response_too_large)` (the flag is set on the first capture of a too-large response only,
+    /// so the response counts once).
+    pub fn captured(
+        &mut self,
+        task: &Task,
+        raw: Option<Vec<u8>>,
+        mut failed: impl FnMut(usize, bool),
+    ) {
+        if task.captures.is_empty() {
+            return;
+        }
+        let Some(raw) = raw else {
+            for (i, c) in task.captures.iter().enumerate() {
+                failed(c.var, i == 0);
+            }
+            return;
+        };
+        let mut changed = false;
+        for c in &task.captures {
+            match capture::extract(&raw, &c.source) {
+                Some(value) => {
+                    changed |= self.vars[c.var].as_ref() != Some(&value);
+                    self.vars[c.var] = Some(value);
+                }
+                None => failed(c.var, false),
+            }
+        }
+        if changed {
+            self.rendered.iter_mut().for_each(|r| *r = None);
+        }
+    }
+}

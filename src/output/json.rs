@@ -1,0 +1,19 @@
+//! `--json FILE`: the whole report (docs/report.schema.json), written under a `.partial` name
+//! and renamed into place, so a reader never sees half of it.
+
+use std::path::PathBuf;
+
+use super::Output;
+use crate::report::Report;
+
+pub struct Json(pub PathBuf);
+
+impl Output for Json {
+    fn target(&self) -> String {
+        self.0.display().to_string()
+    }
+
+    fn finish(&mut self, report: &Report) -> std::io::Result<()> {
+        report.write_json(&self.0)
+    }
+}
