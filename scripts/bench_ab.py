@@ -49,6 +49,16 @@ def main():
         print(f"| p{depth} | {a['rps']:,.0f} | {b['rps']:,.0f} | {b['rps'] / a['rps']:.3f} | "
               f"{a['cpu_us_per_req']:.3f} | {b['cpu_us_per_req']:.3f} | {b['cpu_us_per_req'] / a['cpu_us_per_req']:.3f} | "
               f"{a['user_us_per_req']:.3f} | {b['user_us_per_req']:.3f} |")
+    # Rounds pair A with the B run right after it: the median of the per-round ratios is steadier
+    # than the ratio of medians when the machine drifts between rounds.
+    print()
+    for depth in sorted({r["depth"] for r in rows}):
+        pairs = [(ra, rb) for ra in rows for rb in rows
+                 if ra["depth"] == rb["depth"] == depth and ra["round"] == rb["round"]
+                 and ra["binary"] == "A" and rb["binary"] == "B"]
+        ratio = lambda k: statistics.median(rb[k] / ra[k] for ra, rb in pairs)
+        print(f"p{depth}: paired median B/A over {len(pairs)} rounds: req/s {ratio('rps'):.3f}, "
+              f"CPU/req {ratio('cpu_us_per_req'):.3f}, user CPU/req {ratio('user_us_per_req'):.3f}")
 
 
 if __name__ == "__main__":

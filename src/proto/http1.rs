@@ -43,7 +43,7 @@ impl<M: Meta> Exchange<M> for Http1<M> {
         id
     }
 
-    #[inline]
+    #[inline(always)]
     fn feed(&mut self, input: &mut &[u8]) -> Step<M> {
         let Some(&front) = self.in_flight.front() else {
             // A response nobody asked for: the stream cannot be trusted.

@@ -322,9 +322,10 @@ impl Client {
 
     /// Records a complete response. It ended at `end` (the kernel's receive time) when the
     /// socket has timestamps, else at `now`, when it was parsed. Its user keeps what it captured.
+    #[inline]
     fn record_response(
         &mut self,
-        p: Pending,
+        p: &Pending,
         status: u16,
         now: u64,
         end: Option<u64>,
@@ -346,6 +347,10 @@ impl Client {
                 uncorrected,
             );
             self.rec.ended(end.map(|_| now - at));
+        }
+        // Most responses change nothing of their user: only on_start progress and captures do.
+        if !p.on_start && !p.collect {
+            return;
         }
         let user = &mut self.users[p.user as usize];
         if p.on_start {
@@ -370,17 +375,20 @@ impl Client {
         self.answered_at = end.unwrap_or(now);
         let mut rest = bytes;
         while !rest.is_empty() {
-            let done = match self.conns[token as usize].exchange.feed(&mut rest) {
+            // The completion is read where the protocol left it, field by field: moving the
+            // whole record out costs a stalled wide copy per response (see results/…-seam-ab).
+            let mut step = self.conns[token as usize].exchange.feed(&mut rest);
+            let done = match &mut step {
                 Step::Partial => break,
                 Step::Broken(_) => return self.abort(token, ErrorKind::Malformed, ops),
                 Step::Done(done) => done,
             };
-            let p = done.meta;
-            if p.counted {
-                let ep = self.cfg.program.tasks[p.task as usize].endpoint;
+            if done.meta.counted {
+                let ep = self.cfg.program.tasks[done.meta.task as usize].endpoint;
                 self.rec.body(ep, done.body_len);
             }
-            self.record_response(p, done.status, now, end, done.collected);
+            let collected = done.collected.take();
+            self.record_response(&done.meta, done.status, now, end, collected);
             let conn = &mut self.conns[token as usize];
             conn.answered += 1;
             if let Some(max) = done.remaining {
@@ -422,7 +430,7 @@ impl Client {
             // A close-delimited body ended: that response is complete.
             mid_response = false;
             let now = self.clock();
-            self.record_response(done.meta, done.status, now, None, done.collected);
+            self.record_response(&done.meta, done.status, now, None, done.collected);
             self.conns[token as usize].answered += 1;
         }
         // A clean close between responses, after at least one: what is still in flight was never
