@@ -291,6 +291,17 @@ fn locust_worker(args: &LocustWorkerArgs, stop: Arc<AtomicBool>) -> Result<Exit,
     if args.max_users == 0 {
         return Err(SetupError::Usage("--max-users must be at least 1".into()));
     }
+    // host:port, checked before any retrying: without a port nothing can ever connect.
+    let port_ok = args
+        .master
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+    if !port_ok {
+        return Err(SetupError::Usage(format!(
+            "--master '{}': expected HOST:PORT, e.g. 127.0.0.1:5557 (the master's --master-bind-port)",
+            args.master
+        )));
+    }
     let mut run_args = r.clone();
     run_args.users = Some(args.max_users);
     run_args.spawn_rate = Some(1e9);

@@ -53,22 +53,36 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, String> {
             ));
         }
     }
-    let mut seen = vec![None; first.count as usize];
+    // The index and count come from files: check them before they size or index anything.
+    let mut seen = std::collections::BTreeMap::new();
     for (name, s) in &shards {
-        if let Some(other) = seen[s.index as usize].replace(*name) {
+        if s.index >= s.count {
+            return Err(format!(
+                "{name} says it is shard {}/{}, which no plan has (the index is below the count)",
+                s.index, s.count
+            ));
+        }
+        if let Some(other) = seen.insert(s.index, *name) {
             return Err(format!(
                 "{other} and {name} are both shard {}/{}",
                 s.index, s.count
             ));
         }
     }
-    let missing: Vec<String> = (0..first.count)
-        .filter(|i| seen[*i as usize].is_none())
-        .map(|i| format!("{i}/{}", first.count))
-        .collect();
-    if !missing.is_empty() {
+    let absent = first.count - seen.len() as u64;
+    if absent > 0 {
+        let missing: Vec<String> = (0..first.count)
+            .filter(|i| !seen.contains_key(i))
+            .take(5)
+            .map(|i| format!("{i}/{}", first.count))
+            .collect();
+        let more = if absent > 5 {
+            format!(" and {} more", absent - 5)
+        } else {
+            String::new()
+        };
         return Err(format!(
-            "shard {} missing: merge needs every shard",
+            "shard {}{more} missing: merge needs every shard",
             missing.join(", ")
         ));
     }

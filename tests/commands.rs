@@ -200,6 +200,25 @@ fn bad_input_gives_one_line_and_exit_2() {
         &["run", "http://127.0.0.1:1/", "--shard", "3/3"],
         &["run", "http://127.0.0.1:1/", "--shard", "2/3", "-c", "2"],
         &["run", "http://127.0.0.1:1/", "--start-at", "soon"],
+        &["run", "http://127.0.0.1:1/", "--start-at", "1e20"],
+        &[
+            "run",
+            "http://127.0.0.1:1/",
+            "--start-at",
+            "2026-02-30T00:00:00Z",
+        ],
+        &[
+            "locust-worker",
+            "--master",
+            "127.0.0.1",
+            "http://127.0.0.1:1/",
+        ],
+        &[
+            "locust-worker",
+            "--master",
+            "127.0.0.1:port",
+            "http://127.0.0.1:1/",
+        ],
         &["peak", "http://127.0.0.1:1/", "--shard", "0/2"],
         &[
             "peak",

@@ -166,6 +166,9 @@ per_backend! {
         r.assert_accounted();
         assert_eq!(r.n("/requests/responses"), 50, "{io}");
         assert_eq!(r.n("/requests/errors"), 0, "{io}");
+        // Their bodies ("hello", ended by the close) count like any other body.
+        let body: u64 = r.json["endpoints"][0]["body_bytes"].as_u64().unwrap();
+        assert_eq!(body, 50 * 5, "{io}: body bytes of close-delimited responses");
     }
 }
 

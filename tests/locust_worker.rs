@@ -277,3 +277,77 @@ fn a_malformed_message_is_logged_and_the_worker_goes_on() {
         server.answered()
     );
 }
+
+/// A master that asks for 80,000 classes, three of them with i64::MAX users, and reports what
+/// the worker said it spawned and how long that took.
+const HUGE_SPAWN: &str = r#"
+import json, time, msgpack, zmq
+s = zmq.Context().socket(zmq.ROUTER)
+port = s.bind_to_random_port("tcp://127.0.0.1")
+print(port, flush=True)
+s.RCVTIMEO = 30000
+def send(ident, kind, data=None):
+    s.send_multipart([ident, msgpack.dumps([kind, data, ident.decode()])])
+ident, raw = s.recv_multipart()
+send(ident, "ack", {"index": 0})
+counts = {f"C{i}": 0 for i in range(80000)}
+for name in ("C1", "C2", "C3"):
+    counts[name] = 2**63 - 1
+asked = time.time()
+send(ident, "spawn", {"timestamp": asked, "user_classes_count": counts, "host": None, "stop_timeout": 0, "parsed_options": {}})
+result = None
+while result is None:
+    who, raw = s.recv_multipart()
+    kind, data, _ = msgpack.loads(raw, raw=False, strict_map_key=False)
+    if kind == "spawning_complete":
+        result = {"user_count": data["user_count"], "seconds": time.time() - asked,
+                  "classes": len(data["user_classes_count"]),
+                  "c1": data["user_classes_count"]["C1"]}
+send(ident, "quit")
+print(json.dumps(result), flush=True)
+"#;
+
+/// A master's spawn with 80,000 class names is handled in linear time, and user counts that
+/// overflow a sum saturate instead of wrapping (2^63−1 users were once reported as 1).
+#[test]
+fn a_huge_spawn_is_linear_and_its_counts_saturate() {
+    if !common::python_has("zmq, msgpack", "the hostile spawn test") {
+        return;
+    }
+    let mut master = Command::new("python3")
+        .args(["-c", HUGE_SPAWN])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(master.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let worker = Command::new(env!("CARGO_BIN_EXE_ringblast"))
+        .args([
+            "locust-worker",
+            "--master",
+            &format!("127.0.0.1:{}", line.trim()),
+        ])
+        .args(["--max-users", "5", "-q", "http://127.0.0.1:9/"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let done = wait_bounded(worker, Duration::from_secs(60));
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    let _ = master.wait();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    let seen: serde_json::Value = serde_json::from_str(&line).expect("the master's summary");
+    assert_eq!(
+        seen["user_count"], 5,
+        "capped by --max-users: {seen}\n{stderr}"
+    );
+    assert_eq!(seen["classes"], 80_000, "{seen}");
+    assert!(
+        stderr.contains("the master asked for 18446744073709551615 users"),
+        "{stderr}"
+    );
+    // Quadratic handling took 16 s here; linear takes milliseconds. 5 s only catches the former.
+    assert!(seen["seconds"].as_f64().unwrap() < 5.0, "{seen}");
+}

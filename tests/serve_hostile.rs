@@ -147,3 +147,18 @@ per_backend! {
         assert!(got.starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&got));
     }
 }
+
+per_backend! {
+    fn empty_lines_before_a_request_are_ignored_in_their_own_packets(io) {
+        let served = Served::start(&["--io", io]);
+        let mut s = connect(&served);
+        // RFC 9112 §2.2: a server ignores at least one empty line before the request line.
+        for part in [&b"\r\n"[..], b"\r", b"\n", b"\n", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"] {
+            s.write_all(part).unwrap();
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        let (got, _) = read_until(&mut s, 12, Duration::from_secs(5));
+        let text = String::from_utf8_lossy(&got);
+        assert!(text.starts_with("HTTP/1.1 200"), "{io}: {text}");
+    }
+}

@@ -164,6 +164,14 @@ fn a_rate_and_users_are_split_between_shards() {
     assert_ne!(rate[0]["shard"]["plan"], users[0]["shard"]["plan"]);
 }
 
+/// A shard's report claiming to be shard `index` of `count`.
+fn forged(report: &Value, index: u64, count: u64) -> Value {
+    let mut r = report.clone();
+    r["shard"]["index"] = index.into();
+    r["shard"]["count"] = count.into();
+    r
+}
+
 /// Writes reports to files and runs `ringblast merge` on them.
 fn merge(reports: &[&Value], extra: &[&str]) -> (std::process::Output, Option<Value>) {
     let dir = TempDir::new("merge");
@@ -307,11 +315,16 @@ path = "/missing/{{seq}}"
         ),
         (vec![&reports[0]], "missing"),
         (vec![&reports[0], &reports[0]], "are both shard 0/2"),
+        // Indices and counts come from files: crafted ones are refused, never trusted.
+        (vec![&forged(&reports[0], 5, 2)], "no plan has"),
+        (vec![&forged(&reports[0], 0, 1 << 62)], "more missing"),
+        (vec![&forged(&reports[0], 1, 10_000_000)], "more missing"),
     ] {
         let (out, _) = merge(&bad, &[]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.len() < 500, "a short line: {stderr}");
         assert!(stderr.contains(why), "{stderr}");
     }
 }

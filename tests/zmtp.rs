@@ -95,3 +95,147 @@ fn a_dealer_talks_to_a_real_zeromq_router() {
     assert_eq!(seen["keys"].as_array().unwrap().len(), 40);
     assert_eq!(seen["len"].as_u64(), Some(stats.len() as u64));
 }
+
+/// A hostile master on raw TCP: it speaks just enough ZMTP to pass the handshake (or not), then
+/// misbehaves as `mode` says: `trickle` sends its greeting a byte every 300 ms; `frames` sends
+/// 40 MB of empty frames of one message; `pings` sends ZMTP PINGs without pause.
+const HOSTILE: &str = r#"
+import socket, sys, time
+mode = sys.argv[1]
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(4)
+print(l.getsockname()[1], flush=True)
+c, _ = l.accept()
+greeting = bytes([0xff] + [0]*7 + [1, 0x7f, 3, 0]) + b"NULL" + bytes(48)
+def command(name, body=b""):
+    b = bytes([len(name)]) + name + body
+    return bytes([4, len(b)]) + b
+end = time.time() + 20
+try:
+    if mode == "trickle":
+        for b in greeting:
+            c.send(bytes([b])); time.sleep(0.3)
+    else:
+        c.sendall(greeting)
+        c.recv(64)
+        c.sendall(command(b"READY", bytes([11]) + b"Socket-Type" + (6).to_bytes(4, "big") + b"ROUTER"))
+        if mode == "frames":
+            chunk = b"\x01\x00" * 65536
+            for _ in range(320):
+                c.sendall(chunk)
+        elif mode == "pings":
+            # Take client_ready, say ack (msgpack ["ack", {"index": 0}, nil]), then PING on.
+            c.recv(4096)
+            ack = b"\x93\xa3ack\x81\xa5index\x00\xc0"
+            c.sendall(bytes([0, len(ack)]) + ack)
+            ping = command(b"PING", (0).to_bytes(2, "big"))
+            burst = ping * 4096
+            while time.time() < end:
+                c.sendall(burst)
+        time.sleep(5)
+except OSError:
+    pass
+"#;
+
+/// Starts the hostile master in `mode` and a locust-worker against it; returns both.
+fn hostile(mode: &str, extra: &[&str]) -> (std::process::Child, std::process::Child) {
+    let mut master = Command::new("python3")
+        .args(["-c", HOSTILE, mode])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(master.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let worker = Command::new(env!("CARGO_BIN_EXE_ringblast"))
+        .args([
+            "locust-worker",
+            "--master",
+            &format!("127.0.0.1:{}", line.trim()),
+        ])
+        .args(extra)
+        .args(["-q", "http://127.0.0.1:9/"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    (master, worker)
+}
+
+/// The worker's peak memory (VmHWM), in KiB.
+fn peak_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_master_that_trickles_its_handshake_is_held_to_master_timeout() {
+    let (mut master, worker) = hostile("trickle", &["--master-timeout", "2s"]);
+    let started = std::time::Instant::now();
+    let out = common::wait_bounded(worker, Duration::from_secs(30));
+    let _ = master.kill();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // The greeting alone would take 19 s at this pace.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr.contains("cannot reach the Locust master"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_message_of_40_mb_of_empty_frames_is_refused_not_held() {
+    let (mut master, worker) = hostile("frames", &["--master-timeout", "3s"]);
+    let pid = worker.id();
+    let mut peak = 0;
+    let end = std::time::Instant::now() + Duration::from_secs(6);
+    while std::time::Instant::now() < end {
+        peak = peak.max(peak_kib(pid));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status();
+    let out = common::wait_bounded(worker, Duration::from_secs(30));
+    let _ = master.kill();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // 40 MB of 2-byte frames once took 478 MB; the bound is MAX_MESSAGE's 64 MB plus the process.
+    assert!(peak < 150 * 1024, "peak {peak} KiB\n{stderr}");
+    assert!(
+        stderr.contains("too large") || stderr.contains("lost the Locust master"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_a_worker_whose_master_never_pauses() {
+    let (mut master, worker) = hostile("pings", &["--master-timeout", "3s"]);
+    let pid = worker.id();
+    std::thread::sleep(Duration::from_secs(2));
+    let _ = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status();
+    let asked = std::time::Instant::now();
+    let out = common::wait_bounded(worker, Duration::from_secs(30));
+    let waited = asked.elapsed();
+    let _ = master.kill();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // It once exited only when the master stopped sending, 10 s and more later.
+    assert!(
+        waited < Duration::from_secs(5),
+        "{waited:?} after SIGINT\n{stderr}"
+    );
+    assert!(
+        stderr.contains("a worker of the Locust master"),
+        "it had joined: {stderr}"
+    );
+}

@@ -86,6 +86,21 @@ impl Default for RequestParser {
     }
 }
 
+/// How many leading bytes of `buf` are whole empty lines (CRLF or bare LF), which RFC 9112 §2.2
+/// says a server ignores before a request line.
+fn leading_empty_lines(buf: &[u8]) -> usize {
+    let mut i = 0;
+    loop {
+        if buf[i..].starts_with(b"\r\n") {
+            i += 2;
+        } else if buf.get(i) == Some(&b'\n') {
+            i += 1;
+        } else {
+            return i;
+        }
+    }
+}
+
 /// The end of the first head in `buf` (an empty line, CRLF or bare LF), searching from `from`.
 fn head_end(buf: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
@@ -137,12 +152,36 @@ impl RequestParser {
             }
             return Ok((used, None));
         }
+        if self.carry.is_empty() {
+            // Empty lines before a request line are ignored, in whatever packets they come.
+            let skip = leading_empty_lines(input);
+            if skip > 0 {
+                return Ok((skip, None));
+            }
+            if input == b"\r" {
+                // Perhaps the start of one more: wait for the byte that says.
+                self.carry.push(b'\r');
+                return Ok((1, None));
+            }
+        }
         let carried = self.carry.len();
+        // Empty lines dropped from the front of the carry (they came before this head).
+        let mut dropped = 0;
         let buf: &[u8] = if carried == 0 {
             input
         } else {
             // Only the new bytes (and the three before them) can hold the end of the head.
             self.carry.extend_from_slice(input);
+            // A carried lone CR that the new bytes make an empty line is one too.
+            let lead = leading_empty_lines(&self.carry);
+            if lead > 0 {
+                dropped = lead;
+                self.carry.drain(..lead);
+                self.scanned = 0;
+                if self.carry.is_empty() {
+                    return Ok((input.len(), None));
+                }
+            }
             #[cfg(test)]
             {
                 self.examined += self.carry.len() - self.scanned;
@@ -217,7 +256,7 @@ impl RequestParser {
         }
         self.carry.clear();
         self.scanned = 0;
-        let used = n - carried;
+        let used = n + dropped - carried;
         match body {
             None => Ok((used, Some(req))),
             Some(b) => {
@@ -244,6 +283,16 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn empty_lines_before_a_request_are_ignored_at_every_split() {
+        let s = b"\r\n\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n\r\nHEAD / HTTP/1.1\r\n\r\n";
+        for cut in 0..=s.len() {
+            let r = count(s, cut);
+            assert_eq!(r.len(), 2, "cut {cut}");
+            assert!(r[1].head, "cut {cut}");
+        }
     }
 
     #[test]

@@ -106,6 +106,8 @@ pub enum ControlError {
     Send { kind: String, why: std::io::Error },
     #[error("receiving from the master: {0}")]
     Recv(std::io::Error),
+    #[error("interrupted before the Locust master acknowledged this worker")]
+    Interrupted,
     #[error("a spawn message without user_classes_count; ignored")]
     SpawnWithoutCounts,
 }
@@ -153,6 +155,9 @@ impl ControlPlane {
             w.ready()?;
             let until = Instant::now() + ACK_WAIT;
             while Instant::now() < until {
+                if w.shared.stop.load(Ordering::Relaxed) {
+                    return Err(ControlError::Interrupted);
+                }
                 let msg = w.dealer.recv(Duration::from_millis(200));
                 if let Some(frames) = msg.map_err(ControlError::Recv)?
                     && let Some((kind, _)) = w.parse(frames.last().map_or(&[][..], Vec::as_slice))
@@ -189,8 +194,18 @@ impl ControlPlane {
                 Some((parts[0].as_str().unwrap_or_default().to_string(), data))
             }
             Ok(other) => {
+                // A short prefix only: a hostile master's message may be megabytes.
+                let mut shown = format!("{other:?}");
+                if shown.len() > 200 {
+                    let cut = (0..=200)
+                        .rev()
+                        .find(|&i| shown.is_char_boundary(i))
+                        .unwrap_or(0);
+                    shown.truncate(cut);
+                    shown.push('…');
+                }
                 eprintln!(
-                    "ringblast: ignoring a message from the master that is not [type, data, node_id]: {other:?}"
+                    "ringblast: ignoring a message from the master that is not [type, data, node_id]: {shown}"
                 );
                 None
             }
@@ -344,7 +359,8 @@ impl ControlPlane {
             names.push(name.to_string());
             asked.push(n.max(0) as u64);
             if self.cfg.any_class || self.cfg.classes.iter().any(|c| c == name) {
-                total += n.max(0) as u64;
+                // A hostile or mistaken master can ask for any i64: the sum saturates.
+                total = total.saturating_add(n.max(0) as u64);
             } else if n > 0 && self.refused.insert(name.to_string()) {
                 let msg = format!(
                     "user class {name} is not in this worker's scenario (it has {}); its users are not run",
@@ -369,17 +385,20 @@ impl ControlPlane {
         }
         self.shared.users.store(users, Ordering::Relaxed);
         // The classes those users have, by the scenario's weights.
+        // Users 0..users take the cycle's classes in turn: whole cycles, then its first part.
         let mut per = vec![0u64; self.cfg.classes.len()];
-        if !self.cfg.class_cycle.is_empty() {
-            for g in 0..users {
-                per[self.cfg.class_cycle[g as usize % self.cfg.class_cycle.len()]] += 1;
+        let cycle = &self.cfg.class_cycle;
+        if !cycle.is_empty() {
+            let (whole, part) = (users / cycle.len() as u64, users % cycle.len() as u64);
+            for (g, &class) in cycle.iter().enumerate() {
+                per[class] += whole + u64::from((g as u64) < part);
             }
         }
         self.user_classes = Value::Map(
             names
                 .iter()
-                .map(|n| {
-                    let i = names.iter().position(|m| m == n).unwrap_or(0);
+                .enumerate()
+                .map(|(i, n)| {
                     let got = if self.cfg.any_class && users == total {
                         // One class of ours stands for each of the master's: as asked.
                         asked[i]
@@ -393,7 +412,10 @@ impl ControlPlane {
                             .position(|c| c == n)
                             .map_or(0, |i| per[i])
                     };
-                    (Value::str(n), Value::Int(got as i64))
+                    (
+                        Value::str(n),
+                        Value::Int(i64::try_from(got).unwrap_or(i64::MAX)),
+                    )
                 })
                 .collect(),
         );

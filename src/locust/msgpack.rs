@@ -165,6 +165,8 @@ pub enum DecodeError {
     NotUtf8,
     #[error("an integer beyond i64")]
     IntegerBeyondI64,
+    #[error("more values than a message of its size may hold")]
+    TooLarge,
     #[error("nested too deeply")]
     TooDeep,
     #[error("unsupported MessagePack type 0x{0:02x}")]
@@ -173,7 +175,11 @@ pub enum DecodeError {
 
 /// Decodes exactly one value that fills `bytes`.
 pub fn decode(bytes: &[u8]) -> Result<Value, DecodeError> {
-    let mut r = Reader { b: bytes, at: 0 };
+    let mut r = Reader {
+        b: bytes,
+        at: 0,
+        budget: bytes.len() / 2 + 1024,
+    };
     let v = r.value(0)?;
     if r.at != bytes.len() {
         return Err(DecodeError::Trailing(bytes.len() - r.at));
@@ -184,6 +190,11 @@ pub fn decode(bytes: &[u8]) -> Result<Value, DecodeError> {
 struct Reader<'a> {
     b: &'a [u8],
     at: usize,
+    /// Values still allowed: one per two bytes of the message (and a little), so that what is
+    /// decoded takes at most about 16× the message's size (a `Value` is 32 bytes); a message of
+    /// a million one-byte nils once took 35×. A master's spawn of 80,000 short class names
+    /// (about 4 bytes a value) fits.
+    budget: usize,
 }
 
 impl Reader<'_> {
@@ -218,7 +229,14 @@ impl Reader<'_> {
             .map_err(|_| DecodeError::NotUtf8)
     }
 
+    /// Takes `n` values from the budget, before anything is allocated for them.
+    fn spend(&mut self, n: usize) -> Result<(), DecodeError> {
+        self.budget = self.budget.checked_sub(n).ok_or(DecodeError::TooLarge)?;
+        Ok(())
+    }
+
     fn array(&mut self, n: usize, depth: usize) -> Result<Value, DecodeError> {
+        self.spend(n)?;
         (0..n)
             .map(|_| self.value(depth + 1))
             .collect::<Result<_, _>>()
@@ -226,6 +244,7 @@ impl Reader<'_> {
     }
 
     fn map(&mut self, n: usize, depth: usize) -> Result<Value, DecodeError> {
+        self.spend(n.saturating_mul(2))?;
         (0..n)
             .map(|_| Ok((self.value(depth + 1)?, self.value(depth + 1)?)))
             .collect::<Result<_, DecodeError>>()
@@ -330,6 +349,24 @@ mod tests {
         );
         assert_eq!(b, [0x93, 0xa3, b'a', b'c', b'k', 0xc0, 0xff]);
         assert_eq!(decode(&[0xca, 0x3f, 0xc0, 0, 0]), Ok(Value::Float(1.5)));
+    }
+
+    #[test]
+    fn what_a_message_decodes_to_is_bounded_by_its_size() {
+        // A million nils in one array: 1 MB that would decode to 32 MB.
+        let mut b = vec![0xdd];
+        b.extend(1_000_000u32.to_be_bytes());
+        b.extend(std::iter::repeat_n(0xc0, 1_000_000));
+        assert_eq!(decode(&b), Err(DecodeError::TooLarge));
+        // A map of 80,000 short class names to zero, as a master's spawn may have, decodes.
+        let map = Value::Map(
+            (0..80_000)
+                .map(|i| (Value::str(&format!("C{i}")), Value::Int(0)))
+                .collect(),
+        );
+        let mut b = Vec::new();
+        encode(&map, &mut b);
+        assert_eq!(decode(&b), Ok(map));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const FLAG_MORE: u8 = 0x01;
 const FLAG_LONG: u8 = 0x02;
@@ -16,9 +16,20 @@ pub struct Dealer {
     stream: TcpStream,
     /// Bytes read but not yet parsed into frames.
     buf: Vec<u8>,
-    /// Frames of the message being received.
+    /// Frames of the message being received, and what they hold (bytes plus a frame's own
+    /// cost), bounded by MAX_MESSAGE however the frames are cut.
     frames: Vec<Vec<u8>>,
+    held: u64,
+    /// When a PONG last went out: a peer that floods PINGs gets at most ten a second, so our
+    /// replies never fill a socket it does not read.
+    last_pong: Option<Instant>,
 }
+
+/// What one frame costs to hold beyond its bytes (a `Vec`): counted so that a message of empty
+/// frames is bounded too (40 MB of them once grew the worker to 478 MB).
+const FRAME_COST: u64 = 32;
+/// The most frames one message may have: Locust's have one to three.
+const MAX_FRAMES: usize = 1024;
 
 fn bad(what: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.into())
@@ -71,18 +82,23 @@ impl Dealer {
             .to_socket_addrs()?
             .next()
             .ok_or_else(|| bad(format!("{addr} does not resolve")))?;
+        // The whole handshake keeps to `timeout`, however the peer trickles its bytes.
+        let deadline = Instant::now() + timeout;
         let stream = TcpStream::connect_timeout(&target, timeout)?;
         stream.set_nodelay(true)?;
-        stream.set_read_timeout(Some(timeout))?;
         stream.set_write_timeout(Some(timeout))?;
         let mut d = Self {
             stream,
             buf: Vec::new(),
             frames: Vec::new(),
+            held: 0,
+            last_pong: None,
         };
         d.stream.write_all(&greeting())?;
-        let mut peer = [0u8; 64];
-        d.stream.read_exact(&mut peer)?;
+        while d.buf.len() < 64 {
+            d.read_some(deadline, true)?;
+        }
+        let peer: Vec<u8> = d.buf.drain(..64).collect();
         if peer[0] != 0xff || peer[9] != 0x7f {
             return Err(bad("the peer is not a ZeroMQ socket (no ZMTP signature)"));
         }
@@ -101,7 +117,7 @@ impl Dealer {
         // The peer's READY (or ERROR) comes as a command frame.
         loop {
             let (flags, body) = d
-                .next_frame(true)?
+                .next_frame(deadline, true)?
                 .ok_or_else(|| bad("no READY from the peer"))?;
             if flags & FLAG_COMMAND == 0 {
                 return Err(bad("a message before the handshake finished"));
@@ -131,53 +147,101 @@ impl Dealer {
     }
 
     /// Receives one message, returned as its frames; Ok(None) if none arrived within `wait`.
+    /// It returns by then however busy the socket is (a master that keeps sending must not
+    /// keep the caller from its stop flag and heartbeats); a message's partial frames wait for
+    /// the next call.
     pub fn recv(&mut self, wait: Duration) -> io::Result<Option<Vec<Vec<u8>>>> {
-        self.stream
-            .set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
-        while let Some((flags, body)) = self.next_frame(false)? {
+        let deadline = Instant::now() + wait;
+        while let Some((flags, body)) = self.next_frame(deadline, false)? {
             if flags & FLAG_COMMAND != 0 {
                 // ZMTP 3.1 heartbeats: answer a PING with a PONG carrying its context.
-                if body.get(1..5) == Some(b"PING") && body.len() >= 7 {
+                let due = self
+                    .last_pong
+                    .is_none_or(|t| t.elapsed() >= Duration::from_millis(100));
+                if body.get(1..5) == Some(b"PING") && body.len() >= 7 && due {
+                    self.last_pong = Some(Instant::now());
                     let mut pong = vec![4u8];
                     pong.extend_from_slice(b"PONG");
                     pong.extend_from_slice(&body[7..]);
                     self.stream.write_all(&frame(FLAG_COMMAND, &pong))?;
                 }
+                if Instant::now() >= deadline {
+                    return Ok(None);
+                }
                 continue;
+            }
+            self.held += body.len() as u64 + FRAME_COST;
+            if self.held > MAX_MESSAGE || self.frames.len() >= MAX_FRAMES {
+                return Err(bad(format!(
+                    "a message of over {} frames or {MAX_MESSAGE} bytes is too large",
+                    MAX_FRAMES
+                )));
             }
             self.frames.push(body);
             if flags & FLAG_MORE == 0 {
+                self.held = 0;
                 return Ok(Some(std::mem::take(&mut self.frames)));
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
             }
         }
         Ok(None)
     }
 
-    /// The next whole frame, reading as needed; None on a read timeout unless `must`.
-    fn next_frame(&mut self, must: bool) -> io::Result<Option<(u8, Vec<u8>)>> {
+    /// Reads what is there into the buffer, waiting at most until `deadline`: false when
+    /// nothing came by then (an error instead when `must`).
+    fn read_some(&mut self, deadline: Instant, must: bool) -> io::Result<bool> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return if must {
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the peer did not finish the handshake in time",
+                ))
+            } else {
+                Ok(false)
+            };
+        }
+        self.stream.set_read_timeout(Some(left))?;
+        let mut chunk = [0u8; 16 * 1024];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the peer closed",
+            )),
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                Ok(true)
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                if must {
+                    Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the peer did not finish the handshake in time",
+                    ))
+                } else {
+                    Ok(false)
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The next whole frame, reading as needed until `deadline`; None when it passed (an
+    /// error instead when `must`).
+    fn next_frame(&mut self, deadline: Instant, must: bool) -> io::Result<Option<(u8, Vec<u8>)>> {
         loop {
             if let Some(f) = self.parse()? {
                 return Ok(Some(f));
             }
-            let mut chunk = [0u8; 16 * 1024];
-            match self.stream.read(&mut chunk) {
-                Ok(0) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the peer closed",
-                    ));
-                }
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e)
-                    if !must
-                        && matches!(
-                            e.kind(),
-                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                        ) =>
-                {
-                    return Ok(None);
-                }
-                Err(e) => return Err(e),
+            if !self.read_some(deadline, must)? {
+                return Ok(None);
             }
         }
     }

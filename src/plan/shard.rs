@@ -49,7 +49,12 @@ pub fn parse_start_at(s: &str) -> Result<SystemTime, String> {
         let (&[y, mo, da], &[hh, mi, ss]) = (d.as_slice(), h.as_slice()) else {
             return Err(bad());
         };
-        if !(1..=12).contains(&mo) || !(1..=31).contains(&da) || hh > 23 || mi > 59 || ss > 60 {
+        if !(1..=12).contains(&mo)
+            || !(1..=days_in_month(y, mo)).contains(&da)
+            || !(0..=23).contains(&hh)
+            || !(0..=59).contains(&mi)
+            || !(0..=60).contains(&ss)
+        {
             return Err(bad());
         }
         let frac = if frac.is_empty() {
@@ -62,7 +67,46 @@ pub fn parse_start_at(s: &str) -> Result<SystemTime, String> {
     if !secs.is_finite() || secs < 0.0 {
         return Err(bad());
     }
+    if secs > LATEST_START {
+        return Err(format!(
+            "--start-at '{s}' is after 9999-12-31T23:59:59Z; give a time this run can wait for"
+        ));
+    }
     Ok(UNIX_EPOCH + Duration::from_secs_f64(secs))
+}
+
+/// The latest start accepted: 9999-12-31T23:59:59Z, in Unix seconds.
+const LATEST_START: f64 = 253_402_300_799.0;
+
+/// Days in month `m` of year `y` (proleptic Gregorian).
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// A Unix time as RFC 3339 UTC, to the second (Howard Hinnant's civil-from-days).
+pub fn rfc3339(at: SystemTime) -> String {
+    let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -132,8 +176,27 @@ mod tests {
             "2026-13-01T00:00:00Z",
             "2026-11-29T20:30:00",
             "-5",
+            "2026-02-30T00:00:00Z",
+            "2025-02-29T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "1e20",
+            "inf",
+            "10000-01-01T00:00:00Z",
         ] {
             assert!(parse_start_at(bad).is_err(), "{bad}");
+        }
+        assert_eq!(at("2024-02-29T00:00:00Z").as_secs(), 1_709_164_800);
+        assert!(parse_start_at("9999-12-31T23:59:59Z").is_ok());
+    }
+
+    #[test]
+    fn times_print_as_rfc3339() {
+        for s in [
+            "2026-11-29T20:30:00Z",
+            "2024-02-29T23:59:59Z",
+            "1970-01-01T00:00:00Z",
+        ] {
+            assert_eq!(rfc3339(parse_start_at(s).unwrap()), s);
         }
     }
 }

@@ -427,9 +427,13 @@ impl Client {
         let conn = &mut self.conns[token as usize];
         let mut mid_response = conn.exchange.mid_response();
         if orderly && let Some(done) = conn.exchange.eof() {
-            // A close-delimited body ended: that response is complete.
+            // A close-delimited body ended: that response is complete, body and all.
             mid_response = false;
             let now = self.clock();
+            if done.meta.counted {
+                let ep = self.cfg.program.tasks[done.meta.task as usize].endpoint;
+                self.rec.body(ep, done.body_len);
+            }
             self.record_response(&done.meta, done.status, now, None, done.collected);
             self.conns[token as usize].answered += 1;
         }
