@@ -374,7 +374,8 @@ pub struct ServeArgs {
     /// A request head must arrive whole within this long (slowloris); else the connection closes.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub header_timeout: Duration,
-    /// Close a connection with nothing in progress, or whose client stops reading, after this.
+    /// Close a connection with nothing in progress, or whose client stops reading, after this;
+    /// a whole request (head and body) must also arrive within it.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
     /// Serve HTTPS: with a self-signed certificate made at start, or --cert/--key.

@@ -36,6 +36,9 @@ per_backend! {
         }
         // Every response came on its own connection: the users reconnected each time.
         assert!(r.n("/diagnostics/connects") >= r.n("/requests/responses"));
+        // And the report says what that means for the measurement.
+        let warnings = r.json["warnings"].to_string();
+        assert!(warnings.contains("closed almost every connection"), "{warnings}");
     }
 
     fn seventy_thousand_reconnects_on_one_connection(io) {

@@ -60,6 +60,8 @@ per_backend! {
         );
         let d = r.json["duration_s"].as_f64().unwrap();
         assert!((0.95..1.5).contains(&d), "{io}: duration_s {d}");
+        // Keep-alive held: nothing to warn about connections.
+        assert!(!r.json["warnings"].to_string().contains("closed almost every"), "{io}");
         let tl = r.json["timeline"].as_array().unwrap();
         assert!(!tl.is_empty());
         let sum: u64 = tl.iter().map(|e| e["responses"].as_u64().unwrap()).sum();
@@ -279,5 +281,55 @@ per_backend! {
             first.ends_with("Content-Length: 7\r\n\r\n{\"a\":1}"),
             "{first}"
         );
+    }
+}
+
+per_backend! {
+    fn requests_are_sent_again_alone_after_a_failed_connection(io) {
+        // Each connection answers one request, then closes without `Connection: close`.
+        let server = TestServer::start(Mode::DropAfter(1));
+        let r = run(&[&server.url("/"), "-c", "1", "-p", "4", "-n", "40", "--io", io]);
+        r.assert_accounted();
+        assert!(r.n("/requests/resent") > 0, "{io}: nothing was sent again");
+        // A fresh connection pipelines its 4; after a failure, the first request sent again
+        // goes alone, then the next only after its answer (RFC 9112 §9.3.2): so a connection
+        // that began with several requests is never followed by another.
+        let firsts = server.counts.first_on_conn.lock().unwrap().clone();
+        let arrived: Vec<usize> = firsts.iter().map(|f| f.1).collect();
+        assert!(arrived.contains(&4), "{io}: {arrived:?}");
+        for w in arrived.windows(2) {
+            assert!(w[0] == 1 || w[1] == 1, "{io}: re-sent requests were pipelined: {arrived:?}");
+        }
+    }
+}
+
+per_backend! {
+    fn a_request_is_sent_again_at_most_once(io) {
+        // Each answer closes its connection: what was pipelined behind it is sent again once,
+        // and if the next connection closes on it too, it ends as `closed` (not a third send).
+        let server = TestServer::start(Mode::CloseEvery(1));
+        let r = run(&[&server.url("/"), "-c", "1", "-p", "4", "-n", "40", "--io", io]);
+        r.assert_accounted();
+        assert!(r.n("/requests/resent") > 0, "{io}");
+        assert!(r.n("/errors/closed") > 0, "{io}: {}", r.json["errors"]);
+        // Before, a request went out again on every connection until one answered it: no
+        // `closed` error ever, and up to pipeline depth − 1 sends of one request.
+        std::thread::sleep(Duration::from_millis(100));
+        r.assert_server_answered(server.answered());
+    }
+}
+
+per_backend! {
+    fn no_connection_is_opened_with_nothing_to_carry(io) {
+        // 8 connections and 20 requests pipelined 16 deep: the first connection up must not
+        // take what the others were opened for.
+        let server = TestServer::start(Mode::Plain);
+        let r = run(&[&server.url("/"), "-c", "8", "-p", "16", "-n", "20", "--io", io]);
+        r.assert_accounted();
+        assert_eq!(r.n("/requests/responses"), 20, "{io}");
+        std::thread::sleep(Duration::from_millis(100));
+        let connections = server.counts.connections.load(std::sync::atomic::Ordering::Relaxed);
+        let carried = server.counts.first_on_conn.lock().unwrap().len() as u64;
+        assert_eq!(connections, carried, "{io}: {connections} connections, {carried} carried a request");
     }
 }

@@ -223,3 +223,59 @@ fn a_busy_metrics_port_is_a_one_line_error() {
     );
     assert_eq!(server.received(), 0, "nothing is sent when setup fails");
 }
+
+/// A scraper that drips its request a byte every 0.9 s neither holds the run open after its end
+/// (a 2 s run once exited after 16 s) nor keeps another scraper from being served.
+#[test]
+fn a_slow_scraper_neither_delays_the_exit_nor_starves_the_others() {
+    let server = TestServer::start(Mode::Plain);
+    let port = common::free_port();
+    let dir = TempDir::new("metrics-slow");
+    let started = Instant::now();
+    let child = common::spawn(
+        &[
+            "run",
+            &server.url("/"),
+            "-c",
+            "2",
+            "-d",
+            "3s",
+            "-q",
+            "--metrics-listen",
+            &format!("127.0.0.1:{port}"),
+        ],
+        &dir.join("r.json"),
+    );
+    let mut answered = None;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while answered.is_none() && Instant::now() < deadline {
+        answered = get(port, "/metrics");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(answered.is_some(), "/metrics never answered");
+    let dripping = std::thread::spawn(move || {
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+            return;
+        };
+        for b in b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" {
+            if s.write_all(&[*b]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(900));
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, _) = get(port, "/metrics").expect("another scraper is served meanwhile");
+    assert!(status.contains("200"), "{status}");
+    let out = wait_bounded(child, Duration::from_secs(60));
+    let took = started.elapsed();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The run is 3 s; the slow scraper may add at most a second to the exit.
+    assert!(took < Duration::from_secs(8), "the run took {took:?}");
+    let _ = dripping.join();
+}

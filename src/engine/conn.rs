@@ -42,6 +42,8 @@ pub struct Pending {
     pub counted: bool,
     /// It is one of its user's on_start tasks.
     pub on_start: bool,
+    /// It was (or waits to be) sent again after a connection closed on it: it is not again.
+    pub resent: bool,
     /// The task is a HEAD request, and its response feeds captures.
     pub head: bool,
     pub collect: bool,
@@ -71,6 +73,9 @@ pub struct ClientConn {
     pub allowed: Option<u64>,
     /// Requests the last socket left unanswered, to send again first on the next one.
     pub retry: VecDeque<Pending>,
+    /// The last socket failed (closed without `Connection: close`): the first request sent
+    /// again goes alone, and the rest only after its answer (RFC 9112 §9.3.2).
+    pub retry_alone: bool,
     /// The connection attempt in progress holds a request of the quota.
     pub reserving: bool,
 }
@@ -84,6 +89,7 @@ impl ClientConn {
             answered: 0,
             allowed: None,
             retry: VecDeque::new(),
+            retry_alone: false,
             reserving: false,
         }
     }

@@ -125,6 +125,11 @@ impl RequestParser {
         !self.carry.is_empty()
     }
 
+    /// A request (its head or its body) has begun and not ended.
+    pub fn in_request(&self) -> bool {
+        self.in_head() || self.body.is_some()
+    }
+
     /// Feeds input; returns the bytes used and, if a request ended there, the request.
     pub fn advance(&mut self, input: &[u8]) -> Result<(usize, Option<Request>), RequestError> {
         if let Some((body, req)) = &mut self.body {

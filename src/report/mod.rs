@@ -614,5 +614,26 @@ fn warnings(result: &RunResult, target_rps: Option<f64>, sent_rate: f64, lag: La
             lag.p99 as f64 / 1000.0
         ));
     }
+    // Unless the run closes them itself (--requests-per-conn).
+    if result.transport.requests_per_conn.is_none()
+        && let Some(w) = one_response_per_connection(&result.totals)
+    {
+        out.push(w);
+    }
     out
+}
+
+/// Connections beyond the run's own (`-c` of them) that carried one response each on average:
+/// the server closes every connection (gunicorn's sync workers answer `Connection: close`).
+/// Then keep-alive and pipelining have no effect, and the run measures connection set-up.
+fn one_response_per_connection(t: &crate::stats::Totals) -> Option<String> {
+    let (connects, responses) = (t.connects, t.counts.responses);
+    // Most connections carry one response: fewer than 1.5 per connection, over enough of them.
+    (connects >= 100 && responses > 0 && responses * 2 < connects * 3).then(|| {
+        format!(
+            "the server closed almost every connection after one response ({connects} connections \
+             for {responses} responses): keep-alive and pipelining have no effect, and the run \
+             measures connection set-up as much as the server"
+        )
+    })
 }

@@ -96,6 +96,9 @@ struct ServerConn {
     paused: Option<Instant>,
     /// When the current request head began (it must end within the head timeout).
     head_started: Option<Instant>,
+    /// When the current request began (head and body must end within the idle timeout: a body
+    /// dripped a byte a second once kept a connection forever).
+    request_started: Option<Instant>,
     last_activity: Instant,
 }
 
@@ -109,6 +112,7 @@ impl ServerConn {
             stash: Vec::new(),
             paused: None,
             head_started: None,
+            request_started: None,
             last_activity: now,
         }
     }
@@ -280,6 +284,11 @@ impl Server {
                 (true, since) => since,
                 (false, _) => None,
             };
+            conn.request_started = match (conn.parser.in_request(), conn.request_started) {
+                (true, None) => conn.head_started.or(Some(now)),
+                (true, since) => since,
+                (false, _) => None,
+            };
             match parsed {
                 Ok((n, req)) => {
                     rest = &rest[n..];
@@ -385,11 +394,14 @@ impl Server {
             let slow_head = conn
                 .head_started
                 .is_some_and(|t| now.duration_since(t) >= limits.head_timeout);
+            let slow_request = conn
+                .request_started
+                .is_some_and(|t| now.duration_since(t) >= limits.idle_timeout);
             // A paused client that does not read its answers counts as idle from the pause.
             let quiet_since = conn.paused.unwrap_or(conn.last_activity);
             let pending = !conn.due.is_empty() && conn.paused.is_none();
             let idle = !pending && now.duration_since(quiet_since) >= limits.idle_timeout;
-            if slow_head || idle {
+            if slow_head || slow_request || idle {
                 self.hang_up(i as Token, ops);
             }
         }

@@ -28,6 +28,9 @@ pub enum Mode {
     Silent,
     /// Body delimited by closing the connection (no length, no chunking).
     CloseDelimited,
+    /// Answers `n` requests per connection, then closes it without `Connection: close` (a
+    /// failed connection: what was pipelined behind goes unanswered).
+    DropAfter(u64),
     /// Answers `n` requests per connection, announcing `Keep-Alive: max=` the rest, then closes
     /// (with `Connection: close` on the last answer).
     KeepAliveMax(u64),
@@ -53,6 +56,9 @@ pub struct Counts {
     pub heads: Mutex<Vec<String>>,
     /// Tokens handed out by the Api mode's login.
     pub tokens: Mutex<Vec<String>>,
+    /// Per connection: its first request line, and how many requests had arrived on it when
+    /// that one was answered (1: it came alone).
+    pub first_on_conn: Mutex<Vec<(String, usize)>>,
 }
 
 pub struct TestServer {
@@ -143,6 +149,23 @@ fn serve_conn(mut stream: TcpStream, mode: Mode, counts: &Counts, stop: &AtomicB
                 }
             }
             served += 1;
+            if served == 1 {
+                let mut behind = 0;
+                let mut rest = &buf[..];
+                while let Some(n) = request_len(rest) {
+                    behind += 1;
+                    rest = &rest[n..];
+                }
+                let line = String::from_utf8_lossy(
+                    &req[..req.iter().position(|&b| b == b'\r').unwrap_or(0)],
+                )
+                .into_owned();
+                counts
+                    .first_on_conn
+                    .lock()
+                    .unwrap()
+                    .push((line, 1 + behind));
+            }
             let body = b"hello";
             if let Mode::Freeze { freeze_ms } = mode {
                 let phase = epoch().elapsed().as_millis() as u64 % 1000;
@@ -214,6 +237,16 @@ fn serve_conn(mut stream: TcpStream, mode: Mode, counts: &Counts, stop: &AtomicB
                         counts.answered.fetch_add(1, Ordering::Relaxed);
                     }
                     if last || !ok {
+                        return;
+                    }
+                    continue;
+                }
+                Mode::DropAfter(n) => {
+                    let ok = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").is_ok();
+                    if ok {
+                        counts.answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if served >= n || !ok {
                         return;
                     }
                     continue;

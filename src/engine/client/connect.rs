@@ -34,6 +34,28 @@ impl Client {
         );
     }
 
+    /// Abandons connection attempts whose reserved request was sent elsewhere (open loop and
+    /// users send due requests on any open connection), so that no connection is opened with
+    /// nothing to carry: over TLS a server logs such a connection as a 400.
+    pub(super) fn cancel_surplus_attempts(&mut self, ops: &mut Ops) {
+        for token in 0..self.conns.len() as Token {
+            if self.quota_left() >= self.reserved {
+                return;
+            }
+            let conn = &self.conns[token as usize];
+            if conn.reserving
+                && matches!(
+                    conn.state,
+                    ConnState::Connecting { .. } | ConnState::Handshaking { .. }
+                )
+            {
+                ops.close(token);
+                self.attempt_over(token);
+                self.conns[token as usize].state = ConnState::Idle;
+            }
+        }
+    }
+
     /// An attempt is over (connected, failed or abandoned): its quota reservation goes.
     pub(super) fn attempt_over(&mut self, token: Token) -> bool {
         self.connecting -= 1;
@@ -45,6 +67,14 @@ impl Client {
     /// A connection attempt failed: it counts as one request that ended in a connect error, or,
     /// for a reconnect carrying requests to send again, those end with that error.
     pub(super) fn connect_failed(&mut self, token: Token, kind: ErrorKind) {
+        if !self.ever_connected
+            && matches!(kind, ErrorKind::TlsCertificate | ErrorKind::TlsProtocol)
+        {
+            // Every attempt would fail the same way: stop now, not after -n reconnects (50,000
+            // took over 5 minutes). The report and its one-line hint say why.
+            self.given_up = true;
+            self.stopping = true;
+        }
         if self.attempt_over(token) {
             self.issued += 1;
             if self.measuring {
@@ -98,6 +128,7 @@ impl Client {
             }
         };
         self.attempt_over(token);
+        self.ever_connected = true;
         let now = self.clock();
         if self.measuring {
             self.rec.totals.connects += 1;

@@ -134,6 +134,11 @@ pub struct Client {
     next_interval: u64,
     started: bool,
     stopping: bool,
+    /// A connection of this worker has been made: until one is, a certificate or TLS version
+    /// the server refuses ends the run (it does not fix itself by retrying).
+    ever_connected: bool,
+    /// The run cannot succeed (see `ever_connected`): stop.
+    given_up: bool,
     stop: Arc<AtomicBool>,
     intervals: Sender<Interval>,
 }
@@ -202,6 +207,8 @@ impl Client {
             next_interval: measure_from + 1_000_000,
             started: false,
             stopping: false,
+            ever_connected: false,
+            given_up: false,
             stop,
             intervals,
             cfg,
@@ -249,6 +256,7 @@ impl Client {
                 bytes: self.request_len as u64,
                 counted,
                 on_start: false,
+                resent: false,
                 head: task.head,
                 collect: false,
             };
@@ -283,6 +291,9 @@ impl Client {
         ops.flush(token);
         self.issued += k as u64;
         self.unstamped.push(token);
+        if self.quota_left() < self.reserved {
+            self.cancel_surplus_attempts(ops);
+        }
         k
     }
 
@@ -290,6 +301,11 @@ impl Client {
     fn on_idle(&mut self, token: Token, ops: &mut Ops) {
         let conn = &self.conns[token as usize];
         if self.stopping || conn.state != ConnState::Open || !conn.exchange.is_idle() {
+            return;
+        }
+        if !conn.retry.is_empty() {
+            // The first request sent again after a failed connection was answered: the rest.
+            self.send_retries(token, ops);
             return;
         }
         if conn.allowed == Some(0) {
@@ -301,8 +317,10 @@ impl Client {
         let allowed = conn.allowed.unwrap_or(u64::MAX);
         match self.kind() {
             Kind::Connections => {
+                // Requests that attempts under way have reserved are theirs: a batch that took
+                // them would leave a connection opened with nothing to carry.
                 let k = u64::from(self.cfg.pipeline)
-                    .min(self.quota_left())
+                    .min(self.quota_left().saturating_sub(self.reserved))
                     .min(allowed) as usize;
                 if k > 0 {
                     self.send_batch(token, k, None, ops);
@@ -402,6 +420,8 @@ impl Client {
                 // pipelined behind it. Idempotent requests are sent again (RFC 9112 §9.3.2).
                 let retry = self.cfg.resend;
                 self.fail_in_flight(token, ErrorKind::Closed, retry);
+                // Announced: what it left may be pipelined at once on the next connection.
+                self.conns[token as usize].retry_alone = false;
                 ops.close(token);
                 self.connect(token, ops);
                 // A user thinks before its next request even when the server closed
@@ -442,6 +462,9 @@ impl Client {
         let conn = &self.conns[token as usize];
         let retry = self.cfg.resend && orderly && !mid_response && conn.answered > 0;
         self.fail_in_flight(token, ErrorKind::from_close_fault(fault), retry);
+        // No `Connection: close` said so: a failed connection, whose retries go one first.
+        let conn = &mut self.conns[token as usize];
+        conn.retry_alone = !conn.retry.is_empty();
     }
 
     fn all_done(&self) -> bool {
@@ -526,7 +549,7 @@ impl Role for Client {
         } else {
             if self.now >= self.next_check {
                 self.next_check = self.now + CHECK_EVERY_US;
-                self.stopping = self.stop.load(Ordering::Relaxed);
+                self.stopping = self.stop.load(Ordering::Relaxed) || self.given_up;
             }
             if !self.stopping {
                 self.expire_timers(ops);
@@ -682,6 +705,7 @@ fn stage_user(
                 bytes,
                 counted,
                 on_start: next.on_start,
+                resent: false,
                 head: task.head,
                 collect: !task.captures.is_empty(),
             }

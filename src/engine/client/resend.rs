@@ -19,11 +19,14 @@ impl Client {
             if let Some(sent) = p.sent
                 && retry
                 && task.idempotent
+                && !p.resent
             {
-                // Its latency keeps running from when it was first due (or first sent).
+                // Sent again once, at most; its latency keeps running from when it was first
+                // due (or first sent).
                 conn.retry.push_back(Pending {
                     intended: Some(p.intended.unwrap_or(sent)),
                     sent: None,
+                    resent: true,
                     ..p
                 });
                 continue;
@@ -54,6 +57,8 @@ impl Client {
     pub(super) fn send_retries(&mut self, token: Token, ops: &mut Ops) {
         let program = &*self.cfg.program;
         let conn = &mut self.conns[token as usize];
+        // After a failed connection the first goes alone; the rest follow its answer (on_idle).
+        let alone = std::mem::take(&mut conn.retry_alone);
         while let Some(p) = conn.retry.pop_front() {
             let user = &mut self.users[p.user as usize];
             let (batch, request_len, gens) = (&self.batch, self.request_len, &mut self.gens);
@@ -70,6 +75,9 @@ impl Client {
             if p.counted {
                 self.rec
                     .resent(program.tasks[p.task as usize].endpoint, bytes);
+            }
+            if alone {
+                break;
             }
         }
         if let Some(a) = &mut conn.allowed {
