@@ -35,6 +35,8 @@ pub enum TlsFault {
     Protocol,
     /// The peer ended the session with a fatal alert.
     Alert,
+    /// TCP closed without the peer's close_notify: what was being read may be cut short.
+    Truncated,
 }
 
 /// How an established connection is carried.

@@ -35,13 +35,16 @@ pub struct Url {
 /// Splits a URL into its parts without resolving it. Credentials (`user:pass@`) are set aside
 /// (see `basic_auth`) and never appear in a message.
 pub fn parse_url(full: &str) -> Result<Url, InvalidValue> {
+    check_userinfo(full)?;
+    // Parsed without its credentials; messages show it without its query's secrets too.
+    let parsed = crate::redact::userinfo(full);
     let shown = crate::redact::url(full);
     let url = shown.as_str();
-    let (tls, rest) = if let Some(r) = url.strip_prefix("http://") {
+    let (tls, rest) = if let Some(r) = parsed.strip_prefix("http://") {
         (false, r)
-    } else if let Some(r) = url.strip_prefix("https://") {
+    } else if let Some(r) = parsed.strip_prefix("https://") {
         (true, r)
-    } else if url.contains("://") {
+    } else if parsed.contains("://") {
         return Err(InvalidValue::from(format!(
             "'{url}': only http:// and https:// URLs are supported"
         )));
@@ -94,6 +97,36 @@ pub fn parse_url(full: &str) -> Result<Url, InvalidValue> {
         port,
         path,
     })
+}
+
+/// Refuses a URL whose `user:password@` holds a `/`, `?` or `#`: each ends the authority (RFC
+/// 3986), so the URL would be split differently than its writer meant, and the password could
+/// end up in the host, the port or the path, and on the screen.
+fn check_userinfo(url: &str) -> Result<(), InvalidValue> {
+    let Some(rest) = url.find("://").map(|i| &url[i + 3..]) else {
+        return Ok(());
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    if authority.contains('@') || !authority.contains(':') {
+        return Ok(());
+    }
+    let port = authority.rsplit_once(':').map_or("", |(_, p)| p);
+    let port_is_text =
+        !port.is_empty() && !authority.starts_with('[') && port.parse::<u16>().is_err();
+    let tail = &rest[end..];
+    let at_before_path = tail
+        .get(1..)
+        .map(|t| &t[..t.find('/').unwrap_or(t.len())])
+        .is_some_and(|seg| seg.contains('@'));
+    let delimiter = tail.as_bytes().first().copied();
+    if (port_is_text && tail.contains('@')) || (delimiter != Some(b'/') && at_before_path) {
+        return Err(InvalidValue::from(format!(
+            "'{}': the user:password seems to hold a '/', '?' or '#'; percent-encode them (%2F, %3F, %23)",
+            crate::redact::ambiguous_url(url)
+        )));
+    }
+    Ok(())
 }
 
 fn parse_port(p: &str, url: &str) -> Result<u16, InvalidValue> {
@@ -211,6 +244,22 @@ mod tests {
         );
         let err = parse_url("http://user:hunter2@h:0/").unwrap_err();
         assert!(!err.0.contains("hunter2"), "{err}");
+        // A '#', '?' or '/' in the password: refused, shown redacted, never half-parsed.
+        for (bad, secret) in [
+            ("http://u:hun#ter2@h/", "hun"),
+            ("http://u:hun/ter2@h/", "hun"),
+            ("http://u:hun?ter2@h:81/x", "hun"),
+            ("http://u:123#45@h/", "123#45"),
+        ] {
+            let err = parse_url(bad).unwrap_err();
+            assert!(err.0.contains("percent-encode"), "{bad}: {err}");
+            assert!(!err.0.contains(secret), "{bad}: {err}");
+        }
+        // What is not ambiguous still parses.
+        assert!(parse_url("http://h/a@b").is_ok());
+        assert!(parse_url("http://h:80/a@b").is_ok());
+        assert!(parse_url("http://u:p%23ss@h/").is_ok());
+        assert!(parse_url("http://[::1]:81/a@b").is_ok());
     }
 
     #[test]

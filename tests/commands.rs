@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Served, run, run_bounded};
+use common::{Mode, Served, TestServer, run, run_bounded};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ringblast");
@@ -624,4 +624,54 @@ fn interval_log_round_trips_through_the_hdrhistogram_reader() {
     };
     assert_eq!(tagged.get("GET_a"), Some(&endpoint("a")));
     assert_eq!(tagged.get("POST_b"), Some(&endpoint("b")));
+}
+
+/// Secrets never show: a password holding a '#' is refused redacted, and secret query values
+/// are hidden in the report, its endpoint names, the CSV and /metrics — while the server still
+/// gets the real query.
+#[test]
+fn secrets_in_urls_never_show() {
+    for url in [
+        "http://u:hun#ter2@127.0.0.1:1/",
+        "http://u:hun/ter2@127.0.0.1:1/",
+    ] {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["run", url, "-n", "1"]);
+        let out = run_bounded(cmd, Duration::from_secs(10));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(
+            !stderr.contains("hun") && !stderr.contains("ter2"),
+            "{stderr}"
+        );
+    }
+    let server = TestServer::start(Mode::Plain);
+    let dir = common::TempDir::new("secrets");
+    let prefix = dir.join("s");
+    let r = common::run(&[
+        &server.url("/data?api_key=s3cr3tvalue&page=2"),
+        "-n",
+        "20",
+        "-c",
+        "1",
+        "--csv",
+        prefix.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code(), 0);
+    let first = String::from_utf8_lossy(&server.counts.first_request.lock().unwrap()).into_owned();
+    assert!(
+        first.contains("api_key=s3cr3tvalue"),
+        "the server gets the real key: {first}"
+    );
+    let report = r.json.to_string();
+    assert!(!report.contains("s3cr3tvalue"), "{report}");
+    assert!(report.contains("api_key=***"), "{report}");
+    let stdout = String::from_utf8_lossy(&r.output.stdout);
+    assert!(!stdout.contains("s3cr3tvalue"), "{stdout}");
+    let stats = std::fs::read_to_string(format!("{}_stats.csv", prefix.display())).unwrap();
+    assert!(
+        !stats.contains("s3cr3tvalue") && stats.contains("api_key=***"),
+        "{stats}"
+    );
 }

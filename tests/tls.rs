@@ -429,3 +429,98 @@ impl Drop for Nginx {
         let _ = common::wait_bounded_child(&mut self.child, Duration::from_secs(5));
     }
 }
+
+/// An HTTPS server (Python's ssl) whose answers have close-delimited bodies. `fin`: TCP closes
+/// right after the body, without close_notify. `notify`: close_notify right after the body,
+/// and TCP stays open three seconds more.
+const CLOSE_DELIMITED: &str = r#"
+import socket, ssl, sys, threading, time
+mode, cert, key = sys.argv[1], sys.argv[2], sys.argv[3]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(64)
+print(l.getsockname()[1], flush=True)
+def serve(c):
+    try:
+        s = ctx.wrap_socket(c, server_side=True)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            got = s.recv(4096)
+            if not got:
+                return
+            data += got
+        s.sendall(b"HTTP/1.1 200 OK\r\n\r\nhello, close-delimited")
+        if mode == "notify":
+            raw = s.unwrap()
+            time.sleep(3)
+            raw.close()
+        else:
+            s.close()
+    except (OSError, ssl.SSLError):
+        pass
+end = time.time() + 60
+l.settimeout(1)
+while time.time() < end:
+    try:
+        c, _ = l.accept()
+    except socket.timeout:
+        continue
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+"#;
+
+/// RFC 9112 §9.8: over TLS, a TCP close without close_notify leaves a close-delimited body
+/// incomplete (5 of 5 such responses were once counted ok); and a close_notify ends the body at
+/// once, not at the TCP close.
+#[test]
+fn a_close_delimited_https_body_ends_at_close_notify_and_not_at_a_bare_fin() {
+    if !have("openssl") {
+        return;
+    }
+    let pki = Pki::make();
+    for (mode, want_ok) in [("fin", false), ("notify", true)] {
+        let mut server = Command::new("python3")
+            .args([
+                "-c",
+                CLOSE_DELIMITED,
+                mode,
+                &pki.path("server.pem"),
+                &pki.path("server.key"),
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let url = format!("https://localhost:{}/", line.trim());
+        let r = run(&[&url, "--cacert", &pki.path("ca.pem"), "-c", "1", "-n", "5"]);
+        let _ = server.kill();
+        let _ = server.wait();
+        r.assert_accounted();
+        if want_ok {
+            assert_eq!(r.n("/requests/ok"), 5, "{mode}: {}", r.json["errors"]);
+            // Each body ended at close_notify; waiting for TCP would take 3 s each.
+            assert!(
+                r.json["duration_s"].as_f64().unwrap() < 5.0,
+                "{mode}: {}",
+                r.json["duration_s"]
+            );
+            assert_eq!(r.n("/endpoints/0/body_bytes"), 5 * 22, "{mode}");
+        } else {
+            assert_eq!(
+                r.n("/requests/responses"),
+                0,
+                "{mode}: truncated bodies are not responses"
+            );
+            assert_eq!(
+                r.n("/errors/tls_truncated"),
+                5,
+                "{mode}: {}",
+                r.json["errors"]
+            );
+        }
+    }
+}

@@ -16,6 +16,12 @@ impl Metrics {
     pub fn listen(addr: SocketAddr, endpoints: Vec<(String, String)>) -> Result<Self, SetupError> {
         let server = crate::metrics::serve(addr, endpoints)?;
         eprintln!("ringblast: metrics on http://{}/metrics", server.addr);
+        if !server.addr.ip().is_loopback() {
+            eprintln!(
+                "ringblast: /metrics listens beyond this machine ({}): whoever reaches it sees the run's endpoints and counts; use 127.0.0.1 unless that is meant",
+                server.addr
+            );
+        }
         Ok(Self { server })
     }
 }

@@ -271,7 +271,11 @@ impl Scenario {
                 }
                 (None, None) => Template::default(),
             };
-            let name = t.name.clone().unwrap_or_else(|| t.path.clone());
+            // A name from the path shows no secret query value (names reach every output).
+            let name = t
+                .name
+                .clone()
+                .unwrap_or_else(|| crate::redact::query(&t.path));
             let endpoint = match endpoints
                 .iter()
                 .position(|e| e.name == name && e.method == method)

@@ -283,7 +283,7 @@ impl Program {
     pub fn single(request: RequestTemplate, name: String, think: Think) -> Self {
         let head = request.method == "HEAD";
         let endpoint = Endpoint {
-            name,
+            name: crate::redact::query(&name),
             method: request.method.clone(),
         };
         let shared = Some(request.render(&[]));

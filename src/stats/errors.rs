@@ -4,7 +4,7 @@
 use crate::io::{Fault, TlsFault};
 
 /// How many kinds of error reports name.
-pub const ERROR_KINDS: usize = 12;
+pub const ERROR_KINDS: usize = 13;
 
 /// How a request ended when it did not end in a complete response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,9 @@ pub enum ErrorKind {
     TlsAlert,
     /// TLS: the handshake did not finish within `--connect-timeout` of TCP being established.
     TlsHandshakeTimeout,
+    /// TLS: the connection closed mid-response without the server's close_notify: the response
+    /// may have been cut short (RFC 9112 §9.8), so it is not counted as complete.
+    TlsTruncated,
 }
 
 impl ErrorKind {
@@ -50,6 +53,7 @@ impl ErrorKind {
         Self::TlsProtocol,
         Self::TlsAlert,
         Self::TlsHandshakeTimeout,
+        Self::TlsTruncated,
     ];
 
     /// The stable name used in reports and JSON.
@@ -67,6 +71,7 @@ impl ErrorKind {
             Self::TlsProtocol => "tls_protocol",
             Self::TlsAlert => "tls_alert",
             Self::TlsHandshakeTimeout => "tls_handshake_timeout",
+            Self::TlsTruncated => "tls_truncated",
         }
     }
 
@@ -109,6 +114,7 @@ impl ErrorKind {
             TlsFault::Certificate => Self::TlsCertificate,
             TlsFault::Protocol => Self::TlsProtocol,
             TlsFault::Alert => Self::TlsAlert,
+            TlsFault::Truncated => Self::TlsTruncated,
         }
     }
 }

@@ -29,6 +29,8 @@ struct Link {
     generation: Generation,
     conn: Connection,
     secured: bool,
+    /// The peer sent close_notify: its stream has ended, whatever TCP does next.
+    peer_closed: bool,
 }
 
 /// A worker's driver, run over TLS.
@@ -98,6 +100,7 @@ impl<W> Tls<W> {
             generation,
             conn,
             secured: false,
+            peer_closed: false,
         });
         Ok(())
     }
@@ -153,10 +156,13 @@ impl<W: Driver> Tls<W> {
                     }
                 }
             }
-            if let Err(e) = link.conn.process_new_packets() {
-                let secured = link.secured;
-                let fault = Fault::Tls(super::classify(&e));
-                return self.fail(token, fault, secured, ops);
+            match link.conn.process_new_packets() {
+                Ok(state) => link.peer_closed |= state.peer_has_closed(),
+                Err(e) => {
+                    let secured = link.secured;
+                    let fault = Fault::Tls(super::classify(&e));
+                    return self.fail(token, fault, secured, ops);
+                }
             }
             if !link.secured && !link.conn.is_handshaking() {
                 link.secured = true;
@@ -185,6 +191,18 @@ impl<W: Driver> Tls<W> {
             if rest.is_empty() {
                 break;
             }
+        }
+        // A client's server sent close_notify: the stream ends here, not at the TCP close (a
+        // close-delimited body is complete now).
+        if client
+            && self
+                .link(token, generation)
+                .is_some_and(|l| l.secured && l.peer_closed)
+        {
+            ops.close(token);
+            self.links[token as usize] = None;
+            let fault = Fault::Os(0);
+            return self.inner.on_event(Event::Closed { token, fault }, ops);
         }
         if let Some(link) = self.link(token, generation)
             && link.conn.wants_write()
@@ -218,7 +236,18 @@ impl<W: Driver> Driver for Tls<W> {
                     .hello_due
                     .get_mut(token as usize)
                     .and_then(Option::take);
-                let handshaking = hello.is_some() || link.is_some_and(|l| !l.secured);
+                let handshaking = hello.is_some() || link.as_ref().is_some_and(|l| !l.secured);
+                // TCP closed with no close_notify from the server: what the client was reading
+                // may be cut short (RFC 9112 §9.8); the client judges whether it was.
+                let truncated = self.is_client()
+                    && !handshaking
+                    && fault == Fault::Os(0)
+                    && link.as_ref().is_some_and(|l| !l.peer_closed);
+                let fault = if truncated {
+                    Fault::Tls(TlsFault::Truncated)
+                } else {
+                    fault
+                };
                 if self.is_client() && handshaking {
                     // The server hung up mid-handshake: the attempt failed. An orderly close is
                     // the server refusing the session without an alert.

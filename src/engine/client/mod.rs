@@ -443,9 +443,15 @@ impl Client {
     }
 
     fn on_closed(&mut self, token: Token, fault: Fault) {
-        let orderly = fault == Fault::Os(0);
         let conn = &mut self.conns[token as usize];
         let mut mid_response = conn.exchange.mid_response();
+        // A TLS close without close_notify between responses is as clean as TCP's; in the
+        // middle of one (a close-delimited body included) it is a truncation.
+        let fault = match fault {
+            Fault::Tls(crate::io::TlsFault::Truncated) if !mid_response => Fault::Os(0),
+            f => f,
+        };
+        let orderly = fault == Fault::Os(0);
         if orderly && let Some(done) = conn.exchange.eof() {
             // A close-delimited body ended: that response is complete, body and all.
             mid_response = false;
