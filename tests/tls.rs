@@ -524,3 +524,71 @@ fn a_close_delimited_https_body_ends_at_close_notify_and_not_at_a_bare_fin() {
         }
     }
 }
+
+/// A certificate made the usual way (`openssl req -x509`, which sets CA:TRUE) and passed with
+/// `--cacert` is trusted as curl trusts it; refusals say precisely why.
+#[test]
+fn self_signed_certificates_are_trusted_with_cacert_and_refusals_say_why() {
+    if !have("openssl") {
+        return;
+    }
+    let dir = TempDir::new("selfsigned");
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "c.pem",
+        ],
+    );
+    let path = |f: &str| dir.join(f).display().to_string();
+    let served = Served::start(&["--tls", "--cert", &path("c.pem"), "--key", &path("k.pem")]);
+    let port = served.addr().port();
+    let by_name = format!("https://localhost:{port}/");
+    let r = run(&[&by_name, "--cacert", &path("c.pem"), "-c", "1", "-n", "20"]);
+    r.assert_accounted();
+    assert_eq!(r.n("/requests/ok"), 20, "{}", r.json["errors"]);
+    let refusal = |args: &[&str]| {
+        let r = run(args);
+        assert_eq!(r.code(), 1);
+        String::from_utf8_lossy(&r.output.stderr).into_owned()
+    };
+    let why = refusal(&[&by_name, "-c", "1", "-n", "5"]);
+    assert!(
+        why.contains("CA certificate (CA:TRUE) used as the server's own"),
+        "{why}"
+    );
+    let by_ip = format!("https://127.0.0.1:{port}/");
+    let why = refusal(&[&by_ip, "--cacert", &path("c.pem"), "-c", "1", "-n", "5"]);
+    assert!(
+        why.contains("does not name 127.0.0.1; it names localhost"),
+        "{why}"
+    );
+    assert_eq!(served.stop(), 20);
+    // A leaf signed by a CA nobody trusts: unknown issuer.
+    let pki = Pki::make();
+    let served = Served::start(&[
+        "--tls",
+        "--cert",
+        &pki.path("server.pem"),
+        "--key",
+        &pki.path("server.key"),
+    ]);
+    let url = format!("https://localhost:{}/", served.addr().port());
+    let why = refusal(&[&url, "-c", "1", "-n", "5"]);
+    assert!(why.contains("its issuer is unknown"), "{why}");
+}

@@ -134,10 +134,11 @@ impl Pipeline {
         }
         let t = &result.totals;
         if t.connects == 0 && t.counts.errors > 0 {
+            let refusal = self.plan.tls.as_ref().and_then(|t| t.refusal());
             eprintln!(
                 "ringblast: no connection to {} could be made{}",
                 self.plan.target.addr,
-                tls_hint(t)
+                tls_hint(t, refusal)
             );
             return Exit::Failed;
         }
@@ -149,21 +150,31 @@ impl Pipeline {
     }
 }
 
-/// What to do about TLS failures that stopped every connection, if that is what happened.
-fn tls_hint(t: &crate::stats::Totals) -> &'static str {
+/// What to do about TLS failures that stopped every connection, if that is what happened; with
+/// the verifier's own words for a refused certificate when it gave them.
+fn tls_hint(t: &crate::stats::Totals, refusal: Option<String>) -> std::borrow::Cow<'static, str> {
     use crate::stats::ErrorKind as K;
     if t.error_count(K::TlsCertificate) > 0 {
-        "; the server's certificate was not trusted or does not name the host (tls_certificate): \
-         trust its CA with --cacert FILE, use the name it was issued for, or skip verification \
-         with --insecure"
+        match refusal {
+            Some(why) => format!(
+                "; the server's certificate was refused (tls_certificate): {why}; or skip \
+                 verification with --insecure"
+            )
+            .into(),
+            None => "; the server's certificate was not trusted or does not name the host \
+                (tls_certificate): trust its CA with --cacert FILE, use the name it was issued \
+                for, or skip verification with --insecure"
+                .into(),
+        }
     } else if t.error_count(K::TlsProtocol) > 0 {
         "; the TLS handshake failed (tls_protocol): is the target speaking TLS, and does it \
          accept the --tls-version asked for?"
+            .into()
     } else if t.error_count(K::TlsAlert) > 0 {
-        "; the server refused the TLS session with an alert (tls_alert)"
+        "; the server refused the TLS session with an alert (tls_alert)".into()
     } else if t.error_count(K::TlsHandshakeTimeout) > 0 {
-        "; the TLS handshake did not finish within --connect-timeout (tls_handshake_timeout)"
+        "; the TLS handshake did not finish within --connect-timeout (tls_handshake_timeout)".into()
     } else {
-        ""
+        "".into()
     }
 }

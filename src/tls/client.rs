@@ -34,6 +34,8 @@ pub struct ClientTlsOptions {
 #[derive(Debug, Clone)]
 pub struct ClientTls {
     config: Arc<ClientConfig>,
+    /// Why the last server certificate was refused, in words (see `trust`).
+    refusal: super::trust::Refusal,
     pub server_name: ServerName<'static>,
     pub insecure: bool,
     pub version: Option<TlsVersion>,
@@ -50,12 +52,23 @@ impl ClientTls {
         let builder = ClientConfig::builder_with_provider(provider())
             .with_protocol_versions(&TlsVersion::offered(opts.version))
             .map_err(|e| SetupError::Tls(format!("--tls-version: {e}")))?;
+        let refusal = super::trust::Refusal::default();
         let builder = if opts.insecure {
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(AnyServer::new(provider())))
         } else {
-            builder.with_root_certificates(roots(opts)?)
+            let (store, pinned) = roots(opts)?;
+            let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(store),
+                provider(),
+            )
+            .build()
+            .map_err(|e| SetupError::Tls(format!("the trusted certificates: {e}")))?;
+            let trust = super::trust::Trust::new(webpki, pinned, refusal.clone());
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(trust))
         };
         let mut config = match read_identity(opts.cert.as_deref(), opts.key.as_deref())? {
             Some((chain, key)) => builder
@@ -69,11 +82,17 @@ impl ClientTls {
         let _ = rustls::ClientConnection::new(Arc::new(config.clone()), server_name.clone());
         Ok(Self {
             config: Arc::new(config),
+            refusal,
             server_name,
             insecure: opts.insecure,
             version: opts.version,
             resume: opts.resume,
         })
+    }
+
+    /// Why the last server certificate was refused, in words, if one was.
+    pub fn refusal(&self) -> Option<String> {
+        self.refusal.lock().ok().and_then(|r| r.clone())
     }
 
     /// One worker's settings: its own session cache (no lock shared between cores), sized to
@@ -91,8 +110,12 @@ impl ClientTls {
     }
 }
 
-/// The system's trusted roots plus `--cacert`; an error naming the fix when there are none.
-fn roots(opts: &ClientTlsOptions) -> Result<RootCertStore, SetupError> {
+/// The system's trusted roots plus `--cacert`, and the certificates given (trusted as they are
+/// too); an error naming the fix when there are none.
+fn roots(
+    opts: &ClientTlsOptions,
+) -> Result<(RootCertStore, Vec<pki_types::CertificateDer<'static>>), SetupError> {
+    let mut pinned = opts.roots.clone();
     let mut store = RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
     // Certificates the system has but webpki cannot parse are skipped, as browsers do.
@@ -104,6 +127,7 @@ fn roots(opts: &ClientTlsOptions) -> Result<RootCertStore, SetupError> {
     }
     if let Some(path) = &opts.cacert {
         for cert in read_certs(path, "--cacert")? {
+            pinned.push(cert.clone());
             store
                 .add(cert)
                 .map_err(|e| SetupError::Tls(format!("--cacert {}: {e}", path.display())))?;
@@ -121,5 +145,5 @@ fn roots(opts: &ClientTlsOptions) -> Result<RootCertStore, SetupError> {
              or --insecure to skip verification"
         )));
     }
-    Ok(store)
+    Ok((store, pinned))
 }

@@ -5,6 +5,7 @@ mod client;
 mod layer;
 mod server;
 mod sessions;
+mod trust;
 mod verify;
 
 pub use client::{ClientTls, ClientTlsOptions};
