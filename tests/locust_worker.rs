@@ -314,19 +314,12 @@ fn a_huge_spawn_is_linear_and_its_counts_saturate() {
     if !common::python_has("zmq, msgpack", "the hostile spawn test") {
         return;
     }
-    let mut master = Command::new("python3")
-        .args(["-c", HUGE_SPAWN])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(master.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
+    let mut master = common::PythonPeer::start(HUGE_SPAWN, &[]);
     let worker = Command::new(env!("CARGO_BIN_EXE_ringblast"))
         .args([
             "locust-worker",
             "--master",
-            &format!("127.0.0.1:{}", line.trim()),
+            &format!("127.0.0.1:{}", master.port),
         ])
         .args(["--max-users", "5", "-q", "http://127.0.0.1:9/"])
         .stdout(Stdio::null())
@@ -334,9 +327,7 @@ fn a_huge_spawn_is_linear_and_its_counts_saturate() {
         .spawn()
         .unwrap();
     let done = wait_bounded(worker, Duration::from_secs(60));
-    line.clear();
-    out.read_line(&mut line).unwrap();
-    let _ = master.wait();
+    let line = master.next_line();
     let stderr = String::from_utf8_lossy(&done.stderr);
     let seen: serde_json::Value = serde_json::from_str(&line).expect("the master's summary");
     assert_eq!(

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -403,19 +403,12 @@ fn locust_worker_honours_every_output_flag() {
     let server = TestServer::start(Mode::Plain);
     let kernel = ebpf();
     let out = Outputs::new();
-    let mut master = Command::new("python3")
-        .args(["-c", MASTER])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut said = BufReader::new(master.stdout.take().unwrap());
-    let mut line = String::new();
-    said.read_line(&mut line).unwrap();
+    let mut master = common::PythonPeer::start(MASTER, &[]);
     let worker = Command::new(BIN)
         .args([
             "locust-worker",
             "--master",
-            &format!("127.0.0.1:{}", line.trim()),
+            &format!("127.0.0.1:{}", master.port),
         ])
         .arg(server.url("/"))
         .arg("-q")
@@ -426,9 +419,7 @@ fn locust_worker_honours_every_output_flag() {
         .unwrap();
     let scraped = scrape_until_load(&out.metrics, Duration::from_secs(30));
     let done = wait_bounded(worker, Duration::from_secs(60));
-    line.clear();
-    said.read_line(&mut line).unwrap();
-    let _ = master.wait();
+    let line = master.next_line();
     let stderr = String::from_utf8_lossy(&done.stderr);
     assert_eq!(done.status.code(), Some(0), "{stderr}");
     let seen: Value = serde_json::from_str(&line).expect("the master's summary");

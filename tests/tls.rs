@@ -478,27 +478,13 @@ fn a_close_delimited_https_body_ends_at_close_notify_and_not_at_a_bare_fin() {
     }
     let pki = Pki::make();
     for (mode, want_ok) in [("fin", false), ("notify", true)] {
-        let mut server = Command::new("python3")
-            .args([
-                "-c",
-                CLOSE_DELIMITED,
-                mode,
-                &pki.path("server.pem"),
-                &pki.path("server.key"),
-            ])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(server.stdout.take().unwrap()),
-            &mut line,
-        )
-        .unwrap();
-        let url = format!("https://localhost:{}/", line.trim());
+        let server = common::PythonPeer::start(
+            CLOSE_DELIMITED,
+            &[mode, &pki.path("server.pem"), &pki.path("server.key")],
+        );
+        let url = format!("https://localhost:{}/", server.port);
         let r = run(&[&url, "--cacert", &pki.path("ca.pem"), "-c", "1", "-n", "5"]);
-        let _ = server.kill();
-        let _ = server.wait();
+        drop(server);
         r.assert_accounted();
         if want_ok {
             assert_eq!(r.n("/requests/ok"), 5, "{mode}: {}", r.json["errors"]);

@@ -137,21 +137,13 @@ except OSError:
 "#;
 
 /// Starts the hostile master in `mode` and a locust-worker against it; returns both.
-fn hostile(mode: &str, extra: &[&str]) -> (std::process::Child, std::process::Child) {
-    let mut master = Command::new("python3")
-        .args(["-c", HOSTILE, mode])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(master.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+fn hostile(mode: &str, extra: &[&str]) -> (common::PythonPeer, std::process::Child) {
+    let master = common::PythonPeer::start(HOSTILE, &[mode]);
     let worker = Command::new(env!("CARGO_BIN_EXE_ringblast"))
         .args([
             "locust-worker",
             "--master",
-            &format!("127.0.0.1:{}", line.trim()),
+            &format!("127.0.0.1:{}", master.port),
         ])
         .args(extra)
         .args(["-q", "http://127.0.0.1:9/"])
@@ -174,10 +166,10 @@ fn peak_kib(pid: u32) -> u64 {
 
 #[test]
 fn a_master_that_trickles_its_handshake_is_held_to_master_timeout() {
-    let (mut master, worker) = hostile("trickle", &["--master-timeout", "2s"]);
+    let (master, worker) = hostile("trickle", &["--master-timeout", "2s"]);
     let started = std::time::Instant::now();
     let out = common::wait_bounded(worker, Duration::from_secs(30));
-    let _ = master.kill();
+    drop(master);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     // The greeting alone would take 19 s at this pace.
@@ -194,7 +186,7 @@ fn a_master_that_trickles_its_handshake_is_held_to_master_timeout() {
 
 #[test]
 fn a_message_of_40_mb_of_empty_frames_is_refused_not_held() {
-    let (mut master, worker) = hostile("frames", &["--master-timeout", "3s"]);
+    let (master, worker) = hostile("frames", &["--master-timeout", "3s"]);
     let pid = worker.id();
     let mut peak = 0;
     let end = std::time::Instant::now() + Duration::from_secs(6);
@@ -206,7 +198,7 @@ fn a_message_of_40_mb_of_empty_frames_is_refused_not_held() {
         .args(["-INT", &pid.to_string()])
         .status();
     let out = common::wait_bounded(worker, Duration::from_secs(30));
-    let _ = master.kill();
+    drop(master);
     let stderr = String::from_utf8_lossy(&out.stderr);
     // 40 MB of 2-byte frames once took 478 MB; the bound is MAX_MESSAGE's 64 MB plus the process.
     assert!(peak < 150 * 1024, "peak {peak} KiB\n{stderr}");
@@ -218,7 +210,7 @@ fn a_message_of_40_mb_of_empty_frames_is_refused_not_held() {
 
 #[test]
 fn ctrl_c_stops_a_worker_whose_master_never_pauses() {
-    let (mut master, worker) = hostile("pings", &["--master-timeout", "3s"]);
+    let (master, worker) = hostile("pings", &["--master-timeout", "3s"]);
     let pid = worker.id();
     std::thread::sleep(Duration::from_secs(2));
     let _ = Command::new("kill")
@@ -227,7 +219,7 @@ fn ctrl_c_stops_a_worker_whose_master_never_pauses() {
     let asked = std::time::Instant::now();
     let out = common::wait_bounded(worker, Duration::from_secs(30));
     let waited = asked.elapsed();
-    let _ = master.kill();
+    drop(master);
     let stderr = String::from_utf8_lossy(&out.stderr);
     // It once exited only when the master stopped sending, 10 s and more later.
     assert!(

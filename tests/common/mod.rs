@@ -774,6 +774,52 @@ pub fn validate(schema: &serde_json::Value, v: &serde_json::Value, at: &str) -> 
     Ok(())
 }
 
+/// A Python program playing the other side of a test (a master, a router, a server): started
+/// with `python3 -c code args…`, its first printed line (the port it listens on) read.
+pub struct PythonPeer {
+    pub child: std::process::Child,
+    pub out: std::io::BufReader<std::process::ChildStdout>,
+    /// The first line it printed, trimmed: the port it listens on.
+    pub port: String,
+}
+
+impl PythonPeer {
+    pub fn start(code: &str, args: &[&str]) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new("python3")
+            .arg("-c")
+            .arg(code)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs the test's peer");
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("piped"));
+        let mut line = String::new();
+        out.read_line(&mut line).expect("the peer prints its port");
+        Self {
+            child,
+            out,
+            port: line.trim().to_string(),
+        }
+    }
+
+    /// The next line it prints (a summary), once it is done.
+    pub fn next_line(&mut self) -> String {
+        use std::io::BufRead;
+        let mut line = String::new();
+        let _ = self.out.read_line(&mut line);
+        let _ = self.child.wait();
+        line
+    }
+}
+
+impl Drop for PythonPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A loopback port nobody listens on (bound, then released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
