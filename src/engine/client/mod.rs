@@ -303,15 +303,16 @@ impl Client {
         if self.stopping || conn.state != ConnState::Open || !conn.exchange.is_idle() {
             return;
         }
+        if conn.allowed == Some(0) {
+            // The server announced it answers no more here (Keep-Alive: max): use a new socket
+            // (which carries what is left to send again, if anything).
+            ops.close(token);
+            self.connect(token, ops);
+            return;
+        }
         if !conn.retry.is_empty() {
             // The first request sent again after a failed connection was answered: the rest.
             self.send_retries(token, ops);
-            return;
-        }
-        if conn.allowed == Some(0) {
-            // The server announced it answers no more here (Keep-Alive: max): use a new socket.
-            ops.close(token);
-            self.connect(token, ops);
             return;
         }
         let allowed = conn.allowed.unwrap_or(u64::MAX);
