@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 mod clock;
 mod connect;
+mod receive;
 mod resend;
 mod schedule;
 mod timers;
@@ -19,13 +20,13 @@ mod timers;
 use super::conn::{ClientConn, ConnState, Pending};
 use super::user::User;
 use super::worker::{BackendReport, Role};
-use crate::io::{Driver, Event, Fault, Ops, Token, Wait};
+use crate::io::{Driver, Event, Ops, Token, Wait};
 use crate::load::{Kind, Shape, Share, due_count};
+use crate::proto::Exchange;
 use crate::proto::http1::Http1;
-use crate::proto::{Exchange, Step};
 use crate::scenario::generators::Generators;
 use crate::scenario::program::Program;
-use crate::stats::{ErrorKind, Interval, Recorder, Totals};
+use crate::stats::{Interval, Recorder, Totals};
 
 /// How often the stop flag is checked, and the connection deadlines due at the latest.
 const CHECK_EVERY_US: u64 = 10_000;
@@ -337,141 +338,6 @@ impl Client {
                 }
             }
         }
-    }
-
-    /// Records a complete response. It ended at `end` (the kernel's receive time) when the
-    /// socket has timestamps, else at `now`, when it was parsed. Its user keeps what it captured.
-    #[inline]
-    fn record_response(
-        &mut self,
-        p: &Pending,
-        status: u16,
-        now: u64,
-        end: Option<u64>,
-        collected: Option<Vec<u8>>,
-    ) {
-        let task = &self.cfg.program.tasks[p.task as usize];
-        if p.counted {
-            // Only a request handed to the kernel can be answered.
-            let sent = p.sent.unwrap_or(now);
-            let intended = p.intended.unwrap_or(sent);
-            // A response cannot end before its request went out (stamps have µs resolution).
-            let at = end.map_or(now, |e| e.max(sent));
-            let (corrected, uncorrected) = (at.saturating_sub(intended), at.saturating_sub(sent));
-            self.rec.response(
-                task.endpoint,
-                status,
-                task.is_ok(status),
-                corrected,
-                uncorrected,
-            );
-            self.rec.ended(end.map(|_| now - at));
-        }
-        // Most responses change nothing of their user: only on_start progress and captures do.
-        if !p.on_start && !p.collect {
-            return;
-        }
-        let user = &mut self.users[p.user as usize];
-        if p.on_start {
-            user.on_start_waiting = false;
-        }
-        let rec = &mut self.rec;
-        user.captured(task, collected, |var, too_large| {
-            if p.counted {
-                rec.capture_failed(var, too_large);
-            }
-        });
-    }
-
-    fn on_data(&mut self, token: Token, bytes: &[u8], at: Option<u64>, ops: &mut Ops) {
-        if self.measuring {
-            self.rec.received(bytes.len() as u64);
-        }
-        let now = self.clock();
-        self.now = now;
-        let end = at.map(|ns| self.kclock.on_worker_clock(ns, now));
-        // A user's think time runs from when its answer arrived, however late it is read.
-        self.answered_at = end.unwrap_or(now);
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            // The completion is read where the protocol left it, field by field: moving the
-            // whole record out costs a stalled wide copy per response (see results/…-seam-ab).
-            let mut step = self.conns[token as usize].exchange.feed(&mut rest);
-            let done = match &mut step {
-                Step::Partial => break,
-                Step::Broken(_) => return self.abort(token, ErrorKind::Malformed, ops),
-                Step::Done(done) => done,
-            };
-            if done.meta.counted {
-                let ep = self.cfg.program.tasks[done.meta.task as usize].endpoint;
-                self.rec.body(ep, done.body_len);
-            }
-            let collected = done.collected.take();
-            self.record_response(&done.meta, done.status, now, end, collected);
-            let conn = &mut self.conns[token as usize];
-            conn.answered += 1;
-            if let Some(max) = done.remaining {
-                let queued = conn.exchange.in_flight() as u64;
-                conn.allowed = Some(u64::from(max).saturating_sub(queued));
-                // The server's limit per connection, for the next ones from the start.
-                self.server_max = Some(conn.answered + u64::from(max));
-            }
-            if done.close {
-                // The server closes after this response: it never processed what was
-                // pipelined behind it. Idempotent requests are sent again (RFC 9112 §9.3.2).
-                let retry = self.cfg.resend;
-                self.fail_in_flight(token, ErrorKind::Closed, retry);
-                // Announced: what it left may be pipelined at once on the next connection.
-                self.conns[token as usize].retry_alone = false;
-                ops.close(token);
-                self.connect(token, ops);
-                // A user thinks before its next request even when the server closed
-                // the connection with this answer.
-                let conn = &self.conns[token as usize];
-                if self.kind() == Kind::Users
-                    && self.users[token as usize].active
-                    && conn.retry.is_empty()
-                    && !self.stopping
-                {
-                    self.think(token, self.answered_at, 0);
-                }
-                return;
-            }
-        }
-        if self.conns[token as usize].exchange.is_idle() {
-            self.on_idle(token, ops);
-        }
-    }
-
-    fn on_closed(&mut self, token: Token, fault: Fault) {
-        let conn = &mut self.conns[token as usize];
-        let mut mid_response = conn.exchange.mid_response();
-        // A TLS close without close_notify between responses is as clean as TCP's; in the
-        // middle of one (a close-delimited body included) it is a truncation.
-        let fault = match fault {
-            Fault::Tls(crate::io::TlsFault::Truncated) if !mid_response => Fault::Os(0),
-            f => f,
-        };
-        let orderly = fault == Fault::Os(0);
-        if orderly && let Some(done) = conn.exchange.eof() {
-            // A close-delimited body ended: that response is complete, body and all.
-            mid_response = false;
-            let now = self.clock();
-            if done.meta.counted {
-                let ep = self.cfg.program.tasks[done.meta.task as usize].endpoint;
-                self.rec.body(ep, done.body_len);
-            }
-            self.record_response(&done.meta, done.status, now, None, done.collected);
-            self.conns[token as usize].answered += 1;
-        }
-        // A clean close between responses, after at least one: what is still in flight was never
-        // processed and may be sent again. A close mid-response, or before any, is an error.
-        let conn = &self.conns[token as usize];
-        let retry = self.cfg.resend && orderly && !mid_response && conn.answered > 0;
-        self.fail_in_flight(token, ErrorKind::from_close_fault(fault), retry);
-        // No `Connection: close` said so: a failed connection, whose retries go one first.
-        let conn = &mut self.conns[token as usize];
-        conn.retry_alone = !conn.retry.is_empty();
     }
 
     fn all_done(&self) -> bool {
