@@ -34,3 +34,4 @@ pub mod sys;
 pub mod target;
 pub mod tls;
 pub mod units;
+pub mod verdict;
