@@ -29,6 +29,7 @@ pub fn main_with(cli: Cli) -> Exit {
         Command::Peak(args) => peak(&args, stop),
         Command::Serve(args) => serve(&args, stop),
         Command::Compare(args) => compare(&args),
+        Command::Ab(args) => crate::rounds::ab(&args, stop),
         Command::Report(args) => report(&args),
         Command::Merge(args) => merge(&args),
         Command::LocustWorker(args) => locust_worker(&args, stop),
@@ -57,6 +58,9 @@ fn one_line(text: &str) -> String {
 }
 
 fn run(args: &RunArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
+    if args.rounds > 1 {
+        return crate::rounds::run(args, stop);
+    }
     let mut pipeline = Pipeline::from_args(LoadCommand::Run, args)?;
     let result = pipeline.run(stop)?;
     Ok(pipeline.finish(&result))
@@ -228,9 +232,60 @@ fn compare(args: &CompareArgs) -> Result<Exit, SetupError> {
         .iter()
         .map(|a| crate::compare::load(a))
         .collect::<Result<Vec<_>, _>>()?;
+    let v = &args.verdict;
+    let usage = SetupError::Usage;
+    let gates = v
+        .fail_if
+        .iter()
+        .map(|g| crate::verdict::gate::Gate::parse(g))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(usage)?;
+    let settings = crate::verdict::Settings {
+        confidence: crate::compare::parse_confidence(&v.confidence).map_err(usage)?,
+        ..Default::default()
+    };
+    // Each input after the first, judged against the first.
+    let base = &sources[0];
+    let comparisons: Vec<_> = sources[1..]
+        .iter()
+        .map(|s| {
+            crate::compare::verdicts::compare(
+                (&base.label, &base.judged),
+                (&s.label, &s.judged),
+                settings,
+                &gates,
+            )
+        })
+        .collect();
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(crate::compare::render(&sources, args.markdown).as_bytes());
-    Ok(Exit::Completed)
+    for c in &comparisons {
+        let _ = writeln!(out);
+        let _ = out.write_all(c.render(args.markdown).as_bytes());
+    }
+    let write = |path: &std::path::Path, text: String| {
+        crate::compare::write_whole(path, &text)
+            .map_err(|e| SetupError::Usage(format!("cannot write {}: {e}", path.display())))
+    };
+    if let Some(path) = &v.json {
+        let doc = serde_json::json!({
+            "ringblast_version": env!("CARGO_PKG_VERSION"),
+            "inputs": sources.iter().map(|s| &s.label).collect::<Vec<_>>(),
+            "comparisons": comparisons,
+        });
+        write(path, serde_json::to_string_pretty(&doc).unwrap_or_default())?;
+    }
+    if let Some(path) = &v.html {
+        write(path, crate::compare::html::render_all(&comparisons))?;
+    }
+    let breached = comparisons
+        .iter()
+        .any(|c| c.exit() == Exit::AssertionFailed);
+    Ok(if breached {
+        Exit::AssertionFailed
+    } else {
+        Exit::Completed
+    })
 }
 
 /// Reads a report written by `run --json`, through the report's own types.
@@ -270,6 +325,7 @@ fn merge(args: &MergeArgs) -> Result<Exit, SetupError> {
     let merged = crate::merge::merge(reports).map_err(SetupError::Usage)?;
     let mut outputs = Outputs::default();
     outputs.finals(
+        merged.endpoints.len(),
         args.json.as_deref(),
         args.html.as_deref(),
         args.csv.as_deref(),

@@ -27,8 +27,12 @@ pub enum Command {
     /// default p99<1s and success>=98%).
     Peak(Box<PeakArgs>),
     /// Compare runs side by side: ringblast JSON reports, Locust CSV prefixes or Locust --json-file
-    /// outputs, endpoint by endpoint, with ratios to the first.
+    /// outputs, endpoint by endpoint, with ratios to the first, and a verdict per metric (faster,
+    /// slower or no change, with its confidence interval) for each against the first.
     Compare(CompareArgs),
+    /// Run the same plan against two targets in interleaved rounds (A B B A …), then say whether
+    /// B is faster, slower or no different from A.
+    Ab(Box<AbArgs>),
     /// Render a saved JSON report as HTML.
     Report(ReportArgs),
     /// Combine the JSON reports of one plan's shards (`run --shard I/N`) into one report.
@@ -112,6 +116,13 @@ pub struct RunArgs {
     /// Target URL, e.g. http://127.0.0.1:8080/ (with --scenario: optional, its host is used).
     #[arg(required_unless_present_any = ["scenario", "host"])]
     pub url: Option<String>,
+    /// Run the same plan N times and keep every round in the JSON; reports the variation of
+    /// req/s and p99 across rounds (noisy above 5 %). Never best-of-N.
+    #[arg(long, default_value_t = 1)]
+    pub rounds: u32,
+    /// The pause between rounds (connections close and the target settles).
+    #[arg(long, value_parser = parse_duration, default_value = "1s")]
+    pub pause: Duration,
     /// A scenario file (TOML): user classes, tasks, templates, load; flags override it.
     #[arg(long)]
     pub scenario: Option<PathBuf>,
@@ -344,6 +355,45 @@ pub struct CompareArgs {
     /// Write Markdown tables (for a results page) instead of text.
     #[arg(long)]
     pub markdown: bool,
+    #[command(flatten)]
+    pub verdict: VerdictArgs,
+}
+
+/// How verdicts are judged and written (`compare`, `ab`).
+#[derive(Debug, Clone, Args)]
+pub struct VerdictArgs {
+    /// Exit 3 when a change is beyond this limit with significance: METRIC>LIMIT or
+    /// METRIC<LIMIT, e.g. 'p99>+10%', 'rps<-5%', 'errors>+0.1pp'. Repeatable.
+    #[arg(long = "fail-if", value_name = "GATE")]
+    pub fail_if: Vec<String>,
+    /// Two-sided confidence of the intervals and verdicts.
+    #[arg(long, default_value = "95%")]
+    pub confidence: String,
+    /// Write the comparison (verdicts, gates, the inputs' figures) as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the comparison page: percentile spectra, per-second p99 and throughput, verdicts.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AbArgs {
+    /// A's URL is the first positional (URL_A); the run flags apply to both.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// URL_B: the target compared against A (required).
+    #[arg(value_name = "URL_B")]
+    pub b: Option<String>,
+    /// Write Markdown tables instead of text.
+    #[arg(long)]
+    pub markdown: bool,
+    /// Exit 3 when a change of B against A is beyond this limit with significance (as compare).
+    #[arg(long = "fail-if", value_name = "GATE")]
+    pub fail_if: Vec<String>,
+    /// Two-sided confidence of the intervals and verdicts.
+    #[arg(long, default_value = "95%")]
+    pub confidence: String,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -26,6 +26,7 @@ pub mod proto;
 pub mod redact;
 pub mod report;
 pub mod rng;
+pub mod rounds;
 pub mod routes;
 pub mod scenario;
 pub mod serve;

@@ -87,6 +87,23 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, String> {
         ));
     }
     let rs: Vec<&Report> = reports.iter().map(|(_, r)| r).collect();
+    let shards: Vec<ShardReport> = shards.into_iter().map(|(_, s)| s).collect();
+    combine(&rs, Some(&shards))
+}
+
+/// The rounds of `--rounds N`, one after another, as one report: counts add, histograms merge,
+/// the timelines follow one another. The rounds themselves are not attached here.
+pub fn pool(rounds: &[Report]) -> Result<Report, String> {
+    if rounds.iter().any(|r| r.histograms.is_none()) {
+        return Err("a round has no histograms".into());
+    }
+    let rs: Vec<&Report> = rounds.iter().collect();
+    combine(&rs, None)
+}
+
+/// Merges reports: a plan's shards side by side on one wall clock (`shards`), or rounds one
+/// after another (None).
+fn combine(rs: &[&Report], shards: Option<&[ShardReport]>) -> Result<Report, String> {
     let hist = |what: &str, pick: &dyn Fn(&Report) -> &str| {
         decode_all(what, &rs.iter().map(|r| pick(r)).collect::<Vec<_>>())
     };
@@ -99,11 +116,15 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, String> {
     let connect = hist("connect_us", &|r| &h(r).connect_us)?;
     let handshake = hist("tls_handshake_us", &|r| &h(r).tls_handshake_us)?;
     let added = hist("generator_added_us", &|r| &h(r).generator_added_us).ok();
-    let mut m = rs[0].clone();
+    let mut m = (*rs[0]).clone();
     let sum = |f: &dyn Fn(&Report) -> u64| rs.iter().map(|r| f(r)).sum::<u64>();
-    m.threads = rs.iter().map(|r| r.threads).sum();
-    m.connections = rs.iter().map(|r| r.connections).sum();
-    m.duration_s = rs.iter().map(|r| r.duration_s).fold(0.0, f64::max);
+    if shards.is_some() {
+        m.threads = rs.iter().map(|r| r.threads).sum();
+        m.connections = rs.iter().map(|r| r.connections).sum();
+        m.duration_s = rs.iter().map(|r| r.duration_s).fold(0.0, f64::max);
+    } else {
+        m.duration_s = rs.iter().map(|r| r.duration_s).sum();
+    }
     m.interrupted = rs.iter().any(|r| r.interrupted);
     let secs = m.duration_s.max(1e-9);
     m.requests.sent = sum(&|r| r.requests.sent);
@@ -113,13 +134,18 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, String> {
     m.requests.unfinished = sum(&|r| r.requests.unfinished);
     m.requests.resent = sum(&|r| r.requests.resent);
     m.rps = ((m.requests.responses as f64 / secs) * 10.0).round() / 10.0;
-    m.sent_rps = (rs.iter().map(|r| r.sent_rps).sum::<f64>() * 10.0).round() / 10.0;
+    // Side by side, rates add; one after another, they average over the time.
+    let rate = |f: &dyn Fn(&Report) -> f64| match shards {
+        Some(_) => rs.iter().map(|r| f(r)).sum::<f64>(),
+        None => rs.iter().map(|r| f(r) * r.duration_s).sum::<f64>() / secs,
+    };
+    m.sent_rps = (rate(&|r| r.sent_rps) * 10.0).round() / 10.0;
     m.target_rps = rs[0]
         .target_rps
-        .map(|_| (rs.iter().filter_map(|r| r.target_rps).sum::<f64>() * 10.0).round() / 10.0);
+        .map(|_| (rate(&|r| r.target_rps.unwrap_or(0.0)) * 10.0).round() / 10.0);
     m.status.clear();
     m.errors.clear();
-    for r in &rs {
+    for r in rs {
         add_maps(&mut m.status, &r.status);
         add_maps(&mut m.errors, &r.errors);
     }
@@ -163,18 +189,20 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, String> {
         .fold(0.0, f64::max);
     d.capture_failed.clear();
     d.unset_skipped.clear();
-    for r in &rs {
+    for r in rs {
         add_maps(&mut d.capture_failed, &r.diagnostics.capture_failed);
         add_maps(&mut d.unset_skipped, &r.diagnostics.unset_skipped);
     }
     m.kernel = None;
-    m.warnings = shards
+    m.warnings = rs
         .iter()
-        .zip(&rs)
-        .flat_map(|((_, s), r)| {
-            r.warnings
-                .iter()
-                .map(move |w| format!("shard {}/{}: {w}", s.index, s.count))
+        .enumerate()
+        .flat_map(|(i, r)| {
+            let whose = match shards {
+                Some(s) => format!("shard {}/{}", s[i].index, s[i].count),
+                None => format!("round {}", i + 1),
+            };
+            r.warnings.iter().map(move |w| format!("{whose}: {w}"))
         })
         .collect();
     let mut endpoint_histograms = Vec::with_capacity(m.endpoints.len());
@@ -207,10 +235,29 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, String> {
         }
         e.latency_us = Latency::of(&lat);
     }
-    let (timeline, seconds) = merge_timelines(
-        &shards.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>(),
-        &rs,
-    )?;
+    let (timeline, seconds) = match shards {
+        Some(s) => merge_timelines(s, rs)?,
+        None => {
+            // One after another: each round's seconds continue the previous round's.
+            let mut offset = 0u32;
+            let mut entries = Vec::new();
+            let mut hists = Vec::new();
+            for r in rs {
+                for e in &r.timeline {
+                    let h = match &e.latency_hdr {
+                        Some(t) => hdr::decode(t).map_err(|x| format!("timeline: {x}"))?,
+                        None => Histogram::new(3).expect("valid precision"),
+                    };
+                    let mut e = e.clone();
+                    e.t += offset;
+                    entries.push(e);
+                    hists.push(h);
+                }
+                offset += r.timeline.last().map_or(0, |e| e.t);
+            }
+            (entries, hists)
+        }
+    };
     // The assertions again, on the whole: windowed forms over the merged seconds.
     let whole = View {
         latency: &latency,
@@ -248,8 +295,10 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, String> {
         })
         .collect::<Result<_, String>>()?;
     m.timeline = timeline;
-    m.merged_from = shards.iter().map(|(_, s)| s.clone()).collect();
+    m.merged_from = shards.map(<[ShardReport]>::to_vec).unwrap_or_default();
     m.shard = None;
+    m.rounds = Vec::new();
+    m.rounds_summary = None;
     let hs = m.histograms.as_mut().expect("checked above");
     hs.latency_us = hdr::encode(&latency);
     hs.latency_uncorrected_us = hdr::encode(&uncorrected);
@@ -270,7 +319,8 @@ fn merge_timelines(
     rs: &[&Report],
 ) -> Result<(Vec<TimelineEntry>, Vec<Histogram<u64>>), String> {
     let start = shards.iter().map(|s| s.started_unix).min().unwrap_or(0);
-    let mut by_second: BTreeMap<u64, (TimelineEntry, Option<Histogram<u64>>)> = BTreeMap::new();
+    type Slot = (TimelineEntry, Option<Histogram<u64>>, Vec<Histogram<u64>>);
+    let mut by_second: BTreeMap<u64, Slot> = BTreeMap::new();
     for (s, r) in shards.iter().zip(rs) {
         for e in &r.timeline {
             let at = s.started_unix + u64::from(e.t);
@@ -288,7 +338,8 @@ fn merge_timelines(
                 z.target_rps = e.target_rps.map(|_| 0.0);
                 z.users = e.users.map(|_| 0);
                 z.kernel = None;
-                (z, None)
+                z.endpoints.clear();
+                (z, None, Vec::new())
             });
             let m = &mut slot.0;
             m.rps += e.rps;
@@ -307,11 +358,34 @@ fn merge_timelines(
                 (none @ None, Some(b)) => *none = Some(b),
                 _ => {}
             }
+            // Per-endpoint seconds add up like the whole's.
+            if slot.0.endpoints.is_empty() && !e.endpoints.is_empty() {
+                slot.0.endpoints = vec![Default::default(); e.endpoints.len()];
+                slot.2 = (0..e.endpoints.len())
+                    .map(|_| Histogram::new(3).expect("valid precision"))
+                    .collect();
+            }
+            for ((sum, hist), one) in slot
+                .0
+                .endpoints
+                .iter_mut()
+                .zip(&mut slot.2)
+                .zip(&e.endpoints)
+            {
+                sum.responses += one.responses;
+                sum.failed += one.failed;
+                sum.errors += one.errors;
+                let h = hdr::decode(&one.latency_hdr).map_err(|x| format!("timeline: {x}"))?;
+                hist.add(&h).map_err(|x| format!("timeline: {x:?}"))?;
+            }
         }
     }
     let mut entries = Vec::new();
     let mut hists = Vec::new();
-    for (at, (mut e, h)) in by_second {
+    for (at, (mut e, h, endpoint_hists)) in by_second {
+        for (sum, hist) in e.endpoints.iter_mut().zip(&endpoint_hists) {
+            sum.latency_hdr = hdr::encode(hist);
+        }
         e.t = (at - start) as u32;
         let h = h.unwrap_or_else(|| Histogram::new(2).expect("valid precision"));
         if !h.is_empty() {

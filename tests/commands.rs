@@ -435,17 +435,6 @@ fn compare_lines_up_locust_and_ringblast_results() {
     );
 }
 
-/// A headless Chromium on this machine, if there is one.
-fn chromium() -> Option<&'static str> {
-    [
-        "/usr/bin/chromium",
-        "/usr/bin/chromium-browser",
-        "/usr/bin/google-chrome",
-    ]
-    .into_iter()
-    .find(|p| std::path::Path::new(p).exists())
-}
-
 #[test]
 fn html_report_draws_its_charts_in_a_browser() {
     let served = Served::start(&[]);
@@ -501,42 +490,14 @@ fn html_report_draws_its_charts_in_a_browser() {
         "the kernel's chart and table"
     );
     assert_eq!(page.matches("<svg class=\"chart\"").count(), 4);
-    let Some(browser) = chromium() else {
-        common::skip(
-            "the browser check",
-            "no chromium here (.ci/run installs Debian's chromium)",
-        );
+    let Some((dom, console_errors)) = common::browse(&html, &dir.join("profile")) else {
         return;
     };
-    let profile = dir.join("profile");
-    let mut cmd = Command::new(browser);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--enable-logging=stderr",
-        "--v=0",
-        "--virtual-time-budget=3000",
-        &format!("--user-data-dir={}", profile.display()),
-        "--dump-dom",
-        &format!("file://{}", html.display()),
-    ]);
-    let out = run_bounded(cmd, Duration::from_secs(60));
-    let dom = String::from_utf8_lossy(&out.stdout);
-    let log = String::from_utf8_lossy(&out.stderr);
     assert!(
         dom.contains(r#"data-charts-drawn="4""#),
         "charts did not draw:\n{}",
         &dom[..dom.len().min(500)]
     );
-    let console_errors: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("CONSOLE") && (l.contains("Error") || l.contains("Uncaught")))
-        .collect();
     assert!(console_errors.is_empty(), "{console_errors:?}");
     served.stop();
 }

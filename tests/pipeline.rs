@@ -44,6 +44,7 @@ const TABLE: &[(&str, &[&str], bool, bool)] = &[
         false,
         true,
     ),
+    ("--rounds", &["--rounds", "2"], false, false),
     ("--kernel-stats on", &["--kernel-stats", "on"], false, true),
 ];
 

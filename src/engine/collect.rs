@@ -106,8 +106,19 @@ impl Collector {
 
     fn complete(&self, index: u32, p: Pending) -> (TimelineEntry, Second) {
         let mut entry = self.entry(index, &p);
-        if self.shard.count > 1 {
-            entry.latency_hdr = Some(crate::hdr::encode(&p.latency));
+        entry.latency_hdr = Some(crate::hdr::encode(&p.latency));
+        if p.endpoints.len() > 1 {
+            entry.endpoints = p
+                .endpoints
+                .iter()
+                .zip(&p.endpoint_counts)
+                .map(|(h, c)| crate::stats::second::EndpointSecond {
+                    responses: c.responses,
+                    failed: c.responses - c.ok.min(c.responses) + c.errors,
+                    errors: c.errors,
+                    latency_hdr: crate::hdr::encode(h),
+                })
+                .collect();
         }
         let second = Second {
             counts: p.counts,
@@ -175,6 +186,7 @@ impl Collector {
             p99_uncorrected_us: q(&p.uncorrected, 0.99),
             kernel: None,
             latency_hdr: None,
+            endpoints: Vec::new(),
         }
     }
 }

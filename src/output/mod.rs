@@ -82,6 +82,7 @@ impl Outputs {
             outputs.push(Box::new(hlog::Hlog::create(path, &endpoints)?));
         }
         outputs.finals(
+            endpoints.len(),
             plan.json.as_deref(),
             plan.html.as_deref(),
             plan.csv.as_deref(),
@@ -93,13 +94,14 @@ impl Outputs {
     /// and the final `--csv` files. `merge` uses just these.
     pub fn finals(
         &mut self,
+        endpoints: usize,
         json: Option<&std::path::Path>,
         html: Option<&std::path::Path>,
         csv: Option<&std::path::Path>,
     ) {
         self.push(Box::new(text::Text));
         if let Some(p) = json {
-            self.push(Box::new(json::Json(p.to_path_buf())));
+            self.push(Box::new(json::Json(p.to_path_buf(), endpoints > 1)));
         }
         if let Some(p) = html {
             self.html(p);

@@ -27,6 +27,9 @@ pub struct Pipeline {
     outputs: Outputs,
     /// Users set from outside while the run goes (a Locust master).
     live_users: Option<Arc<AtomicU64>>,
+    /// Keep each second per endpoint even when no output here reads them (a round whose
+    /// report goes into a JSON file written later).
+    endpoint_seconds: bool,
 }
 
 impl Pipeline {
@@ -55,7 +58,18 @@ impl Pipeline {
             fallback,
             outputs,
             live_users: None,
+            endpoint_seconds: false,
         })
+    }
+
+    /// One round of `--rounds`: the same plan with no outputs of its own (the rounds' report
+    /// is written once, at the end); each second keeps its endpoints when the JSON will.
+    pub fn round(plan: RunPlan) -> Result<Self, SetupError> {
+        let endpoint_seconds = plan.json.is_some() && plan.program.endpoint_names().len() > 1;
+        let mut p = Self::new(LoadCommand::Peak, plan)?;
+        p.command = LoadCommand::Run;
+        p.endpoint_seconds = endpoint_seconds;
+        Ok(p)
     }
 
     pub fn backend(&self) -> BackendKind {
@@ -77,7 +91,7 @@ impl Pipeline {
     pub fn run(&mut self, stop: Arc<AtomicBool>) -> Result<RunResult, SetupError> {
         let mut cfg = self.plan.engine();
         cfg.live_users = self.live_users.clone();
-        cfg.per_endpoint_seconds = self.outputs.per_endpoint();
+        cfg.per_endpoint_seconds = self.outputs.per_endpoint() || self.endpoint_seconds;
         let plan = &self.plan;
         let backend = self.backend;
         let mut result = crate::kernel::around(
@@ -114,6 +128,7 @@ impl Pipeline {
         };
         let mut report =
             Report::with_scenario(result, &plan.url, method, scenario, &plan.assertions);
+        report.plan = Some(plan.load_fingerprint.clone());
         if plan.shard.count > 1 {
             report.shard = Some(crate::report::ShardReport {
                 index: plan.shard.index,

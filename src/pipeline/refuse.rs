@@ -117,6 +117,12 @@ const RULES: &[Rule] = &[
         locust_worker: None,
     },
     Rule {
+        flag: "--rounds",
+        given: |a| a.rounds > 1,
+        peak: Some("peak's search is its own repetition; repeat one rate with `run --rounds`"),
+        locust_worker: Some(MASTER_LOAD),
+    },
+    Rule {
         flag: "--kernel-stats on",
         given: |a| a.kernel_stats == KernelStatsArg::On,
         peak: Some(PEAK_ONE_RATE),
@@ -124,8 +130,32 @@ const RULES: &[Rule] = &[
     },
 ];
 
+/// What `--rounds` cannot honour: outputs written as one run goes (they would mix rounds), and
+/// shards (whose rounds would need a common start each).
+/// Whether a flag was given.
+type Given = fn(&RunArgs) -> bool;
+
+const NOT_WITH_ROUNDS: &[(&str, Given)] = &[
+    ("--csv", |a| a.csv.is_some()),
+    ("--hlog", |a| a.hlog.is_some()),
+    ("--metrics-listen", |a| a.metrics_listen.is_some()),
+    ("--shard", |a| a.shard.is_some()),
+    ("--start-at", |a| a.start_at.is_some()),
+];
+
 /// Refuses, in one line, the first flag given that `command` cannot honour.
 pub fn check(command: LoadCommand, args: &RunArgs) -> Result<(), SetupError> {
+    if args.rounds == 0 {
+        return Err(SetupError::Usage("--rounds must be at least 1".into()));
+    }
+    if args.rounds > 1
+        && let Some((flag, _)) = NOT_WITH_ROUNDS.iter().find(|(_, given)| given(args))
+    {
+        return Err(SetupError::Usage(format!(
+            "--rounds does not take {flag}: it writes one run as it goes; the JSON and HTML \
+             reports keep every round"
+        )));
+    }
     for rule in RULES {
         let why = match command {
             LoadCommand::Run | LoadCommand::Demo => None,

@@ -91,6 +91,8 @@ pub struct RunPlan {
     pub start_at: Option<std::time::SystemTime>,
     /// What shards of the same plan share (see `shard::fingerprint`).
     pub fingerprint: String,
+    /// The same without the URL: what runs `compare` may judge against each other share.
+    pub load_fingerprint: String,
     pub progress: bool,
 }
 
@@ -445,6 +447,10 @@ impl RunPlan {
                 .transpose()
                 .map_err(usage)?,
             fingerprint: shard::fingerprint(cli, scenario.as_ref().map(|s| s.text.as_str())),
+            load_fingerprint: shard::load_fingerprint(
+                cli,
+                scenario.as_ref().map(|s| s.text.as_str()),
+            ),
             metrics_listen: args
                 .metrics_listen
                 .as_deref()

@@ -119,11 +119,22 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The load's fingerprint without its target: runs of one plan against two servers (`ab`, or a
+/// server before and after a change) share it.
+pub fn load_fingerprint(args: &RunArgs, scenario_text: Option<&str>) -> String {
+    let mut a = args.clone();
+    a.url = None;
+    a.host = None;
+    fingerprint(&a, scenario_text)
+}
+
 /// A fingerprint of everything that makes the load the same plan: the flags that shape the
 /// traffic and the scenario file's contents, but not outputs, CPUs, the shard itself or when it
 /// starts (those differ between a plan's shards). FNV-1a, as 16 hex digits.
 pub fn fingerprint(args: &RunArgs, scenario_text: Option<&str>) -> String {
     let mut a = args.clone();
+    a.rounds = 1;
+    a.pause = std::time::Duration::ZERO;
     a.json = None;
     a.csv = None;
     a.csv_full_history = false;

@@ -7,7 +7,7 @@ use super::Report;
 use crate::load::Kind;
 use crate::stats::second::TimelineEntry;
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -25,7 +25,7 @@ fn spread(p50: u64, p99: u64, max: u64) -> String {
     )
 }
 
-fn ms(us: f64) -> String {
+pub(crate) fn ms(us: f64) -> String {
     if us < 1000.0 {
         format!("{us:.0} µs")
     } else if us < 1_000_000.0 {
@@ -36,17 +36,17 @@ fn ms(us: f64) -> String {
 }
 
 /// One line of a chart.
-struct Series {
-    name: String,
-    color: &'static str,
-    dashed: bool,
+pub(crate) struct Series {
+    pub name: String,
+    pub color: &'static str,
+    pub dashed: bool,
     /// On the right-hand axis (users, target rate).
-    right: bool,
-    points: Vec<(f64, f64)>,
+    pub right: bool,
+    pub points: Vec<(f64, f64)>,
 }
 
 /// A "nice" upper bound and tick step for 0..max.
-fn nice(max: f64) -> (f64, f64) {
+pub(crate) fn nice(max: f64) -> (f64, f64) {
     if max <= 0.0 || !max.is_finite() {
         return (1.0, 0.25);
     }
@@ -68,7 +68,7 @@ const T: f64 = 20.0;
 const B: f64 = 45.0;
 
 /// An SVG line chart. `x_ticks` are (value, label); y axes are linear from 0.
-fn chart(
+pub(crate) fn chart(
     id: &str,
     series: &[Series],
     x_ticks: &[(f64, String)],
@@ -196,7 +196,7 @@ fn chart(
     s
 }
 
-fn seconds_ticks(max_t: f64) -> Vec<(f64, String)> {
+pub(crate) fn seconds_ticks(max_t: f64) -> Vec<(f64, String)> {
     let (top, step) = nice(max_t.max(1.0));
     let mut ticks = Vec::new();
     let mut t = 0.0;

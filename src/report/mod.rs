@@ -249,7 +249,32 @@ pub struct Report {
     /// The whole run's latency histograms, lossless, for merging (`crate::hdr`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub histograms: Option<Histograms>,
+    /// The load's fingerprint (not its URL): `compare` judges only runs of one plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    /// `--rounds N`: each round's report; this one pools them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rounds: Vec<Report>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounds_summary: Option<RoundsSummary>,
 }
+
+/// How much the rounds of `--rounds N` (or of `ab`) varied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundsSummary {
+    pub count: u64,
+    pub pause_s: f64,
+    pub rps_cv: f64,
+    pub p99_cv: f64,
+    /// Either coefficient of variation above `NOISY_CV`.
+    pub noisy: bool,
+    /// `ab`: A or B for each round, in the order they ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+}
+
+/// Above this coefficient of variation across rounds, a run is marked noisy.
+pub const NOISY_CV: f64 = 0.05;
 
 /// Where response latencies ended: the kernel's receive timestamp of the segment that completed
 /// each response, or the userspace clock when the response was parsed.
@@ -464,6 +489,9 @@ impl Report {
                 tls_handshake_us: crate::hdr::encode(&t.handshake_time),
                 generator_added_us: crate::hdr::encode(&t.generator_added),
             }),
+            plan: None,
+            rounds: Vec::new(),
+            rounds_summary: None,
         }
     }
 

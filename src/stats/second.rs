@@ -37,10 +37,24 @@ pub struct TimelineEntry {
     /// What the kernel counted in this second (`--kernel-stats`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel: Option<crate::kstats::KernelSecond>,
-    /// A shard's latency in this second, lossless (see crate::hdr), so that merged timelines
-    /// have exact percentiles.
+    /// This second's latency, lossless (see crate::hdr): merged timelines have exact
+    /// percentiles, and `compare` resamples seconds for its verdicts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_hdr: Option<String>,
+    /// Per endpoint, in the order of the report's `endpoints`, when the run has more than one
+    /// and kept them (`--json` asks): what `compare` needs for per-endpoint verdicts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<EndpointSecond>,
+}
+
+/// One endpoint's second in the timeline.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Default)]
+pub struct EndpointSecond {
+    pub responses: u64,
+    /// Responses whose status the task did not expect, plus errors.
+    pub failed: u64,
+    pub errors: u64,
+    pub latency_hdr: String,
 }
 
 /// One merged second, handed to a `SecondSink` as it completes (and then dropped: nothing per

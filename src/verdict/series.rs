@@ -99,6 +99,8 @@ pub struct RawSecond {
     pub responses: f64,
     pub failures: f64,
     pub attempts: f64,
+    /// How long it is (1 for a report's seconds; a Locust history row's interval).
+    pub seconds: f64,
     /// (value µs, count).
     pub latency: Vec<(f64, f64)>,
 }
@@ -128,7 +130,7 @@ pub fn build(rounds: Vec<Vec<RawSecond>>) -> Series {
                 responses: raw.responses,
                 failures: raw.failures,
                 attempts: raw.attempts,
-                seconds: 1.0,
+                seconds: raw.seconds,
                 latency,
             });
         }
@@ -223,6 +225,34 @@ impl Series {
         out
     }
 
+    /// The latency distribution as (percentile, µs) points, out to 99.999 %.
+    pub fn spectrum(&self) -> Vec<(f64, f64)> {
+        let mut total = 0.0;
+        let mut dense = vec![0.0; self.values.len()];
+        for s in &self.samples {
+            for (i, c) in &s.latency {
+                dense[*i as usize] += c;
+                total += c;
+            }
+        }
+        if total <= 0.0 {
+            return Vec::new();
+        }
+        let qs = [
+            0.0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999, 0.99999,
+        ];
+        let mut out = Vec::new();
+        let (mut cum, mut next) = (0.0, 0);
+        for (i, c) in dense.iter().enumerate() {
+            cum += c;
+            while next < qs.len() && cum >= (qs[next] * total).ceil().max(1.0) - 1e-9 {
+                out.push((qs[next] * 100.0, self.values[i]));
+                next += 1;
+            }
+        }
+        out
+    }
+
     /// The figures of every sample.
     pub fn whole(&self) -> Figures {
         let all: Vec<usize> = (0..self.samples.len()).collect();
@@ -264,6 +294,7 @@ mod tests {
             responses,
             failures,
             attempts: responses,
+            seconds: 1.0,
             latency,
         };
         let s = build(vec![vec![

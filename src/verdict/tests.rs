@@ -41,6 +41,7 @@ pub fn synthetic(seed: u64, rounds: usize, seconds: usize, phi: f64, shift: f64)
                 responses: n as f64,
                 failures,
                 attempts: n as f64,
+                seconds: 1.0,
                 latency: lat,
             });
         }

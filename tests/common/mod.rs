@@ -841,3 +841,50 @@ pub fn spawn(args: &[&str], json: &std::path::Path) -> std::process::Child {
         .spawn()
         .expect("the ringblast binary starts")
 }
+
+/// A headless Chromium on this machine, if there is one.
+pub fn chromium() -> Option<&'static str> {
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
+}
+
+/// The DOM of `page` after a headless Chromium loaded it, and its console errors; None (having
+/// said so) when there is no Chromium here.
+pub fn browse(page: &std::path::Path, profile: &std::path::Path) -> Option<(String, Vec<String>)> {
+    let Some(browser) = chromium() else {
+        skip(
+            "the browser check",
+            "no chromium here (.ci/run installs Debian's chromium)",
+        );
+        return None;
+    };
+    let mut cmd = Command::new(browser);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=3000",
+        &format!("--user-data-dir={}", profile.display()),
+        "--dump-dom",
+        &format!("file://{}", page.display()),
+    ]);
+    let out = run_bounded(cmd, Duration::from_secs(60));
+    let log = String::from_utf8_lossy(&out.stderr);
+    let errors = log
+        .lines()
+        .filter(|l| l.contains("CONSOLE") && (l.contains("Error") || l.contains("Uncaught")))
+        .map(str::to_string)
+        .collect();
+    Some((String::from_utf8_lossy(&out.stdout).into_owned(), errors))
+}

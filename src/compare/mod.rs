@@ -1,6 +1,10 @@
 //! `ringblast compare A B [C…]`: lines up ringblast JSON reports and Locust results (a CSV prefix or
 //! `--json-file` output) endpoint by endpoint, with each value's ratio to the first input's.
 
+pub mod html;
+pub mod seconds;
+pub mod verdicts;
+
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -31,6 +35,30 @@ pub struct Source {
     /// (method, name, figures), plus the aggregate.
     pub endpoints: Vec<(String, String, Figures)>,
     pub aggregate: Figures,
+    /// What the verdicts need: per-second series, and what keeps them from being called.
+    pub judged: verdicts::Judged,
+}
+
+/// `--confidence`: `95%`, `95` or `0.95`.
+pub fn parse_confidence(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let v = match t.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|p| p / 100.0),
+        None => t
+            .parse::<f64>()
+            .map(|v| if v > 1.0 { v / 100.0 } else { v }),
+    };
+    v.ok()
+        .filter(|c| *c >= 0.5 && *c < 1.0)
+        .ok_or_else(|| format!("--confidence '{text}': a level from 50% to 99.9%, e.g. 95%"))
+}
+
+/// Writes `text` under a `.partial` name and renames it into place.
+pub fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    std::fs::write(&partial, text)?;
+    std::fs::rename(&partial, path)
 }
 
 fn num(v: &serde_json::Value) -> f64 {
@@ -101,6 +129,7 @@ fn ringblast_json(label: &str, doc: &serde_json::Value) -> Result<Source, String
         duration_s: Some(r.duration_s),
         endpoints,
         aggregate,
+        judged: verdicts::judged(&r),
     })
 }
 
@@ -179,12 +208,29 @@ fn locust_csv(label: &str, stats_path: &str) -> Result<Source, String> {
         (Some(a), Some(b)) if b > a => Some((b - a + 1) as f64),
         _ => (aggregate.rps > 0.0).then(|| aggregate.requests as f64 / aggregate.rps),
     };
+    let text = history.unwrap_or_default();
+    let judged = verdicts::Judged {
+        series: seconds::RunSeries {
+            whole: seconds::of_locust_history(&text, "", "Aggregated"),
+            endpoints: endpoints
+                .iter()
+                .map(|(m, n, _)| seconds::of_locust_history(&text, m, n))
+                .collect(),
+        },
+        endpoints: endpoints
+            .iter()
+            .map(|(m, n, _)| (m.clone(), n.clone()))
+            .collect(),
+        approximate: true,
+        ..Default::default()
+    };
     Ok(Source {
         label: label.to_string(),
         rounded: true,
         duration_s,
         endpoints,
         aggregate,
+        judged,
     })
 }
 
@@ -240,6 +286,18 @@ fn locust_json(label: &str, doc: &serde_json::Value) -> Result<Source, String> {
     Ok(Source {
         label: label.to_string(),
         rounded: true,
+        judged: verdicts::Judged {
+            series: seconds::RunSeries {
+                whole: None,
+                endpoints: vec![None; endpoints.len()],
+            },
+            endpoints: endpoints
+                .iter()
+                .map(|(m, n, _)| (m.clone(), n.clone()))
+                .collect(),
+            approximate: true,
+            ..Default::default()
+        },
         duration_s: (secs > 0.0).then_some(secs),
         aggregate: figures(&total),
         endpoints: endpoints
