@@ -31,6 +31,14 @@ fn word(comparison: &Value, metric: &str) -> Value {
         .clone()
 }
 
+/// `run URL --rounds 3` with the tests' load, its JSON to `json`.
+fn run_rounds(url: &str, json: &std::path::Path) -> (i32, String) {
+    let mut args = vec!["run", url, "--rounds", "3"];
+    args.extend(LOAD);
+    args.extend(["--json", json.to_str().unwrap(), "-q"]);
+    ringblast(&args)
+}
+
 const LOAD: [&str; 8] = ["-R", "400", "-c", "8", "-d", "2s", "--pause", "100ms"];
 
 #[test]
@@ -106,23 +114,7 @@ fn rounds_are_kept_and_judged_and_unjudgeable_runs_are_never_called() {
     let slow = Served::start(&["--delay", "1ms"]);
     let dir = TempDir::new("rounds");
     let (base, new) = (dir.join("base.json"), dir.join("new.json"));
-    let (code, out) = ringblast(&[
-        "run",
-        &fast.url,
-        "--rounds",
-        "3",
-        "-R",
-        "400",
-        "-c",
-        "8",
-        "-d",
-        "2s",
-        "--pause",
-        "100ms",
-        "--json",
-        base.to_str().unwrap(),
-        "-q",
-    ]);
+    let (code, out) = run_rounds(&fast.url, &base);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("3 rounds: req/s varied"), "{out}");
     let r = read(&base);
@@ -141,23 +133,7 @@ fn rounds_are_kept_and_judged_and_unjudgeable_runs_are_never_called() {
         sum,
         "the server answered what the rounds counted"
     );
-    let (code, out) = ringblast(&[
-        "run",
-        &slow.url,
-        "--rounds",
-        "3",
-        "-R",
-        "400",
-        "-c",
-        "8",
-        "-d",
-        "2s",
-        "--pause",
-        "100ms",
-        "--json",
-        new.to_str().unwrap(),
-        "-q",
-    ]);
+    let (code, out) = run_rounds(&slow.url, &new);
     assert_eq!(code, 0, "{out}");
     slow.stop();
 

@@ -39,6 +39,14 @@ pub struct Source {
     pub judged: verdicts::Judged,
 }
 
+/// The (method, name) of each endpoint.
+fn names<T>(endpoints: &[(String, String, T)]) -> Vec<(String, String)> {
+    endpoints
+        .iter()
+        .map(|(m, n, _)| (m.clone(), n.clone()))
+        .collect()
+}
+
 /// `--confidence`: `95%`, `95` or `0.95`.
 pub fn parse_confidence(text: &str) -> Result<f64, String> {
     let t = text.trim();
@@ -217,10 +225,7 @@ fn locust_csv(label: &str, stats_path: &str) -> Result<Source, String> {
                 .map(|(m, n, _)| seconds::of_locust_history(&text, m, n))
                 .collect(),
         },
-        endpoints: endpoints
-            .iter()
-            .map(|(m, n, _)| (m.clone(), n.clone()))
-            .collect(),
+        endpoints: names(&endpoints),
         approximate: true,
         ..Default::default()
     };
@@ -291,10 +296,7 @@ fn locust_json(label: &str, doc: &serde_json::Value) -> Result<Source, String> {
                 whole: None,
                 endpoints: vec![None; endpoints.len()],
             },
-            endpoints: endpoints
-                .iter()
-                .map(|(m, n, _)| (m.clone(), n.clone()))
-                .collect(),
+            endpoints: names(&endpoints),
             approximate: true,
             ..Default::default()
         },
