@@ -268,6 +268,9 @@ pub struct Wait {
     /// gather (bounded by its buffers) and hand them over together. Set only by a driver whose
     /// latencies end at the kernel's receive timestamps, so holding them inflates nothing.
     pub hold: bool,
+    /// When not holding: how many completions to hold out for, for at most `Gather::linger`,
+    /// before handing over what arrived (see `Gather`).
+    pub gather: Gather,
 }
 
 impl Wait {
@@ -276,13 +279,37 @@ impl Wait {
         Self {
             timeout,
             hold: false,
+            gather: Gather::FIRST,
         }
     }
+}
+
+/// A closed loop's batch: its answers send its next requests, so they may wait only briefly. The
+/// backend holds out for `completions`, but once `linger` has passed hands over whatever arrived
+/// (io_uring's `min_wait_usec`, Linux 6.12+; elsewhere it takes the first at once). Set only by a
+/// driver whose latencies end at the kernel's receive timestamps, so the wait inflates none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gather {
+    pub completions: u32,
+    pub linger: Duration,
+}
+
+impl Gather {
+    /// Hand over the first completion at once.
+    pub const FIRST: Gather = Gather {
+        completions: 1,
+        linger: Duration::ZERO,
+    };
 }
 
 /// What a driver implements: react to events. All its reactions are queued in `ops`.
 pub trait Driver {
     fn on_event(&mut self, event: Event<'_>, ops: &mut Ops);
+
+    /// Called by the backend when its wait returned, before it hands over the completions: a
+    /// driver may read its clock once here for the whole batch.
+    #[inline]
+    fn woke(&mut self) {}
 
     /// Called by the backend just before it takes the token's staged bytes (`Slot::out`) to
     /// send them: a transport layer turns them into what goes on the wire (TLS encrypts here,

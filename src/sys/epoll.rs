@@ -450,6 +450,7 @@ impl Backend for Epoll {
             timeout = Duration::ZERO;
         }
         let n = self.wait(timeout);
+        driver.woke();
         if n < 0 {
             let e = io::Error::last_os_error();
             return if e.raw_os_error() == Some(libc::EINTR) {

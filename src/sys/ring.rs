@@ -135,6 +135,8 @@ pub struct Uring {
     stamp_header: StampHeader,
     /// The most completions a held wait lets gather: a quarter of the receive buffers.
     hold_batch: usize,
+    /// The kernel bounds a wait for a batch with `min_wait_usec` (IORING_FEAT_MIN_TIMEOUT).
+    min_timeout: bool,
     /// Which setup flags the kernel accepted, for reports.
     pub flags: &'static str,
 }
@@ -165,7 +167,9 @@ impl Uring {
                 Ok(ring) => {
                     let bufs =
                         BufRing::new(&ring, config.buffers, config.buffer_size, BUFFER_GROUP)?;
+                    let min_timeout = ring.params().is_feature_min_timeout();
                     return Ok(Self {
+                        min_timeout,
                         ring: ManuallyDrop::new(ring),
                         bufs: ManuallyDrop::new(bufs),
                         ops: Ops::default(),
@@ -633,13 +637,22 @@ impl Uring {
         self.push(e);
     }
 
-    /// Submits what is queued and waits up to `timeout` for `want` completions. A timeout, a
-    /// signal, or a full completion queue (reap, then come back) is not an error.
-    fn enter(&mut self, want: usize, timeout: Duration) -> io::Result<()> {
+    /// Submits what is queued and waits up to `timeout` for `want` completions; with a `linger`,
+    /// once it has passed, for any one. A timeout, a signal, or a full completion queue (reap,
+    /// then come back) is not an error.
+    fn enter(
+        &mut self,
+        want: usize,
+        timeout: Duration,
+        linger: Option<Duration>,
+    ) -> io::Result<()> {
         let ts = Timespec::new()
             .sec(timeout.as_secs())
             .nsec(timeout.subsec_nanos());
-        let args = SubmitArgs::new().timespec(&ts);
+        let mut args = SubmitArgs::new().timespec(&ts);
+        if let Some(linger) = linger {
+            args = args.min_wait_usec(linger.as_micros().clamp(1, u128::from(u32::MAX)) as u32);
+        }
         match self.ring.submitter().submit_with_args(want, &args) {
             Ok(_) => Ok(()),
             Err(e)
@@ -694,12 +707,16 @@ impl Backend for Uring {
         // With submissions still waiting, only collect what is ready, then come back for them.
         // Holding, completions gather until the timeout or a batch that keeps receive buffers
         // free (with DEFER_TASKRUN the kernel does not even wake the thread before then).
-        let want = match (self.backlog.is_empty(), wait.hold) {
-            (false, _) => 0,
-            (true, false) => 1,
-            (true, true) => self.hold_batch,
+        // A closed loop's batch: held out for until its linger has passed, then any one will do.
+        let gather = wait.gather.completions as usize;
+        let (want, linger) = match (self.backlog.is_empty(), wait.hold) {
+            (false, _) => (0, None),
+            (true, true) => (self.hold_batch, None),
+            (true, false) if gather > 1 && self.min_timeout => (gather, Some(wait.gather.linger)),
+            (true, false) => (1, None),
         };
-        self.enter(want, timeout)?;
+        self.enter(want, timeout, linger)?;
+        driver.woke();
         self.reap();
         self.dispatch(driver);
         Ok(())
@@ -728,7 +745,7 @@ impl Drop for Uring {
             if self.drain_backlog().is_err() {
                 break;
             }
-            if self.enter(1, Duration::from_millis(10)).is_err() {
+            if self.enter(1, Duration::from_millis(10), None).is_err() {
                 break;
             }
             for cqe in self.ring.completion() {

@@ -213,6 +213,11 @@ impl<W: Driver> Tls<W> {
 }
 
 impl<W: Driver> Driver for Tls<W> {
+    #[inline]
+    fn woke(&mut self) {
+        self.inner.woke();
+    }
+
     fn on_event(&mut self, event: Event<'_>, ops: &mut Ops) {
         match event {
             Event::Connected {

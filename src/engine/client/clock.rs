@@ -21,6 +21,12 @@ impl KernelClock {
         self.base_ns = wall;
     }
 
+    /// Whether a kernel timestamp falls after `now_us` on the worker's clock.
+    #[inline]
+    pub fn later_than(&self, stamp_ns: u64, now_us: u64) -> bool {
+        self.base_us + (stamp_ns as i64 - self.base_ns).div_euclid(1_000) > now_us as i64
+    }
+
     /// A kernel timestamp on the worker's clock, kept at or before `now_us`: a segment is
     /// received before it is read (a wall-clock step cannot make it later).
     #[inline]
@@ -51,5 +57,8 @@ mod tests {
         // Never after the moment it was read, never before the start.
         assert_eq!(c.on_worker_clock(1_700_000_000_100_000_000, 10_000), 10_000);
         assert_eq!(c.on_worker_clock(1, 10_000), 0);
+        // Whether a stamp lies beyond a clock reading (then the reading is taken again).
+        assert!(!c.later_than(1_700_000_000_000_000_000 + 999, 5_000));
+        assert!(c.later_than(1_700_000_000_000_000_000 + 1_000, 5_000));
     }
 }

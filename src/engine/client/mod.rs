@@ -20,7 +20,7 @@ mod timers;
 use super::conn::{ClientConn, ConnState, Pending};
 use super::user::User;
 use super::worker::{BackendReport, Role};
-use crate::io::{Driver, Event, Ops, Token, Wait};
+use crate::io::{Driver, Event, Gather, Ops, Token, Wait};
 use crate::load::{Kind, Shape, Share, due_count};
 use crate::proto::Exchange;
 use crate::proto::http1::Http1;
@@ -132,6 +132,9 @@ pub struct Client {
     starving: bool,
     /// When the response being handled arrived (the kernel's time where known).
     answered_at: u64,
+    /// The clock when the backend's wait last returned (read then only with kernel stamps): the
+    /// bound of every stamp in the batch it hands over, so the batch costs one clock read.
+    woke_at: u64,
     next_interval: u64,
     started: bool,
     stopping: bool,
@@ -205,6 +208,7 @@ impl Client {
             batch_first: u64::MAX,
             starving: false,
             answered_at: 0,
+            woke_at: 0,
             next_interval: measure_from + 1_000_000,
             started: false,
             stopping: false,
@@ -372,6 +376,13 @@ impl Client {
 }
 
 impl Driver for Client {
+    #[inline]
+    fn woke(&mut self) {
+        if self.cfg.rx_stamps {
+            self.woke_at = self.clock();
+        }
+    }
+
     fn on_event(&mut self, event: Event<'_>, ops: &mut Ops) {
         match event {
             Event::Data { token, bytes, at } => self.on_data(token, bytes, at, ops),
@@ -480,9 +491,18 @@ impl Role for Client {
         if hold {
             wake = wake.min(now + window);
         }
+        // A closed loop holds out for a share of its answers, briefly: each wake-up then handles
+        // (and sends behind) a batch, and a target that is the limit still has the rest queued.
+        let gather =
+            if self.kind() == Kind::Connections && self.cfg.rx_stamps && self.connecting == 0 {
+                schedule::closed_loop_gather(self.conns.len())
+            } else {
+                Gather::FIRST
+            };
         Some(Wait {
             timeout: Duration::from_micros(wake.saturating_sub(now).max(1)),
             hold,
+            gather,
         })
     }
 

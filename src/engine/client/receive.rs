@@ -56,9 +56,20 @@ impl Client {
         if self.measuring {
             self.rec.received(bytes.len() as u64);
         }
-        let now = self.clock();
+        let (now, end) = match at {
+            Some(ns) => {
+                // Stamped: the clock read when the wait returned bounds the whole batch, unless
+                // this completion came later (a backend that posts completions while running).
+                let mut now = self.woke_at;
+                if self.kclock.later_than(ns, now) {
+                    now = self.clock();
+                    self.woke_at = now;
+                }
+                (now, Some(self.kclock.on_worker_clock(ns, now)))
+            }
+            None => (self.clock(), None),
+        };
         self.now = now;
-        let end = at.map(|ns| self.kclock.on_worker_clock(ns, now));
         // A user's think time runs from when its answer arrived, however late it is read.
         self.answered_at = end.unwrap_or(now);
         let mut rest = bytes;

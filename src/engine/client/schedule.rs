@@ -5,8 +5,9 @@ use crate::proto::Exchange;
 use std::cmp::Reverse;
 
 use super::{Client, ConnState};
-use crate::io::{Ops, Token};
+use crate::io::{Gather, Ops, Token};
 use crate::load::{Think, due_count, due_time};
+use std::time::Duration;
 
 impl Client {
     /// Open loop: hands due requests to idle connections; returns when the next one is due.
@@ -139,5 +140,33 @@ impl Client {
                 lo + crate::rng::xorshift64(&mut self.rng) % (hi - lo + 1)
             }
         }
+    }
+}
+
+/// The most answers a closed loop holds out for, and how long at most (decision 019).
+const GATHER_MAX: usize = 8;
+const GATHER_LINGER: Duration = Duration::from_micros(100);
+
+/// A closed loop of `connections` holds out for a quarter of them, at most `GATHER_MAX`: a
+/// wait then stalls at most that share of its connections, for at most `GATHER_LINGER`.
+pub(super) fn closed_loop_gather(connections: usize) -> Gather {
+    Gather {
+        completions: (connections / 4).clamp(1, GATHER_MAX) as u32,
+        linger: GATHER_LINGER,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_loop_holds_out_for_a_quarter_of_its_connections_at_most_eight() {
+        let n = |c| closed_loop_gather(c).completions;
+        assert_eq!(
+            (n(1), n(7), n(8), n(16), n(64), n(1000)),
+            (1, 1, 2, 4, 8, 8)
+        );
+        assert_eq!(closed_loop_gather(64).linger, GATHER_LINGER);
     }
 }
