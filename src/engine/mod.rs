@@ -274,6 +274,7 @@ pub fn run(
             live_users: plan.live_users.clone(),
             rx_stamps,
             batch_window: window,
+            secure: plan.tls.is_some(),
         };
         let tls = plan
             .tls

@@ -1,6 +1,7 @@
 //! A user the client plays: its class, on_start progress, place in a sequence, captured
 //! variables and its renderings of tasks that use them; whether it is active and when it wakes.
 
+use crate::http::cookie::{Jar, Now};
 use crate::load::Share;
 use crate::scenario::capture;
 use crate::scenario::generators::Generators;
@@ -24,6 +25,10 @@ pub struct User {
     /// When the user, thinking, sends next (the timer heap's entry that counts; others for
     /// this user are stale). None when it is not thinking.
     pub wake_at: Option<u64>,
+    /// The cookies servers set for this user (when the program keeps them), and whether its
+    /// requests go over TLS (Secure cookies are sent only then).
+    pub jar: Jar,
+    pub secure: bool,
 }
 
 /// The next task a user sends.
@@ -49,6 +54,8 @@ impl User {
                 vec![None; program.tasks.len()]
             },
             wake_at: None,
+            jar: Jar::default(),
+            secure: false,
         }
     }
 
@@ -62,8 +69,16 @@ impl User {
     ) -> u64 {
         let task = &program.tasks[task_id];
         let rendered: &Rendered = match &task.shared {
-            Some(r) => r,
-            None => self.rendered[task_id].get_or_insert_with(|| task.request.render(&self.vars)),
+            // A request shared by all users, until this one has cookies.
+            Some(r) if self.jar.is_empty() => r,
+            _ => {
+                if self.rendered.is_empty() {
+                    self.rendered = vec![None; program.tasks.len()];
+                }
+                let (vars, jar, secure) = (&self.vars, &self.jar, self.secure);
+                self.rendered[task_id]
+                    .get_or_insert_with(|| task.request.render_for(vars, jar, secure))
+            }
         };
         if let Some(layout) = &rendered.layout {
             // A value of varying width: written per send, Content-Length included.
@@ -77,6 +92,31 @@ impl User {
             gens.fill(generator, &mut out[at..at + width]);
         }
         rendered.bytes.len() as u64
+    }
+
+    /// A response to `task` set cookies (its head, as received): keeps them. When the jar
+    /// changed, the user's renderings are stale and the variables that read cookies are read
+    /// again.
+    pub fn set_cookies(&mut self, program: &Program, task: &Task, head: &[u8], now: Now) {
+        let path = task.request.cookie_path(&self.vars);
+        let host = task.request.cookie_host();
+        if self.jar.apply_head(head, &path, host, now) {
+            self.cookies_changed(program);
+        }
+    }
+
+    /// Drops the cookies expired by `now_us` (worker clock), before the user's next request.
+    pub fn expire_cookies(&mut self, program: &Program, now_us: u64) {
+        if self.jar.next_expiry().is_some_and(|t| t <= now_us) && self.jar.expire(now_us) {
+            self.cookies_changed(program);
+        }
+    }
+
+    fn cookies_changed(&mut self, program: &Program) {
+        for (var, name) in &program.cookie_vars {
+            self.vars[*var] = self.jar.get(name).map(<[u8]>::to_vec);
+        }
+        self.rendered.iter_mut().for_each(|r| *r = None);
     }
 
     /// Whether every variable the task uses has been captured by this user.

@@ -2,6 +2,7 @@
 //! Pure byte-level code with no I/O; the engine feeds it whatever the transport delivered.
 
 pub mod chunked;
+pub mod cookie;
 pub mod request;
 pub mod request_parser;
 pub mod response;

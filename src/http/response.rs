@@ -54,6 +54,10 @@ pub struct ResponseParser {
     body_bytes: BodyCount,
     /// Body bytes of the last complete response.
     pub last_body_len: u64,
+    /// Keep the head of every response that sets cookies (see `keep_cookies`), and the last
+    /// such head until it is taken.
+    cookies: bool,
+    cookie_head: Option<Vec<u8>>,
 }
 
 /// The result of feeding bytes.
@@ -77,6 +81,8 @@ impl Default for ResponseParser {
             collect: false,
             collected: Vec::new(),
             collect_limit: DEFAULT_COLLECT_LIMIT,
+            cookies: false,
+            cookie_head: None,
             overflowed: false,
             body: None,
             body_bytes: BodyCount::default(),
@@ -111,6 +117,7 @@ impl ResponseParser {
         self.collect = false;
         self.collected.clear();
         self.overflowed = false;
+        self.cookie_head = None;
     }
 
     /// Whether to keep the whole of the response that starts next (head and body), for
@@ -121,6 +128,17 @@ impl ResponseParser {
             self.collected.clear();
             self.overflowed = false;
         }
+    }
+
+    /// Keeps the head of every response with a Set-Cookie field, for the user's cookie jar.
+    /// Such heads never take the remembered-head fast path, so none is missed.
+    pub fn keep_cookies(&mut self, on: bool) {
+        self.cookies = on;
+    }
+
+    /// The head of the last complete response that set cookies, once.
+    pub fn take_cookie_head(&mut self) -> Option<Vec<u8>> {
+        self.cookie_head.take()
     }
 
     /// The bytes of the last collected response, or None if it was larger than the bound.
@@ -214,6 +232,9 @@ impl ResponseParser {
         let Framing::Length(len) = head.framing else {
             return None;
         };
+        if self.cookies && head.set_cookie {
+            return None;
+        }
         if (100..200).contains(&head.status) || head.status == 204 || head.status == 304 {
             return None;
         }
@@ -290,14 +311,23 @@ impl ResponseParser {
             }
             return Ok(None);
         };
-        self.carry.clear();
         let used = head_len - carried;
         if (100..200).contains(&head.status) {
+            self.carry.clear();
             if head.status == 101 {
                 return Err(Malformed("unexpected 101 Switching Protocols"));
             }
             return Ok(Some((used, None)));
         }
+        if self.cookies && head.set_cookie {
+            let bytes = if carried == 0 {
+                &input[..head_len]
+            } else {
+                &self.carry[..head_len]
+            };
+            self.cookie_head = Some(bytes.to_vec());
+        }
+        self.carry.clear();
         let done = Complete {
             status: head.status,
             close: head.close,
@@ -328,6 +358,8 @@ enum Framing {
 #[derive(Debug, Clone, Copy)]
 struct Head {
     status: u16,
+    /// It has a Set-Cookie field.
+    set_cookie: bool,
     close: bool,
     framing: Framing,
     keep_alive_max: Option<u32>,
@@ -350,7 +382,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, Malformed> {
     let status = resp.code.ok_or(Malformed("missing status code"))?;
     let http10 = resp.version == Some(0);
     let (mut keep_alive, mut close, mut chunked, mut length) = (false, false, false, None);
-    let (mut transfer_encoding, mut max) = (false, None);
+    let (mut transfer_encoding, mut max, mut set_cookie) = (false, None, false);
     for h in resp.headers.iter() {
         let name = h.name.as_bytes();
         // Compare lengths first: most headers are none of the three that matter.
@@ -372,6 +404,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, Malformed> {
                 keep_alive |= has_token(h.value, "keep-alive");
             }
             10 if name.eq_ignore_ascii_case(b"keep-alive") => max = keep_alive_max(h.value),
+            10 if name.eq_ignore_ascii_case(b"set-cookie") => set_cookie = true,
             _ => {}
         }
     }
@@ -396,6 +429,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, Malformed> {
         n,
         Head {
             status,
+            set_cookie,
             close,
             framing,
             keep_alive_max: max,
@@ -646,6 +680,34 @@ mod tests {
         assert_eq!(kept.len(), 2);
         assert!(kept[0].is_none(), "the 140-byte response exceeds the bound");
         assert_eq!(kept[1].as_deref().map(<[u8]>::len), Some(39));
+    }
+
+    #[test]
+    fn heads_that_set_cookies_are_handed_over_every_time_at_every_split() {
+        let one: &[u8] =
+            b"HTTP/1.1 200 OK\r\nSet-Cookie: s=1; Path=/\r\nContent-Length: 2\r\n\r\nok";
+        let stream: Vec<u8> = [one, one].concat();
+        for cut in 0..stream.len() {
+            let mut p = ResponseParser::new();
+            p.keep_cookies(true);
+            let mut heads = Vec::new();
+            for part in [&stream[..cut], &stream[cut..]] {
+                let mut rest = part;
+                while let Ok(Progress::Done(n, _)) = p.advance(rest, false) {
+                    heads.push(p.take_cookie_head().expect("a head that sets a cookie"));
+                    rest = &rest[n..];
+                }
+            }
+            assert_eq!(heads.len(), 2, "cut {cut}");
+            assert!(
+                heads.iter().all(|h| h[..] == one[..one.len() - 2]),
+                "cut {cut}"
+            );
+        }
+        // Off, or without Set-Cookie, nothing is kept.
+        let mut p = ResponseParser::new();
+        assert!(matches!(p.advance(one, false), Ok(Progress::Done(..))));
+        assert!(p.take_cookie_head().is_none());
     }
 
     #[test]

@@ -73,6 +73,7 @@ impl<M: Meta> Exchange<M> for Http1<M> {
                     },
                     close: done.close,
                     remaining: done.keep_alive_max,
+                    set_cookie: self.parser.take_cookie_head(),
                 })
             }
             Err(e) => Step::Broken(e.0),
@@ -93,11 +94,16 @@ impl<M: Meta> Exchange<M> for Http1<M> {
             },
             close: true,
             remaining: None,
+            set_cookie: self.parser.take_cookie_head(),
         })
     }
 
     fn mid_response(&self) -> bool {
         self.parser.mid_response()
+    }
+
+    fn keep_cookies(&mut self, on: bool) {
+        self.parser.keep_cookies(on);
     }
 
     #[inline]

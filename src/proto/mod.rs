@@ -28,6 +28,8 @@ pub struct Completed<M> {
     pub close: bool,
     /// The server answers at most this many more requests on the connection.
     pub remaining: Option<u32>,
+    /// The response's head, when it set cookies and the connection keeps them.
+    pub set_cookie: Option<Vec<u8>>,
 }
 
 /// The result of feeding received bytes.
@@ -61,6 +63,8 @@ pub trait Exchange<M: Meta> {
     fn control(&mut self, _out: &mut Vec<u8>) -> bool {
         false
     }
+    /// Hands over the heads of responses that set cookies (`Completed::set_cookie`).
+    fn keep_cookies(&mut self, on: bool);
     /// Requests awaiting a response, oldest first.
     fn in_flight(&self) -> usize;
     fn is_idle(&self) -> bool {

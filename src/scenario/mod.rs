@@ -87,6 +87,8 @@ pub struct ClassFile {
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     pub host: Option<String>,
+    /// Each user keeps the cookies servers set and sends them back (default: true).
+    pub cookies: Option<bool>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     pub timeout: Option<String>,
@@ -204,6 +206,24 @@ impl Scenario {
             }
         }
         let dir = self.dir();
+        // Every cookie a template reads (`{{cookie NAME}}`) is a variable the user's jar sets.
+        let cookies = self.file.cookies.unwrap_or(true);
+        let mut cookie_vars = Vec::new();
+        for name in self.cookie_placeholders(&dir) {
+            if !cookies {
+                return Err(at_line(
+                    "cookie",
+                    format!(
+                        "{{{{cookie {name}}}}} reads a cookie, but the file says cookies = false"
+                    ),
+                ));
+            }
+            let var = cookie_variable(&name);
+            if !variables.contains(&var) {
+                cookie_vars.push((variables.len(), name.into_bytes()));
+                variables.push(var);
+            }
+        }
         let column =
             |file: &str, col: &str| load_column(&dir.join(file), col).map_err(InvalidValue);
         let env = |name: &str| std::env::var(name).ok();
@@ -373,8 +393,45 @@ impl Scenario {
             endpoints,
             variables,
             class_cycle: vec![],
+            cookies,
+            cookie_vars,
         }
         .finish())
+    }
+}
+
+/// The variable a `{{cookie NAME}}` placeholder reads (a name no capture can have).
+pub(crate) fn cookie_variable(name: &str) -> String {
+    format!("cookie {name}")
+}
+
+impl Scenario {
+    /// The cookie names read by `{{cookie NAME}}` placeholders in paths, headers and bodies,
+    /// each once, in the order they appear.
+    fn cookie_placeholders(&self, dir: &Path) -> Vec<String> {
+        let mut texts: Vec<String> = self.file.headers.values().cloned().collect();
+        for c in &self.file.classes {
+            for t in c.on_start.iter().chain(&c.tasks) {
+                texts.push(t.path.clone());
+                texts.extend(t.headers.values().cloned());
+                texts.extend(t.body.clone());
+                if let Some(f) = &t.body_file {
+                    texts.extend(std::fs::read_to_string(dir.join(f)).ok());
+                }
+            }
+        }
+        let mut names: Vec<String> = Vec::new();
+        for text in &texts {
+            for seg in template::segments(text).unwrap_or_default() {
+                if let template::Segment::Placeholder(inner) = seg
+                    && let ["cookie", name] = inner.split_whitespace().collect::<Vec<_>>()[..]
+                    && !names.iter().any(|n| n == name)
+                {
+                    names.push(name.to_string());
+                }
+            }
+        }
+        names
     }
 }
 

@@ -5,6 +5,7 @@ use regex::bytes::Regex;
 
 use super::generators::{Generators, push_decimal};
 use super::template::{Gen, Part, Template};
+use crate::http::cookie::Jar;
 use crate::load::Think;
 
 /// Where a captured value comes from.
@@ -137,11 +138,51 @@ impl RequestTemplate {
     /// Serializes with the given variable values (missing ones are empty); fixed-width slots get
     /// placeholders, and a value that varies in width makes the result a `Layout`.
     pub fn render(&self, vars: &[Option<Vec<u8>>]) -> Rendered {
-        let has = |name: &str| {
-            self.headers
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case(name))
-        };
+        self.render_inner(vars, &[])
+    }
+
+    /// As `render`, for a user with cookies: a Cookie header with those of `jar` that go to
+    /// this path (`secure`: over TLS), unless the request sets its own Cookie header.
+    pub fn render_for(&self, vars: &[Option<Vec<u8>>], jar: &Jar, secure: bool) -> Rendered {
+        if jar.is_empty() || self.has_header("cookie") {
+            return self.render_inner(vars, &[]);
+        }
+        self.render_inner(vars, &jar.header(&self.cookie_path(vars), secure))
+    }
+
+    fn has_header(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(name))
+    }
+
+    /// The path cookies are matched against: the template's text and variables up to its first
+    /// generated value (which never decides a cookie's path in practice).
+    pub fn cookie_path(&self, vars: &[Option<Vec<u8>>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for part in &self.path.parts {
+            match part {
+                Part::Text(t) => out.extend_from_slice(t),
+                Part::Var(v) => {
+                    out.extend_from_slice(vars.get(*v).and_then(|x| x.as_deref()).unwrap_or(b""))
+                }
+                Part::Gen(_) => break,
+            }
+        }
+        out
+    }
+
+    /// The host cookies are kept for: the Host header's name, without a port.
+    pub fn cookie_host(&self) -> &str {
+        let h = self.host.as_str();
+        match h.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(v6),
+            None => h.rsplit_once(':').map_or(h, |(name, _)| name),
+        }
+    }
+
+    fn render_inner(&self, vars: &[Option<Vec<u8>>], cookie: &[u8]) -> Rendered {
+        let has = |name: &str| self.has_header(name);
         let mut head = Builder::default();
         head.text(self.method.as_bytes());
         head.text(b" ");
@@ -159,6 +200,11 @@ impl RequestTemplate {
             head.text(k.as_bytes());
             head.text(b": ");
             head.template(v, vars);
+            head.text(b"\r\n");
+        }
+        if !cookie.is_empty() {
+            head.text(b"Cookie: ");
+            head.text(cookie);
             head.text(b"\r\n");
         }
         let mut body = Builder::default();
@@ -276,6 +322,10 @@ pub struct Program {
     pub variables: Vec<String>,
     /// Class of user (or connection) i is `class_cycle[i % len]`: weights spread evenly.
     pub class_cycle: Vec<usize>,
+    /// Each user keeps the cookies servers set and sends them back (RFC 6265).
+    pub cookies: bool,
+    /// The variables that read a cookie (`{{cookie NAME}}`): variable index and cookie name.
+    pub cookie_vars: Vec<(usize, Vec<u8>)>,
 }
 
 impl Program {
@@ -311,6 +361,8 @@ impl Program {
             endpoints: vec![endpoint],
             variables: vec![],
             class_cycle: vec![0],
+            cookies: false,
+            cookie_vars: vec![],
         }
     }
 
@@ -534,6 +586,8 @@ mod tests {
             endpoints: vec![],
             variables: vec![],
             class_cycle: vec![],
+            cookies: false,
+            cookie_vars: vec![],
         }
         .finish();
         assert_eq!(p.class_cycle, vec![0, 0, 1, 0]);

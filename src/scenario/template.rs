@@ -199,6 +199,19 @@ fn parse_placeholder(inner: &str, ctx: &Context) -> Result<Part, InvalidValue> {
             .map_err(|_| format!("{{{{{inner}}}}}: {what} '{s}' is not a whole number"))
     };
     let gen_ = match words.as_slice() {
+        ["cookie", name] => {
+            let var = super::cookie_variable(name);
+            return ctx
+                .variables
+                .iter()
+                .position(|v| *v == var)
+                .map(Part::Var)
+                .ok_or_else(|| {
+                    InvalidValue(format!(
+                        "{{{{{inner}}}}}: cookies are read only in scenario files"
+                    ))
+                });
+        }
         ["uuid"] => Gen::Uuid,
         ["seq"] => Gen::Seq { width: None },
         ["seq", w] => {

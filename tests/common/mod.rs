@@ -40,6 +40,11 @@ pub enum Mode {
     /// `/missing/` answer 404, anything else 200; every `close_every`th response (0: never)
     /// carries `Connection: close`.
     Api { close_every: u64 },
+    /// A session login, as Django has it: `POST /login` sets `sessionid=sess-N` and
+    /// `csrftoken=csrf-N` (Path=/), `POST /logout` deletes the session cookie, paths under
+    /// `/account/` answer 403 without a session cookie; every `close_every`th response (0:
+    /// never) closes the connection.
+    Session { close_every: u64 },
 }
 
 /// Counts shared with the test.
@@ -119,6 +124,15 @@ fn request_len(buf: &[u8]) -> Option<usize> {
         .find_map(|l| l.strip_prefix("content-length:"))
         .map_or(0, |v| v.trim().parse::<usize>().unwrap());
     (buf.len() >= head_end + body).then_some(head_end + body)
+}
+
+/// Writes one response and counts it; false when the connection is gone.
+fn answer(stream: &mut TcpStream, resp: &str, counts: &Counts) -> bool {
+    let ok = stream.write_all(resp.as_bytes()).is_ok();
+    if ok {
+        counts.answered.fetch_add(1, Ordering::Relaxed);
+    }
+    ok
 }
 
 fn serve_conn(mut stream: TcpStream, mode: Mode, counts: &Counts, stop: &AtomicBool) {
@@ -216,11 +230,30 @@ fn serve_conn(mut stream: TcpStream, mode: Mode, counts: &Counts, stop: &AtomicB
                         ("200 OK", "ok".to_string())
                     };
                     let resp = format!("HTTP/1.1 {status}\r\n{conn_header}Content-Length: {}\r\n\r\n{body}", body.len());
-                    let ok = stream.write_all(resp.as_bytes()).is_ok();
-                    if ok {
-                        counts.answered.fetch_add(1, Ordering::Relaxed);
+                    if !answer(&mut stream, &resp, counts) || close {
+                        return;
                     }
-                    if close || !ok {
+                    continue;
+                }
+                Mode::Session { close_every } => {
+                    let line = String::from_utf8_lossy(&req[..req.iter().position(|&b| b == b'\r').unwrap_or(0)]).into_owned();
+                    let head = String::from_utf8_lossy(&req).to_ascii_lowercase();
+                    let close = close_every > 0 && served.is_multiple_of(close_every);
+                    let conn_header = if close { "Connection: close\r\n" } else { "" };
+                    let (status, cookies) = if line.starts_with("POST /login") {
+                        let mut tokens = counts.tokens.lock().unwrap();
+                        let n = tokens.len();
+                        tokens.push(format!("sess-{n:04}"));
+                        ("200 OK", format!("Set-Cookie: sessionid=sess-{n:04}; Path=/; HttpOnly\r\nSet-Cookie: csrftoken=csrf-{n:04}; Path=/\r\n"))
+                    } else if line.starts_with("POST /logout") {
+                        ("200 OK", "Set-Cookie: sessionid=; Max-Age=0; Path=/\r\n".to_string())
+                    } else if line.contains(" /account/") && !head.contains("\r\ncookie: sessionid=") && !head.contains("; sessionid=") {
+                        ("403 Forbidden", String::new())
+                    } else {
+                        ("200 OK", String::new())
+                    };
+                    let resp = format!("HTTP/1.1 {status}\r\n{cookies}{conn_header}Content-Length: 2\r\n\r\nok");
+                    if !answer(&mut stream, &resp, counts) || close {
                         return;
                     }
                     continue;

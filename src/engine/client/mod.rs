@@ -66,6 +66,8 @@ pub struct ClientConfig {
     pub rx_stamps: bool,
     /// Below saturation, timer wake-ups to send are at least this far apart (`--batch-window`).
     pub batch_window: Duration,
+    /// Requests go over TLS (users send Secure cookies only then).
+    pub secure: bool,
 }
 
 /// What a worker hands back when it stops.
@@ -162,10 +164,18 @@ impl Client {
             _ => (Vec::new(), 0),
         };
         let conns = (0..cfg.connections)
-            .map(|_| ClientConn::new(cfg.pipeline as usize, cfg.capture_limit))
+            .map(|_| {
+                let mut c = ClientConn::new(cfg.pipeline as usize, cfg.capture_limit);
+                c.exchange.keep_cookies(program.cookies);
+                c
+            })
             .collect();
         let users = (0..cfg.connections)
-            .map(|j| User::new(program, cfg.share, u64::from(j)))
+            .map(|j| {
+                let mut u = User::new(program, cfg.share, u64::from(j));
+                u.secure = cfg.secure;
+                u
+            })
             .collect();
         let end = (cfg.shape.end() * 1e6) as u64;
         let measure_from = cfg.warmup.as_micros() as u64;
@@ -248,8 +258,8 @@ impl Client {
         let counted = self.measuring;
         let conn = &mut self.conns[token as usize];
         let program = &*self.cfg.program;
-        if !self.batch.is_empty() {
-            // A plain `run URL`: pre-built, pipelined bytes.
+        if !self.batch.is_empty() && self.users[token as usize].jar.is_empty() {
+            // A static program: pre-built, pipelined bytes (until its user has cookies).
             let bytes = &self.batch[..k * self.request_len];
             ops.out(token).extend_from_slice(bytes);
             let task = &program.tasks[0];
@@ -270,6 +280,10 @@ impl Client {
                 self.rec.sent(task.endpoint, k as u64, bytes.len() as u64);
             }
         } else {
+            let user = &mut self.users[token as usize];
+            if !user.jar.is_empty() {
+                user.expire_cookies(program, self.now);
+            }
             let staged = stage_user(
                 program,
                 &mut self.users[token as usize],

@@ -2,6 +2,7 @@
 //! recorded for its request's endpoint and delivered to its user, and the connection's close.
 
 use super::{Client, Pending};
+use crate::http::cookie::Now;
 use crate::io::{Fault, Ops, Token};
 use crate::load::Kind;
 use crate::proto::{Exchange, Step};
@@ -52,6 +53,16 @@ impl Client {
         });
     }
 
+    /// A response set cookies: its user keeps them (RFC 6265), for its next requests.
+    fn set_cookies(&mut self, p: &Pending, head: &[u8], now: u64) {
+        let program = &*self.cfg.program;
+        let unix_s = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let task = &program.tasks[p.task as usize];
+        self.users[p.user as usize].set_cookies(program, task, head, Now { us: now, unix_s });
+    }
+
     pub(super) fn on_data(&mut self, token: Token, bytes: &[u8], at: Option<u64>, ops: &mut Ops) {
         if self.measuring {
             self.rec.received(bytes.len() as u64);
@@ -87,6 +98,9 @@ impl Client {
                 self.rec.body(ep, done.body_len);
             }
             let collected = done.collected.take();
+            if let Some(head) = done.set_cookie.take() {
+                self.set_cookies(&done.meta, &head, now);
+            }
             self.record_response(&done.meta, done.status, now, end, collected);
             let conn = &mut self.conns[token as usize];
             conn.answered += 1;
@@ -140,6 +154,9 @@ impl Client {
             if done.meta.counted {
                 let ep = self.cfg.program.tasks[done.meta.task as usize].endpoint;
                 self.rec.body(ep, done.body_len);
+            }
+            if let Some(head) = &done.set_cookie {
+                self.set_cookies(&done.meta, head, now);
             }
             self.record_response(&done.meta, done.status, now, None, done.collected);
             self.conns[token as usize].answered += 1;

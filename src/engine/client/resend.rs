@@ -64,7 +64,7 @@ impl Client {
             let (batch, request_len, gens) = (&self.batch, self.request_len, &mut self.gens);
             let mut bytes = 0;
             conn.exchange.stage(ops.out(token), |out| {
-                bytes = if batch.is_empty() {
+                bytes = if batch.is_empty() || !user.jar.is_empty() {
                     user.render(program, gens, p.task as usize, out)
                 } else {
                     out.extend_from_slice(&batch[..request_len]);
