@@ -2,6 +2,7 @@
 //! variables and its renderings of tasks that use them; whether it is active and when it wakes.
 
 use crate::http::cookie::{Jar, Now};
+use crate::http::response::CookieHead;
 use crate::load::Share;
 use crate::scenario::capture;
 use crate::scenario::generators::Generators;
@@ -29,6 +30,10 @@ pub struct User {
     /// requests go over TLS (Secure cookies are sent only then).
     pub jar: Jar,
     pub secure: bool,
+    /// The last head that set cookies for this user, and the task it answered: a server that
+    /// repeats it byte for byte changes nothing (see `CookieHead::Repeat`).
+    cookie_head: Vec<u8>,
+    cookie_task: usize,
 }
 
 /// The next task a user sends.
@@ -56,6 +61,8 @@ impl User {
             wake_at: None,
             jar: Jar::default(),
             secure: false,
+            cookie_head: Vec::new(),
+            cookie_task: 0,
         }
     }
 
@@ -94,13 +101,37 @@ impl User {
         rendered.bytes.len() as u64
     }
 
-    /// A response to `task` set cookies (its head, as received): keeps them. When the jar
-    /// changed, the user's renderings are stale and the variables that read cookies are read
-    /// again.
-    pub fn set_cookies(&mut self, program: &Program, task: &Task, head: &[u8], now: Now) {
+    /// A response to task `task_id` set cookies (its head, or a repeat of the last one): keeps
+    /// them. When the jar changed, the user's renderings are stale and the variables that read
+    /// cookies are read again.
+    pub fn set_cookies(
+        &mut self,
+        program: &Program,
+        task_id: usize,
+        head: CookieHead,
+        now_us: u64,
+    ) {
+        match head {
+            CookieHead::New(bytes) => {
+                self.cookie_head = bytes;
+                self.cookie_task = task_id;
+            }
+            // The same head again, for the same request, with no expiry to refresh: a no-op.
+            CookieHead::Repeat
+                if self.cookie_task == task_id && self.jar.next_expiry().is_none() =>
+            {
+                return;
+            }
+            CookieHead::Repeat => self.cookie_task = task_id,
+        }
+        let task = &program.tasks[task_id];
         let path = task.request.cookie_path(&self.vars);
         let host = task.request.cookie_host();
-        if self.jar.apply_head(head, &path, host, now) {
+        let unix_s = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let now = Now { us: now_us, unix_s };
+        if self.jar.apply_head(&self.cookie_head, &path, host, now) {
             self.cookies_changed(program);
         }
     }

@@ -54,10 +54,22 @@ pub struct ResponseParser {
     body_bytes: BodyCount,
     /// Body bytes of the last complete response.
     pub last_body_len: u64,
-    /// Keep the head of every response that sets cookies (see `keep_cookies`), and the last
-    /// such head until it is taken.
+    /// Hand over the head of every response that sets cookies (see `keep_cookies`), and the
+    /// last such head until it is taken.
     cookies: bool,
-    cookie_head: Option<Vec<u8>>,
+    cookie_head: Option<CookieHead>,
+    /// The last head handed over whole (what `CookieHead::Repeat` repeats).
+    handed_over: Vec<u8>,
+}
+
+/// The head of a response that set cookies, for its user's jar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CookieHead {
+    /// Its bytes, as received.
+    New(Vec<u8>),
+    /// Byte for byte the last head this parser handed over (a server that sends the same
+    /// Set-Cookie on every response): nothing to copy or parse again.
+    Repeat,
 }
 
 /// The result of feeding bytes.
@@ -83,6 +95,7 @@ impl Default for ResponseParser {
             collect_limit: DEFAULT_COLLECT_LIMIT,
             cookies: false,
             cookie_head: None,
+            handed_over: Vec::new(),
             overflowed: false,
             body: None,
             body_bytes: BodyCount::default(),
@@ -130,14 +143,14 @@ impl ResponseParser {
         }
     }
 
-    /// Keeps the head of every response with a Set-Cookie field, for the user's cookie jar.
-    /// Such heads never take the remembered-head fast path, so none is missed.
+    /// Hands over the head of every response with a Set-Cookie field, for the user's cookie
+    /// jar: its bytes, or `Repeat` when they are the remembered head's (see `CookieHead`).
     pub fn keep_cookies(&mut self, on: bool) {
         self.cookies = on;
     }
 
     /// The head of the last complete response that set cookies, once.
-    pub fn take_cookie_head(&mut self) -> Option<Vec<u8>> {
+    pub fn take_cookie_head(&mut self) -> Option<CookieHead> {
         self.cookie_head.take()
     }
 
@@ -232,9 +245,7 @@ impl ResponseParser {
         let Framing::Length(len) = head.framing else {
             return None;
         };
-        if self.cookies && head.set_cookie {
-            return None;
-        }
+
         if (100..200).contains(&head.status) || head.status == 204 || head.status == 304 {
             return None;
         }
@@ -245,6 +256,10 @@ impl ResponseParser {
             return None;
         }
         self.last_body_len = len;
+        if self.cookies && head.set_cookie {
+            let head_len = self.last_head.len();
+            self.hand_over_cookies(head_len, input);
+        }
         Some(Progress::Done(
             total,
             Complete {
@@ -253,6 +268,19 @@ impl ResponseParser {
                 keep_alive_max: head.keep_alive_max,
             },
         ))
+    }
+
+    /// Hands over the head that starts `bytes` (`len` long) for the user's cookie jar: whole,
+    /// or as a repeat of the last one handed over.
+    fn hand_over_cookies(&mut self, len: usize, bytes: &[u8]) {
+        let head = &bytes[..len];
+        self.cookie_head = Some(if self.handed_over == head {
+            CookieHead::Repeat
+        } else {
+            self.handed_over.clear();
+            self.handed_over.extend_from_slice(head);
+            CookieHead::New(head.to_vec())
+        });
     }
 
     /// Called at end of stream: completes a close-delimited body, or says nothing was pending.
@@ -320,12 +348,13 @@ impl ResponseParser {
             return Ok(Some((used, None)));
         }
         if self.cookies && head.set_cookie {
-            let bytes = if carried == 0 {
-                &input[..head_len]
+            if carried == 0 {
+                self.hand_over_cookies(head_len, input);
             } else {
-                &self.carry[..head_len]
-            };
-            self.cookie_head = Some(bytes.to_vec());
+                let carry = std::mem::take(&mut self.carry);
+                self.hand_over_cookies(head_len, &carry);
+                self.carry = carry;
+            }
         }
         self.carry.clear();
         let done = Complete {
@@ -684,6 +713,16 @@ mod tests {
 
     #[test]
     fn heads_that_set_cookies_are_handed_over_every_time_at_every_split() {
+        // A different head in between is handed over whole, and so is the next one after it.
+        let mut p = ResponseParser::new();
+        p.keep_cookies(true);
+        let other: &[u8] = b"HTTP/1.1 200 OK\r\nSet-Cookie: s=2\r\nContent-Length: 0\r\n\r\n";
+        let a: &[u8] = b"HTTP/1.1 200 OK\r\nSet-Cookie: s=1\r\nContent-Length: 0\r\n\r\n";
+        for (input, whole) in [(a, true), (a, false), (other, true), (a, true)] {
+            assert!(matches!(p.advance(input, false), Ok(Progress::Done(..))));
+            let got = p.take_cookie_head().unwrap();
+            assert_eq!(got == CookieHead::Repeat, !whole);
+        }
         let one: &[u8] =
             b"HTTP/1.1 200 OK\r\nSet-Cookie: s=1; Path=/\r\nContent-Length: 2\r\n\r\nok";
         let stream: Vec<u8> = [one, one].concat();
@@ -698,9 +737,11 @@ mod tests {
                     rest = &rest[n..];
                 }
             }
-            assert_eq!(heads.len(), 2, "cut {cut}");
-            assert!(
-                heads.iter().all(|h| h[..] == one[..one.len() - 2]),
+            // The first whole; the second, byte for byte the same, as a repeat.
+            let head = one[..one.len() - 2].to_vec();
+            assert_eq!(
+                heads,
+                vec![CookieHead::New(head), CookieHead::Repeat],
                 "cut {cut}"
             );
         }

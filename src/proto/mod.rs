@@ -29,7 +29,7 @@ pub struct Completed<M> {
     /// The server answers at most this many more requests on the connection.
     pub remaining: Option<u32>,
     /// The response's head, when it set cookies and the connection keeps them.
-    pub set_cookie: Option<Vec<u8>>,
+    pub set_cookie: Option<crate::http::response::CookieHead>,
 }
 
 /// The result of feeding received bytes.

@@ -2,7 +2,7 @@
 //! recorded for its request's endpoint and delivered to its user, and the connection's close.
 
 use super::{Client, Pending};
-use crate::http::cookie::Now;
+use crate::http::response::CookieHead;
 use crate::io::{Fault, Ops, Token};
 use crate::load::Kind;
 use crate::proto::{Exchange, Step};
@@ -54,13 +54,9 @@ impl Client {
     }
 
     /// A response set cookies: its user keeps them (RFC 6265), for its next requests.
-    fn set_cookies(&mut self, p: &Pending, head: &[u8], now: u64) {
+    fn set_cookies(&mut self, p: &Pending, head: CookieHead, now: u64) {
         let program = &*self.cfg.program;
-        let unix_s = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        let task = &program.tasks[p.task as usize];
-        self.users[p.user as usize].set_cookies(program, task, head, Now { us: now, unix_s });
+        self.users[p.user as usize].set_cookies(program, p.task as usize, head, now);
     }
 
     pub(super) fn on_data(&mut self, token: Token, bytes: &[u8], at: Option<u64>, ops: &mut Ops) {
@@ -99,7 +95,7 @@ impl Client {
             }
             let collected = done.collected.take();
             if let Some(head) = done.set_cookie.take() {
-                self.set_cookies(&done.meta, &head, now);
+                self.set_cookies(&done.meta, head, now);
             }
             self.record_response(&done.meta, done.status, now, end, collected);
             let conn = &mut self.conns[token as usize];
@@ -147,7 +143,7 @@ impl Client {
             f => f,
         };
         let orderly = fault == Fault::Os(0);
-        if orderly && let Some(done) = conn.exchange.eof() {
+        if orderly && let Some(mut done) = conn.exchange.eof() {
             // A close-delimited body ended: that response is complete, body and all.
             mid_response = false;
             let now = self.clock();
@@ -155,7 +151,7 @@ impl Client {
                 let ep = self.cfg.program.tasks[done.meta.task as usize].endpoint;
                 self.rec.body(ep, done.body_len);
             }
-            if let Some(head) = &done.set_cookie {
+            if let Some(head) = done.set_cookie.take() {
                 self.set_cookies(&done.meta, head, now);
             }
             self.record_response(&done.meta, done.status, now, None, done.collected);
