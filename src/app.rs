@@ -34,6 +34,7 @@ pub fn main_with(cli: Cli) -> Exit {
         Command::Merge(args) => merge(&args),
         Command::LocustWorker(args) => locust_worker(&args, stop),
         Command::Demo(args) => demo(&args, stop),
+        Command::Convert(args) => convert(&args),
     };
     match result {
         Ok(code) => code,
@@ -64,6 +65,21 @@ fn run(args: &RunArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
     let mut pipeline = Pipeline::from_args(LoadCommand::Run, args)?;
     let result = pipeline.run(stop)?;
     Ok(pipeline.finish(&result))
+}
+
+/// `convert`: the summary to standard error, the TOML to -o or standard output.
+fn convert(args: &crate::cli::ConvertArgs) -> Result<Exit, SetupError> {
+    let text = std::fs::read_to_string(&args.locustfile).map_err(|e| {
+        SetupError::Usage(format!("cannot read {}: {e}", args.locustfile.display()))
+    })?;
+    let c = crate::locustfile::convert(&text, &args.locustfile, &args.classes, args.strict)?;
+    eprint!("{}", c.summary(&args.locustfile));
+    match &args.output {
+        Some(path) => std::fs::write(path, &c.toml)
+            .map_err(|e| SetupError::Usage(format!("cannot write {}: {e}", path.display())))?,
+        None => print!("{}", c.toml),
+    }
+    Ok(Exit::Completed)
 }
 
 fn demo(args: &DemoArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {

@@ -44,6 +44,23 @@ pub enum Command {
     Serve(ServeArgs),
     /// Start the built-in target on a free loopback port, load it for a few seconds, report.
     Demo(DemoArgs),
+    /// Convert a locustfile into a scenario file: prints what it understood per user class and
+    /// every warning (file:line), and writes the scenario's TOML (to -o, or standard output).
+    Convert(ConvertArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConvertArgs {
+    /// The locustfile to read.
+    pub locustfile: PathBuf,
+    /// Only these user classes (all when none are named).
+    pub classes: Vec<String>,
+    /// Write the scenario here instead of standard output.
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    /// Any warning is an error (exit 2): fail rather than convert part of the file.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `--latency-clock`.
@@ -114,7 +131,7 @@ pub struct WorkerArgs {
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// Target URL, e.g. http://127.0.0.1:8080/ (with --scenario: optional, its host is used).
-    #[arg(required_unless_present_any = ["scenario", "host"])]
+    #[arg(required_unless_present_any = ["scenario", "host", "locustfile"])]
     pub url: Option<String>,
     /// Run the same plan N times and keep every round in the JSON; reports the variation of
     /// req/s and p99 across rounds (noisy above 5 %). Never best-of-N.
@@ -126,6 +143,12 @@ pub struct RunArgs {
     /// A scenario file (TOML): user classes, tasks, templates, load; flags override it.
     #[arg(long)]
     pub scenario: Option<PathBuf>,
+    /// A locustfile, read directly (as `convert` reads it; its warnings are printed).
+    #[arg(short = 'f', long, conflicts_with = "scenario")]
+    pub locustfile: Option<PathBuf>,
+    /// With -f: only this user class (repeat for several) [default: every class].
+    #[arg(long = "class", requires = "locustfile")]
+    pub classes: Vec<String>,
     /// The target's base URL, replacing the scenario file's `host`.
     #[arg(long)]
     pub host: Option<String>,

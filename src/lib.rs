@@ -16,6 +16,7 @@ pub mod kernel;
 pub mod kstats;
 pub mod load;
 pub mod locust;
+pub mod locustfile;
 pub mod merge;
 pub mod metrics;
 pub mod output;

@@ -221,9 +221,10 @@ impl RunPlan {
     }
 
     pub fn from_args(cli: &RunArgs) -> Result<Self, SetupError> {
-        let scenario = match &cli.scenario {
-            Some(path) => Some(Scenario::load(path)?),
-            None => None,
+        let scenario = match (&cli.scenario, &cli.locustfile) {
+            (Some(path), _) => Some(Scenario::load(path)?),
+            (None, Some(path)) => Some(crate::locustfile::scenario(path, &cli.classes)?),
+            (None, None) => None,
         };
         Self::from_parts(cli, scenario, Vec::new())
     }

@@ -1,0 +1,183 @@
+//! Reads a locustfile with a pure-Rust Python parser and converts what maps statically into a
+//! scenario (TOML text); everything else becomes a warning with its line. No Python at run time.
+
+mod read;
+mod value;
+mod write;
+
+use std::path::Path;
+
+use crate::error::FileError;
+
+/// One request a task sends, as the scenario will.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Request {
+    pub name: Option<String>,
+    pub method: String,
+    /// A scenario template (`{{x}}` placeholders).
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    pub weight: u32,
+    /// Variables captured from its response: name and scenario source (`json:/access`).
+    pub captures: Vec<(String, String)>,
+    pub line: usize,
+}
+
+/// A user class, as the scenario will have it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Class {
+    pub name: String,
+    pub line: usize,
+    pub weight: u32,
+    pub host: Option<String>,
+    /// Think time as the scenario writes it (`1s`, `500ms..1500ms`).
+    pub think: Option<String>,
+    pub on_start: Vec<Request>,
+    pub tasks: Vec<Request>,
+}
+
+/// Something of the file that was left out, or converted with a difference, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Warning {
+    pub line: usize,
+    pub text: String,
+}
+
+/// A converted locustfile: the scenario's TOML, the classes it holds, and every warning.
+#[derive(Debug, Clone)]
+pub struct Conversion {
+    pub toml: String,
+    pub classes: Vec<Class>,
+    pub warnings: Vec<Warning>,
+}
+
+impl Conversion {
+    /// What was understood, per class, and every warning with the file and line: the summary
+    /// `convert` prints.
+    pub fn summary(&self, path: &Path) -> String {
+        let mut out = String::new();
+        for c in &self.classes {
+            out.push_str(&format!("user {} (weight {})", c.name, c.weight));
+            if let Some(t) = &c.think {
+                out.push_str(&format!(", think {t}"));
+            }
+            out.push('\n');
+            for (kind, reqs) in [("on_start", &c.on_start), ("task", &c.tasks)] {
+                for r in reqs.iter() {
+                    let name = r.name.as_deref().unwrap_or(&r.path);
+                    out.push_str(&format!(
+                        "  {kind:<8} {:<6} {:<40} name {name}, weight {}",
+                        r.method, r.path, r.weight
+                    ));
+                    for (var, source) in &r.captures {
+                        out.push_str(&format!(", captures {var} from {source}"));
+                    }
+                    out.push('\n');
+                }
+            }
+        }
+        for w in &self.warnings {
+            out.push_str(&format!(
+                "warning: {}:{}: {}\n",
+                path.display(),
+                w.line,
+                w.text
+            ));
+        }
+        let requests: usize = self
+            .classes
+            .iter()
+            .map(|c| c.on_start.len() + c.tasks.len())
+            .sum();
+        out.push_str(&format!(
+            "{} user class(es), {requests} request(s) converted, {} warning(s)\n",
+            self.classes.len(),
+            self.warnings.len()
+        ));
+        out
+    }
+}
+
+/// Converts a locustfile's text. `only` keeps the named classes (all when empty); `strict` makes
+/// any warning an error.
+pub fn convert(
+    text: &str,
+    path: &Path,
+    only: &[String],
+    strict: bool,
+) -> Result<Conversion, FileError> {
+    let (mut classes, mut warnings) = read::classes(text, path)?;
+    warnings.sort_by_key(|w| w.line);
+    if !only.is_empty() {
+        for name in only {
+            if !classes.iter().any(|c| &c.name == name) {
+                return Err(FileError::new(
+                    path,
+                    None,
+                    format!("no user class named {name} (it has: {})", names(&classes)),
+                ));
+            }
+        }
+        classes.retain(|c| only.contains(&c.name));
+    }
+    classes.retain(|c| {
+        let keep = !c.tasks.is_empty();
+        if !keep {
+            warnings.push(Warning {
+                line: c.line,
+                text: format!(
+                    "user {}: no task could be converted, so the class is left out",
+                    c.name
+                ),
+            });
+        }
+        keep
+    });
+    warnings.sort_by_key(|w| w.line);
+    if classes.is_empty() {
+        return Err(FileError::new(
+            path,
+            None,
+            "no HttpUser or FastHttpUser class to convert".to_string(),
+        ));
+    }
+    if strict && let Some(w) = warnings.first() {
+        return Err(FileError::new(
+            path,
+            Some(w.line),
+            format!("{} (--strict makes every warning an error)", w.text),
+        ));
+    }
+    let toml = write::scenario(&classes, path);
+    Ok(Conversion {
+        toml,
+        classes,
+        warnings,
+    })
+}
+
+/// Reads a locustfile as a scenario (`run -f`): its warnings go to standard error, one line each.
+pub fn scenario(path: &Path, only: &[String]) -> Result<crate::scenario::Scenario, FileError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| FileError::new(path, None, format!("cannot read it: {e}")))?;
+    let c = convert(&text, path, only, false)?;
+    for w in &c.warnings {
+        eprintln!(
+            "ringblast: warning: {}:{}: {}",
+            path.display(),
+            w.line,
+            w.text
+        );
+    }
+    crate::scenario::Scenario::parse(&c.toml, path)
+}
+
+fn names(classes: &[Class]) -> String {
+    let v: Vec<&str> = classes.iter().map(|c| c.name.as_str()).collect();
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}

@@ -1,0 +1,93 @@
+//! The converted classes as scenario TOML: `host`, then one `[[user]]` per class with its think
+//! time, on_start requests and weighted tasks. Deterministic: the same file gives the same text.
+
+use std::path::Path;
+
+use super::{Class, Request};
+
+/// TOML basic string.
+fn quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn fields(q: &Request, with_weight: bool) -> Vec<String> {
+    let mut f = Vec::new();
+    if let Some(n) = &q.name {
+        f.push(format!("name = {}", quote(n)));
+    }
+    f.push(format!("method = {}", quote(&q.method)));
+    f.push(format!("path = {}", quote(&q.path)));
+    if !q.headers.is_empty() {
+        let h: Vec<String> = q
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{} = {}", quote(k), quote(v)))
+            .collect();
+        f.push(format!("headers = {{ {} }}", h.join(", ")));
+    }
+    if let Some(b) = &q.body {
+        f.push(format!("body = {}", quote(b)));
+    }
+    if with_weight && q.weight != 1 {
+        f.push(format!("weight = {}", q.weight));
+    }
+    if !q.captures.is_empty() {
+        let c: Vec<String> = q
+            .captures
+            .iter()
+            .map(|(k, v)| format!("{} = {}", quote(k), quote(v)))
+            .collect();
+        f.push(format!("capture = {{ {} }}", c.join(", ")));
+    }
+    f
+}
+
+pub fn scenario(classes: &[Class], path: &Path) -> String {
+    let mut out = format!(
+        "# Converted from {} by `ringblast convert`.\n",
+        path.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    );
+    if let Some(host) = classes.iter().find_map(|c| c.host.as_ref()) {
+        out.push_str(&format!("host = {}\n", quote(host)));
+    }
+    for c in classes {
+        out.push_str(&format!("\n[[user]]\nname = {}\n", quote(&c.name)));
+        if c.weight != 1 {
+            out.push_str(&format!("weight = {}\n", c.weight));
+        }
+        if let Some(t) = &c.think {
+            out.push_str(&format!("think = {}\n", quote(t)));
+        }
+        if !c.on_start.is_empty() {
+            out.push_str("on_start = [\n");
+            for q in &c.on_start {
+                out.push_str(&format!("  {{ {} }},\n", fields(q, false).join(", ")));
+            }
+            out.push_str("]\n");
+        }
+        for q in &c.tasks {
+            out.push_str("\n[[user.task]]\n");
+            for f in fields(q, true) {
+                out.push_str(&f);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,277 @@
+//! Locustfiles read as they are: `convert` (deterministic, runs unchanged with --scenario, warns
+//! with file:line, --strict), `run -f`, and the same file in real Locust and in ringblast against
+//! one counting server each, compared on what the servers received.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{Mode, TempDir, TestServer, ringblast, run};
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/locustfiles/api.py")
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// What a server received, tool-independent: each request line with UUIDs masked, and the headers
+/// the locustfile sets (Authorization, Content-Type, Content-Length of bodies).
+struct Received {
+    lines: HashMap<String, usize>,
+    shapes: BTreeSet<String>,
+    logins: usize,
+}
+
+fn received(server: &TestServer) -> Received {
+    let heads = server.counts.heads.lock().unwrap().clone();
+    let tokens = server.counts.tokens.lock().unwrap().clone();
+    let mut lines = HashMap::new();
+    let mut shapes = BTreeSet::new();
+    let mut logins = 0;
+    for h in &heads {
+        let line = h.lines().next().unwrap();
+        let mut parts = line.split(' ');
+        let (method, target) = (parts.next().unwrap(), parts.next().unwrap());
+        let masked: String = target
+            .split('/')
+            .map(|seg| {
+                if seg.len() == 36 && seg.matches('-').count() == 4 {
+                    "{uuid}"
+                } else {
+                    seg
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let request = format!("{method} {masked}");
+        if request == "POST /login" {
+            logins += 1;
+            assert!(
+                header(h, "authorization").is_none(),
+                "the login carries no token"
+            );
+        } else {
+            // Every later request carries a token the server issued.
+            let auth = header(h, "authorization").unwrap_or_else(|| panic!("no token: {h}"));
+            let token = auth.strip_prefix("Bearer ").unwrap();
+            assert!(tokens.iter().any(|t| t == token), "{auth} was never issued");
+        }
+        let ct = header(h, "content-type").unwrap_or("-");
+        let len = header(h, "content-length").unwrap_or("0");
+        // A form body's length varies with its random value (one digit): mask it.
+        let len = if request == "POST /items" { "n" } else { len };
+        shapes.insert(format!("{request} | {ct} | {len}"));
+        *lines.entry(request).or_insert(0) += 1;
+    }
+    Received {
+        lines,
+        shapes,
+        logins,
+    }
+}
+
+#[test]
+fn convert_is_deterministic_and_its_output_runs_with_scenario() {
+    let dir = TempDir::new("convert");
+    let out = dir.join("api.toml");
+    let conv = |to: &std::path::Path| {
+        let o = ringblast(
+            &[
+                "convert",
+                fixture().to_str().unwrap(),
+                "-o",
+                to.to_str().unwrap(),
+            ],
+            Duration::from_secs(20),
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let summary = conv(&out);
+    assert!(summary.contains("on_start POST   /login"), "{summary}");
+    assert!(
+        summary.contains("captures token from json:/access"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("1 user class(es), 4 request(s) converted, 0 warning(s)"),
+        "{summary}"
+    );
+    let again = dir.join("again.toml");
+    conv(&again);
+    let toml = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        toml,
+        std::fs::read_to_string(&again).unwrap(),
+        "deterministic"
+    );
+    assert!(
+        toml.contains(r#"body = "{\"user\": \"demo\", \"n\": 1}""#),
+        "{toml}"
+    );
+    assert!(
+        toml.contains(r#"body = "title=a+b&n={{rand_int 1 9}}""#),
+        "{toml}"
+    );
+
+    let server = TestServer::start(Mode::Api { close_every: 0 });
+    let r = run(&[
+        "--scenario",
+        out.to_str().unwrap(),
+        "--host",
+        &server.url("/"),
+        "-u",
+        "3",
+        "-r",
+        "100",
+        "-d",
+        "1s",
+    ]);
+    assert_eq!(r.code(), 0);
+    r.assert_accounted();
+    let got = received(&server);
+    assert_eq!(got.logins, 3, "one login per user");
+    // Weights 3:1:1 over the tasks, within statistical tolerance.
+    let list = got.lines["GET /items?page=2"] as f64;
+    let total: f64 = got
+        .lines
+        .iter()
+        .filter(|(k, _)| *k != "POST /login")
+        .map(|(_, v)| *v as f64)
+        .sum();
+    assert!(total > 100.0, "{total}");
+    assert!(
+        (list / total - 0.6).abs() < 0.1,
+        "list share {}",
+        list / total
+    );
+}
+
+#[test]
+fn run_f_reads_the_locustfile_and_warns_with_file_and_line() {
+    let dir = TempDir::new("run-f");
+    let file = dir.join("locustfile.py");
+    let text = std::fs::read_to_string(fixture()).unwrap()
+        + "\n    @task\n    def loop(self):\n        for i in range(3):\n            self.client.get(\"/x\")\n";
+    std::fs::write(&file, &text).unwrap();
+    let server = TestServer::start(Mode::Api { close_every: 0 });
+    let r = run(&[
+        "-f",
+        file.to_str().unwrap(),
+        "--host",
+        &server.url("/"),
+        "-u",
+        "2",
+        "-d",
+        "500ms",
+    ]);
+    assert_eq!(r.code(), 0);
+    let err = String::from_utf8_lossy(&r.output.stderr);
+    let line = text
+        .lines()
+        .position(|l| l.contains("for i in range"))
+        .unwrap()
+        + 1;
+    assert!(
+        err.contains(&format!("locustfile.py:{line}: ApiUser: Python logic")),
+        "{err}"
+    );
+    assert!(err.contains("task loop sends no request"), "{err}");
+    let got = received(&server);
+    assert_eq!(got.logins, 2);
+    assert!(
+        !got.lines.contains_key("GET /x"),
+        "the loop is not converted, never sent"
+    );
+    // --strict: the first warning is the error, on one line, exit 2.
+    let o = ringblast(
+        &["convert", file.to_str().unwrap(), "--strict"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // The first warning by line: the task that sends nothing, at its `@task` line.
+    assert!(
+        err.contains(&format!(":{}: task loop", line - 2)) && err.contains("--strict"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_same_locustfile_in_locust_and_in_ringblast_sends_the_same_requests() {
+    if !common::python_has("locust", "the Locust equivalence test") {
+        return;
+    }
+    let locust_server = TestServer::start(Mode::Api { close_every: 0 });
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args([
+        "-m",
+        "locust",
+        "-f",
+        fixture().to_str().unwrap(),
+        "--headless",
+        "-u",
+        "3",
+        "-r",
+        "100",
+        "-t",
+        "3s",
+        "--host",
+        &locust_server.url(""),
+        "--only-summary",
+        "--loglevel",
+        "ERROR",
+    ]);
+    let o = common::run_bounded(cmd, Duration::from_secs(60));
+    assert!(
+        o.status.success(),
+        "locust: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rb_server = TestServer::start(Mode::Api { close_every: 0 });
+    let r = run(&[
+        "-f",
+        fixture().to_str().unwrap(),
+        "--host",
+        &rb_server.url(""),
+        "-u",
+        "3",
+        "-r",
+        "100",
+        "-d",
+        "2s",
+    ]);
+    assert_eq!(r.code(), 0);
+    let (l, b) = (received(&locust_server), received(&rb_server));
+    assert_eq!((l.logins, b.logins), (3, 3), "one login per user in each");
+    // The same requests, headers the file sets and body lengths (the form's random digit masked).
+    assert_eq!(
+        l.shapes, b.shapes,
+        "Locust sent {:?}\nringblast sent {:?}",
+        l.shapes, b.shapes
+    );
+    // The same mix: the list's share in each within tolerance of the other.
+    let share = |x: &Received| {
+        let total: usize = x
+            .lines
+            .iter()
+            .filter(|(k, _)| *k != "POST /login")
+            .map(|(_, v)| v)
+            .sum();
+        x.lines["GET /items?page=2"] as f64 / total as f64
+    };
+    assert!(
+        (share(&l) - share(&b)).abs() < 0.12,
+        "{} vs {}",
+        share(&l),
+        share(&b)
+    );
+}
