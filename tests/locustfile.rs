@@ -57,8 +57,8 @@ fn received(server: &TestServer) -> Received {
                 header(h, "authorization").is_none(),
                 "the login carries no token"
             );
-        } else {
-            // Every later request carries a token the server issued.
+        } else if !tokens.is_empty() {
+            // After a login, every request carries a token the server issued.
             let auth = header(h, "authorization").unwrap_or_else(|| panic!("no token: {h}"));
             let token = auth.strip_prefix("Bearer ").unwrap();
             assert!(tokens.iter().any(|t| t == token), "{auth} was never issued");
@@ -274,4 +274,128 @@ fn the_same_locustfile_in_locust_and_in_ringblast_sends_the_same_requests() {
         share(&l),
         share(&b)
     );
+}
+
+#[test]
+fn locust_worker_f_runs_the_file_the_master_was_started_with() {
+    if !common::python_has("locust, zmq, msgpack", "the locust-worker -f test") {
+        return;
+    }
+    let server = TestServer::start(Mode::Api { close_every: 0 });
+    let dir = TempDir::new("worker-f");
+    let port = common::free_port();
+    let master = std::process::Command::new("python3")
+        .current_dir(&*dir)
+        .args([
+            "-m",
+            "locust",
+            "-f",
+            fixture().to_str().unwrap(),
+            "--master",
+            "--headless",
+        ])
+        .args(["--expect-workers", "1", "-u", "4", "-r", "100", "-t", "3s"])
+        .args([
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            &port.to_string(),
+        ])
+        .args(["--csv", "lm"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let json = dir.join("w.json");
+    let worker = common::spawn(
+        &[
+            "locust-worker",
+            "-f",
+            fixture().to_str().unwrap(),
+            "--master",
+            &format!("127.0.0.1:{port}"),
+            "--master-timeout",
+            "20s",
+            "--host",
+            &server.url(""),
+            "-q",
+        ],
+        &json,
+    );
+    let m = common::wait_bounded(master, Duration::from_secs(60));
+    let w = common::wait_bounded(worker, Duration::from_secs(30));
+    assert_eq!(
+        w.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&w.stderr)
+    );
+    assert!(
+        m.status.success() || m.status.code() == Some(1),
+        "{}",
+        String::from_utf8_lossy(&m.stderr)
+    );
+    // The master's 4 users ran the file's class in ringblast: 4 logins, and tokens on the rest.
+    let got = received(&server);
+    assert_eq!(got.logins, 4);
+    assert!(got.lines.get("GET /items?page=2").copied().unwrap_or(0) > 20);
+    let stats = std::fs::read_to_string(dir.join("lm_stats.csv")).unwrap();
+    assert!(
+        stats.contains("GET,list,"),
+        "the master counts the file's names: {stats}"
+    );
+}
+
+#[test]
+fn catch_response_on_the_status_becomes_the_expected_statuses() {
+    let dir = TempDir::new("catch");
+    let file = dir.join("locustfile.py");
+    std::fs::write(
+        &file,
+        r#"
+import uuid
+from locust import HttpUser, task, constant
+
+class Approver(HttpUser):
+    wait_time = constant(0.005)
+
+    @task
+    def missing(self):
+        with self.client.get(f"/missing/{uuid.uuid4()}", catch_response=True, name="missing") as r:
+            if r.status_code == 404:
+                r.success()
+
+    @task
+    def text(self):
+        with self.client.get("/t", catch_response=True) as r:
+            if "error" in r.text:
+                r.failure("error")
+"#,
+    )
+    .unwrap();
+    let server = TestServer::start(Mode::Api { close_every: 0 });
+    let r = run(&[
+        "-f",
+        file.to_str().unwrap(),
+        "--host",
+        &server.url(""),
+        "-u",
+        "2",
+        "-d",
+        "500ms",
+    ]);
+    assert_eq!(r.code(), 0);
+    let err = String::from_utf8_lossy(&r.output.stderr);
+    assert!(
+        err.contains("a condition on something other than r.status_code"),
+        "{err}"
+    );
+    let got = received(&server);
+    assert!(got.lines.get("GET /missing/{uuid}").copied().unwrap_or(0) > 20);
+    assert!(
+        !got.lines.contains_key("GET /t"),
+        "the unconvertible block is never sent"
+    );
+    // Every 404 counted as a success, as Locust's r.success() made it.
+    assert_eq!(r.n("/requests/ok"), r.n("/requests/responses"));
 }

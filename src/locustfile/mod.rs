@@ -1,6 +1,7 @@
 //! Reads a locustfile with a pure-Rust Python parser and converts what maps statically into a
 //! scenario (TOML text); everything else becomes a warning with its line. No Python at run time.
 
+mod catch;
 mod read;
 mod value;
 mod write;
@@ -21,6 +22,8 @@ pub struct Request {
     pub weight: u32,
     /// Variables captured from its response: name and scenario source (`json:/access`).
     pub captures: Vec<(String, String)>,
+    /// The statuses that count as success, when `catch_response` decided them (None: 2xx, 3xx).
+    pub expect: Option<Vec<u16>>,
     pub line: usize,
 }
 

@@ -295,10 +295,13 @@ fn read_body(
                 }
             }
             Stmt::Pass(_) => {}
-            Stmt::With(w) => r.warn(
-                w,
-                "a with block (catch_response) is not converted yet: its request is left out",
-            ),
+            Stmt::With(w) => match caught(r, w, weight) {
+                Ok(q) => out.push(q),
+                Err(why) => r.warn(
+                    w,
+                    format!("{class}: a with block: {why}: its request is left out"),
+                ),
+            },
             other => r.warn(
                 other,
                 format!("{class}: Python logic (a loop, a branch, a helper) is not converted"),
@@ -306,6 +309,43 @@ fn read_body(
         }
     }
     out
+}
+
+/// `with self.client.VERB(..., catch_response=True) as r:` whose body decides success by
+/// `r.status_code`: the request, expecting those statuses.
+fn caught(r: &mut Reader, w: &ast::StmtWith, weight: u32) -> Result<Request, String> {
+    let [item] = &w.items[..] else {
+        return Err("more than one context".into());
+    };
+    let Some(Expr::Name(var)) = item.optional_vars.as_deref() else {
+        return Err("no `as r`".into());
+    };
+    let Expr::Call(call) = &item.context_expr else {
+        return Err("not a request".into());
+    };
+    let mut call = call.clone();
+    let before = call.arguments.keywords.len();
+    call.arguments.keywords = call
+        .arguments
+        .keywords
+        .iter()
+        .filter(|k| {
+            k.arg
+                .as_ref()
+                .is_none_or(|a| a.as_str() != "catch_response")
+        })
+        .cloned()
+        .collect();
+    if call.arguments.keywords.len() == before {
+        return Err("a request without catch_response=True".into());
+    }
+    let ok = super::catch::statuses(var.id.as_str(), &w.body)?;
+    let mut q = request(r, &Expr::Call(call), weight).ok_or("not a request")?;
+    let default: Vec<u16> = (200..400).collect();
+    if ok != default {
+        q.expect = Some(ok);
+    }
+    Ok(q)
 }
 
 /// `self.client.headers`

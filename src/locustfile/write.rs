@@ -43,6 +43,9 @@ fn fields(q: &Request, with_weight: bool) -> Vec<String> {
     if let Some(b) = &q.body {
         f.push(format!("body = {}", quote(b)));
     }
+    if let Some(ok) = &q.expect {
+        f.push(format!("expect = [{}]", expect_list(ok)));
+    }
     if with_weight && q.weight != 1 {
         f.push(format!("weight = {}", q.weight));
     }
@@ -55,6 +58,21 @@ fn fields(q: &Request, with_weight: bool) -> Vec<String> {
         f.push(format!("capture = {{ {} }}", c.join(", ")));
     }
     f
+}
+
+/// Statuses as `expect` writes them: a whole class as `"2xx"`, the rest one by one.
+fn expect_list(ok: &[u16]) -> String {
+    let mut items = Vec::new();
+    for class in 1..=9u16 {
+        let range = class * 100..class * 100 + 100;
+        let n = ok.iter().filter(|s| range.contains(s)).count();
+        if n == 100 && class <= 5 {
+            items.push(format!("\"{class}xx\""));
+        } else {
+            items.extend(ok.iter().filter(|s| range.contains(s)).map(u16::to_string));
+        }
+    }
+    items.join(", ")
 }
 
 pub fn scenario(classes: &[Class], path: &Path) -> String {

@@ -52,13 +52,44 @@ pub struct TaskFile {
     pub body: Option<String>,
     pub body_file: Option<String>,
     /// Statuses that count as success (default: 2xx and 3xx).
-    pub expect: Option<Vec<u16>>,
+    pub expect: Option<Vec<ExpectFile>>,
     #[serde(default = "one")]
     pub weight: u32,
     /// Variables captured from the response: `json:/pointer`, `header:Name`, `header:Name:regex`
     /// or `body:regex` (a regex's first group, or its whole match).
     #[serde(default)]
     pub capture: BTreeMap<String, String>,
+}
+
+/// An entry of `expect`: a status, or a class of them (`"2xx"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ExpectFile {
+    Code(u16),
+    Class(String),
+}
+
+/// The statuses an `expect` list names.
+fn expected(list: &[ExpectFile]) -> Result<program::Statuses, String> {
+    let mut codes = Vec::new();
+    for e in list {
+        match e {
+            ExpectFile::Code(c) if (100..1000).contains(c) => codes.push(*c),
+            ExpectFile::Code(c) => return Err(format!("expect: {c} is not an HTTP status")),
+            ExpectFile::Class(s) => match s.as_bytes() {
+                [d @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => {
+                    let base = u16::from(d - b'0') * 100;
+                    codes.extend(base..base + 100);
+                }
+                _ => {
+                    return Err(format!(
+                        "expect: '{s}' is not a status or a class like \"2xx\""
+                    ));
+                }
+            },
+        }
+    }
+    Ok(program::Statuses::new(codes))
 }
 
 fn one() -> u32 {
@@ -342,7 +373,12 @@ impl Scenario {
                 needs: request.needs(),
                 request,
                 shared: None,
-                expect: t.expect.clone(),
+                expect: match &t.expect {
+                    Some(list) => {
+                        Some(expected(list).map_err(|e| at(format!("user '{class}': {e}")))?)
+                    }
+                    None => None,
+                },
                 captures,
                 weight: t.weight,
             });

@@ -279,7 +279,7 @@ pub struct Task {
     /// The captured variables its request uses: it is sent only once all of them are set.
     pub needs: Vec<usize>,
     /// Statuses that count as success; None means 2xx and 3xx.
-    pub expect: Option<Vec<u16>>,
+    pub expect: Option<Statuses>,
     pub captures: Vec<Capture>,
     pub weight: u32,
 }
@@ -287,9 +287,28 @@ pub struct Task {
 impl Task {
     pub fn is_ok(&self, status: u16) -> bool {
         match &self.expect {
-            Some(list) => list.contains(&status),
+            Some(set) => set.contains(status),
             None => (200..400).contains(&status),
         }
+    }
+}
+
+/// A set of HTTP statuses (100 to 999), one bit each: a lookup per response whatever its size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statuses(Box<[u64; 16]>);
+
+impl Statuses {
+    pub fn new(codes: impl IntoIterator<Item = u16>) -> Self {
+        let mut bits = Box::new([0u64; 16]);
+        for c in codes.into_iter().filter(|c| *c < 1000) {
+            bits[usize::from(c / 64)] |= 1 << (c % 64);
+        }
+        Self(bits)
+    }
+
+    #[inline]
+    pub fn contains(&self, status: u16) -> bool {
+        status < 1000 && self.0[usize::from(status / 64)] >> (status % 64) & 1 == 1
     }
 }
 
@@ -567,6 +586,13 @@ mod tests {
         assert!(
             seen.contains(&"/p/intune".to_string()) && seen.contains(&"/p/landscape".to_string())
         );
+    }
+
+    #[test]
+    fn statuses_are_a_set_of_codes() {
+        let s = Statuses::new([200, 404, 999, 1000]);
+        assert!(s.contains(200) && s.contains(404) && s.contains(999));
+        assert!(!s.contains(201) && !s.contains(1000) && !s.contains(u16::MAX));
     }
 
     #[test]

@@ -1,0 +1,159 @@
+//! `with self.client.get(..., catch_response=True) as r:` blocks whose `r.success()` and
+//! `r.failure()` depend only on `r.status_code`: the statuses that count as success.
+
+use rustpython_ruff_python_ast::{self as ast, CmpOp, Expr, Stmt};
+
+use super::value::{dotted, number};
+
+/// What a branch does to the statuses it matches.
+#[derive(Clone, Copy)]
+enum Mark {
+    Success,
+    Failure,
+}
+
+/// The statuses (100–999) that count as success after the block, or why it does not map.
+pub fn statuses(var: &str, body: &[Stmt]) -> Result<Vec<u16>, String> {
+    // Start from Locust's rule: 2xx and 3xx succeed.
+    let mut ok: Vec<bool> = (0..1000u16).map(|s| (200..400).contains(&s)).collect();
+    for stmt in body {
+        match stmt {
+            Stmt::If(i) => {
+                let mut taken = vec![false; 1000];
+                let mut branches = vec![(Some(&*i.test), &i.body)];
+                branches.extend(
+                    i.elif_else_clauses
+                        .iter()
+                        .map(|c| (c.test.as_ref(), &c.body)),
+                );
+                for (test, body) in branches {
+                    let mark = action(var, body)?;
+                    for s in 100..1000u16 {
+                        let hit = match test {
+                            Some(t) => matches(var, t, s)?,
+                            None => true,
+                        };
+                        if hit && !taken[usize::from(s)] {
+                            taken[usize::from(s)] = true;
+                            if let Some(m) = mark {
+                                ok[usize::from(s)] = matches!(m, Mark::Success);
+                            }
+                        }
+                    }
+                }
+            }
+            other => {
+                if let Some(m) = action(var, std::slice::from_ref(other))? {
+                    let success = matches!(m, Mark::Success);
+                    ok.iter_mut().skip(100).for_each(|o| *o = success);
+                }
+            }
+        }
+    }
+    Ok((100..1000u16).filter(|&s| ok[usize::from(s)]).collect())
+}
+
+/// A branch's body: `r.success()`, `r.failure(...)` (optionally with `pass`/`return`), or nothing.
+fn action(var: &str, body: &[Stmt]) -> Result<Option<Mark>, String> {
+    let mut mark = None;
+    for stmt in body {
+        match stmt {
+            Stmt::Pass(_) | Stmt::Return(_) => {}
+            Stmt::Expr(e) => {
+                let Expr::Call(c) = &*e.value else {
+                    return Err("a statement other than r.success()/r.failure()".into());
+                };
+                mark = Some(match dotted(&c.func).as_deref() {
+                    Some(f) if f == format!("{var}.success") => Mark::Success,
+                    Some(f) if f == format!("{var}.failure") => Mark::Failure,
+                    _ => return Err("a call other than r.success()/r.failure()".into()),
+                });
+            }
+            _ => return Err("logic other than a check of r.status_code".into()),
+        }
+    }
+    Ok(mark)
+}
+
+/// Whether a test on `var.status_code` holds for status `s`.
+fn matches(var: &str, test: &Expr, s: u16) -> Result<bool, String> {
+    match test {
+        Expr::Compare(c) if c.ops.len() == 1 => {
+            if dotted(&c.left).as_deref() != Some(&format!("{var}.status_code")) {
+                return Err("a condition on something other than r.status_code".into());
+            }
+            let right = &c.comparators[0];
+            let codes: Vec<f64> = match right {
+                Expr::Tuple(t) => t.elts.iter().filter_map(number).collect(),
+                Expr::List(l) => l.elts.iter().filter_map(number).collect(),
+                Expr::Set(l) => l.elts.iter().filter_map(number).collect(),
+                e => number(e).into_iter().collect(),
+            };
+            if codes.is_empty() {
+                return Err("a status compared with something other than numbers".into());
+            }
+            let v = f64::from(s);
+            Ok(match c.ops[0] {
+                CmpOp::Eq | CmpOp::In => codes.contains(&v),
+                CmpOp::NotEq | CmpOp::NotIn => !codes.contains(&v),
+                CmpOp::Lt => v < codes[0],
+                CmpOp::LtE => v <= codes[0],
+                CmpOp::Gt => v > codes[0],
+                CmpOp::GtE => v >= codes[0],
+                _ => return Err("a comparison other than ==, !=, in, <, >".into()),
+            })
+        }
+        Expr::BoolOp(b) => {
+            let mut results = Vec::new();
+            for v in &b.values {
+                results.push(matches(var, v, s)?);
+            }
+            Ok(match b.op {
+                ast::BoolOp::And => results.iter().all(|x| *x),
+                ast::BoolOp::Or => results.iter().any(|x| *x),
+            })
+        }
+        Expr::UnaryOp(u) if matches!(u.op, ast::UnaryOp::Not) => Ok(!matches(var, &u.operand, s)?),
+        _ => Err("a condition other than a check of r.status_code".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(src: &str) -> Vec<Stmt> {
+        rustpython_ruff_python_parser::parse_module(src)
+            .unwrap()
+            .into_syntax()
+            .body
+    }
+
+    #[test]
+    fn first_matching_branch_decides_and_later_ifs_override() {
+        let ok = |src: &str| statuses("r", &body(src)).unwrap();
+        let default: Vec<u16> = (200..400).collect();
+        assert_eq!(ok("pass"), default);
+        let with_404 = ok("if r.status_code == 404:\n    r.success()\n");
+        assert!(with_404.contains(&404) && with_404.contains(&200) && !with_404.contains(&500));
+        assert_eq!(
+            ok("if r.status_code != 200:\n    r.failure('x')\n"),
+            vec![200]
+        );
+        assert_eq!(
+            ok("if r.status_code in (200, 201):\n    r.success()\nelse:\n    r.failure('x')\n"),
+            vec![200, 201]
+        );
+        let ranged = ok(
+            "if r.status_code >= 500 or r.status_code == 429:\n    r.failure('x')\nelif r.status_code == 404:\n    r.success()\n",
+        );
+        assert!(
+            ranged.contains(&404)
+                && !ranged.contains(&429)
+                && !ranged.contains(&503)
+                && ranged.contains(&204)
+        );
+        assert!(statuses("r", &body("if r.elapsed > 1:\n    r.failure('slow')\n")).is_err());
+        assert!(statuses("r", &body("print(r.text)\n")).is_err());
+    }
+}
