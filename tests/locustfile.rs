@@ -14,6 +14,25 @@ fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/locustfiles/api.py")
 }
 
+/// `run -f FILE` with 2 users for 500 ms against a fresh API server: the server, the run and its
+/// standard error (where the warnings go).
+fn run_f(file: &std::path::Path) -> (TestServer, common::Run, String) {
+    let server = TestServer::start(Mode::Api { close_every: 0 });
+    let r = run(&[
+        "-f",
+        file.to_str().unwrap(),
+        "--host",
+        &server.url(""),
+        "-u",
+        "2",
+        "-d",
+        "500ms",
+    ]);
+    assert_eq!(r.code(), 0);
+    let err = String::from_utf8_lossy(&r.output.stderr).into_owned();
+    (server, r, err)
+}
+
 fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     head.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
@@ -161,19 +180,7 @@ fn run_f_reads_the_locustfile_and_warns_with_file_and_line() {
     let text = std::fs::read_to_string(fixture()).unwrap()
         + "\n    @task\n    def loop(self):\n        for i in range(3):\n            self.client.get(\"/x\")\n";
     std::fs::write(&file, &text).unwrap();
-    let server = TestServer::start(Mode::Api { close_every: 0 });
-    let r = run(&[
-        "-f",
-        file.to_str().unwrap(),
-        "--host",
-        &server.url("/"),
-        "-u",
-        "2",
-        "-d",
-        "500ms",
-    ]);
-    assert_eq!(r.code(), 0);
-    let err = String::from_utf8_lossy(&r.output.stderr);
+    let (server, _run, err) = run_f(&file);
     let line = text
         .lines()
         .position(|l| l.contains("for i in range"))
@@ -373,19 +380,7 @@ class Approver(HttpUser):
 "#,
     )
     .unwrap();
-    let server = TestServer::start(Mode::Api { close_every: 0 });
-    let r = run(&[
-        "-f",
-        file.to_str().unwrap(),
-        "--host",
-        &server.url(""),
-        "-u",
-        "2",
-        "-d",
-        "500ms",
-    ]);
-    assert_eq!(r.code(), 0);
-    let err = String::from_utf8_lossy(&r.output.stderr);
+    let (server, r, err) = run_f(&file);
     assert!(
         err.contains("a condition on something other than r.status_code"),
         "{err}"

@@ -65,7 +65,17 @@ fn ab_alternates_and_finds_a_1ms_slowdown_but_no_change_against_itself() {
     let same = dir.join("same.json");
     let mut args = vec!["ab", &fast.url, &fast.url, "--rounds", "3"];
     args.extend(LOAD);
-    args.extend(["--json", same.to_str().unwrap(), "--fail-if", "p50>+5%"]);
+    // A target against itself: at 95 % each metric is called wrongly 5 % of the time by design
+    // (a loaded CI machine once made p90 "slower"). At 99.9 % the chance that any of the five
+    // is called is well under 1 %, and the claim tested is the same: no change is invented.
+    args.extend([
+        "--json",
+        same.to_str().unwrap(),
+        "--fail-if",
+        "p50>+5%",
+        "--confidence",
+        "99.9%",
+    ]);
     let (code, out) = ringblast(&args);
     assert_eq!(code, 0, "{out}");
     let doc = read(&same);
