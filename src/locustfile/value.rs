@@ -50,11 +50,24 @@ fn placeholder(e: &Expr) -> Result<String, Why> {
     if let Some(attr) = self_attr(e) {
         return Ok(format!("{{{{{attr}}}}}"));
     }
+    // uuid.uuid4().hex: 32 hex digits.
+    if let Expr::Attribute(a) = e
+        && a.attr.as_str() == "hex"
+        && let Expr::Call(c) = &*a.value
+        && matches!(dotted(&c.func).as_deref(), Some("uuid.uuid4" | "uuid4"))
+    {
+        return Ok("{{rand_hex 32}}".into());
+    }
     if let Expr::Call(c) = e {
         let callee = dotted(&c.func).unwrap_or_default();
         let args = &c.arguments.args;
         match callee.as_str() {
             "uuid.uuid4" | "uuid4" => return Ok("{{uuid}}".into()),
+            "secrets.token_hex" | "token_hex" if args.len() == 1 => {
+                if let Some(n) = number(&args[0]).filter(|n| *n >= 1.0 && *n <= 512.0) {
+                    return Ok(format!("{{{{rand_hex {}}}}}", n as u64 * 2));
+                }
+            }
             "str" if args.len() == 1 => return placeholder(&args[0]),
             "random.randint" | "randint" if args.len() == 2 => {
                 let (lo, hi) = (number(&args[0]), number(&args[1]));
@@ -80,6 +93,33 @@ fn placeholder(e: &Expr) -> Result<String, Why> {
     )
 }
 
+/// `{random.randint(1, 99999):05d}`: a zero-padded integer, the one format spec that maps.
+fn padded(e: &Expr, spec: &ast::InterpolatedStringFormatSpec) -> Result<String, Why> {
+    let mut text = String::new();
+    for el in spec.elements.iter() {
+        match el {
+            InterpolatedStringElement::Literal(l) => text.push_str(&l.value),
+            InterpolatedStringElement::Interpolation(_) => {
+                return Err("an f-string format spec computed in Python".into());
+            }
+        }
+    }
+    let width = text
+        .strip_prefix('0')
+        .and_then(|w| w.strip_suffix('d'))
+        .and_then(|w| w.parse::<u32>().ok())
+        .filter(|w| (1..=19).contains(w))
+        .ok_or_else(|| format!("an f-string format spec ':{text}' (only :0Nd maps)"))?;
+    let value = placeholder(e)?;
+    match value
+        .strip_prefix("{{rand_int ")
+        .and_then(|v| v.strip_suffix("}}"))
+    {
+        Some(bounds) => Ok(format!("{{{{rand_int {bounds} {width}}}}}")),
+        None => Err(format!("':{text}' on a value other than random.randint")),
+    }
+}
+
 fn fmt_number(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
         format!("{}", n as i64)
@@ -103,10 +143,10 @@ pub fn template(e: &Expr) -> Result<String, Why> {
                             match el {
                                 InterpolatedStringElement::Literal(l) => out.push_str(&l.value),
                                 InterpolatedStringElement::Interpolation(i) => {
-                                    if i.format_spec.is_some() {
-                                        return Err("an f-string value with a format spec".into());
+                                    match &i.format_spec {
+                                        None => out.push_str(&placeholder(&i.expression)?),
+                                        Some(spec) => out.push_str(&padded(&i.expression, spec)?),
                                     }
-                                    out.push_str(&placeholder(&i.expression)?);
                                 }
                             }
                         }
@@ -230,4 +270,44 @@ fn encode(s: &str) -> String {
         rest = &rest[ch.len_utf8()..];
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expr(src: &str) -> Expr {
+        *rustpython_ruff_python_parser::parse_expression(src)
+            .unwrap()
+            .into_syntax()
+            .body
+    }
+
+    #[test]
+    fn f_strings_and_generators_become_templates() {
+        let t = |src: &str| template(&expr(src));
+        assert_eq!(
+            t(r#"f"/d/{random.randint(1, 99999):05d}/""#).unwrap(),
+            "/d/{{rand_int 1 99999 5}}/"
+        );
+        assert_eq!(
+            t(r#"f"/x/{self.id}?t={secrets.token_hex(6)}""#).unwrap(),
+            "/x/{{id}}?t={{rand_hex 12}}"
+        );
+        assert_eq!(
+            t(r#""/u/" + uuid.uuid4().hex"#).unwrap(),
+            "/u/{{rand_hex 32}}"
+        );
+        assert!(t(r#"f"/{x:>8}""#).is_err());
+        assert!(t(r#"f"/{random.randint(1, 9):.2f}""#).is_err());
+        assert!(t("compute()").is_err());
+        assert_eq!(
+            json(&expr(r#"{"a": [1, "é"], "b": None, "c": True}"#)).unwrap(),
+            r#"{"a": [1, "\u00e9"], "b": null, "c": true}"#
+        );
+        assert_eq!(
+            urlencoded(&[("q".into(), "a b&c".into()), ("n".into(), "{{seq}}".into())]),
+            "q=a+b%26c&n={{seq}}"
+        );
+    }
 }
