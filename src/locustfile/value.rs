@@ -216,20 +216,31 @@ pub fn json(e: &Expr) -> Result<String, Why> {
 }
 
 fn quote_json(s: &str) -> String {
+    // ensure_ascii, as json.dumps does by default.
+    quoted(s, |c| {
+        ((c as u32) < 0x20 || !c.is_ascii()).then(|| {
+            let mut units = [0u16; 2];
+            c.encode_utf16(&mut units)
+                .iter()
+                .map(|u| format!("\\u{u:04x}"))
+                .collect()
+        })
+    })
+}
+
+/// `s` in double quotes with `"`, backslashes and newlines escaped, and whatever `other` escapes: the
+/// strings of JSON and of TOML differ only there.
+pub fn quoted(s: &str, other: impl Fn(char) -> Option<String>) -> String {
     let mut out = String::from("\"");
     for ch in s.chars() {
         match ch {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
-            // ensure_ascii, as json.dumps does by default.
-            c if (c as u32) < 0x20 || !c.is_ascii() => {
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{u:04x}"));
-                }
-            }
-            c => out.push(c),
+            c => match other(c) {
+                Some(e) => out.push_str(&e),
+                None => out.push(c),
+            },
         }
     }
     out.push('"');

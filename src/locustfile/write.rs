@@ -7,22 +7,12 @@ use super::{Class, Request};
 
 /// TOML basic string.
 fn quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\u{:04X}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    super::value::quoted(s, |c| match c {
+        '\r' => Some("\\r".into()),
+        '\t' => Some("\\t".into()),
+        c if (c as u32) < 0x20 || c as u32 == 0x7f => Some(format!("\\u{:04X}", c as u32)),
+        _ => None,
+    })
 }
 
 fn fields(q: &Request, with_weight: bool) -> Vec<String> {

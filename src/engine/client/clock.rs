@@ -24,15 +24,20 @@ impl KernelClock {
     /// Whether a kernel timestamp falls after `now_us` on the worker's clock.
     #[inline]
     pub fn later_than(&self, stamp_ns: u64, now_us: u64) -> bool {
-        self.base_us + (stamp_ns as i64 - self.base_ns).div_euclid(1_000) > now_us as i64
+        self.map(stamp_ns) > now_us as i64
     }
 
     /// A kernel timestamp on the worker's clock, kept at or before `now_us`: a segment is
     /// received before it is read (a wall-clock step cannot make it later).
     #[inline]
     pub fn on_worker_clock(&self, stamp_ns: u64, now_us: u64) -> u64 {
-        let us = self.base_us + (stamp_ns as i64 - self.base_ns).div_euclid(1_000);
-        us.clamp(0, now_us as i64) as u64
+        self.map(stamp_ns).clamp(0, now_us as i64) as u64
+    }
+
+    /// The stamp in µs on the worker's clock, unclamped.
+    #[inline]
+    fn map(&self, stamp_ns: u64) -> i64 {
+        self.base_us + (stamp_ns as i64 - self.base_ns).div_euclid(1_000)
     }
 }
 
