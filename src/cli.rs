@@ -149,6 +149,13 @@ pub struct RunArgs {
     /// With -f: only this user class (repeat for several) [default: every class].
     #[arg(long = "class", requires = "locustfile")]
     pub classes: Vec<String>,
+    /// Run only the scenario's tasks with one of these tags (Locust's --tags; @tag in a
+    /// locustfile, `tags = [...]` in a scenario), comma-separated.
+    #[arg(short = 'T', long, value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Leave out the tasks with any of these tags (Locust's --exclude-tags).
+    #[arg(short = 'E', long, value_delimiter = ',')]
+    pub exclude_tags: Vec<String>,
     /// The target's base URL, replacing the scenario file's `host`.
     #[arg(long)]
     pub host: Option<String>,
@@ -178,7 +185,8 @@ pub struct RunArgs {
     /// Users started per second (Locust's -r) [default: all at once].
     #[arg(short = 'r', long)]
     pub spawn_rate: Option<f64>,
-    /// Users' wait between requests: 1s (constant) or 500ms..1500ms (uniform) [default: none].
+    /// Users' wait between requests: 1s (constant), 500ms..1500ms (uniform) or "pacing 2s" (a task
+    /// every 2 s, however long it took) [default: none].
     #[arg(long)]
     pub think: Option<String>,
     /// Load that runs before measurement starts; nothing from it is recorded.

@@ -15,11 +15,17 @@ pub enum Think {
     Constant(Duration),
     /// Uniformly random between the two, like Locust's `between`.
     Uniform(Duration, Duration),
+    /// A task starts this long after the last one started, however long it took (Locust's
+    /// `constant_pacing`; `constant_throughput(n)` is a pacing of 1/n s).
+    Pacing(Duration),
 }
 
 impl Think {
-    /// `1s` (constant) or `500ms..1500ms` (uniform).
+    /// `1s` (constant), `500ms..1500ms` (uniform) or `pacing 2s`.
     pub fn parse(text: &str) -> Result<Self, InvalidValue> {
+        if let Some(every) = text.strip_prefix("pacing ") {
+            return Ok(Self::Pacing(crate::units::parse_duration(every.trim())?));
+        }
         match text.split_once("..") {
             Some((lo, hi)) => {
                 let (lo, hi) = (

@@ -187,7 +187,7 @@ fn run_f_reads_the_locustfile_and_warns_with_file_and_line() {
         .unwrap()
         + 1;
     assert!(
-        err.contains(&format!("locustfile.py:{line}: ApiUser: Python logic")),
+        err.contains(&format!("locustfile.py:{line}: ApiUser.loop: Python logic")),
         "{err}"
     );
     assert!(err.contains("task loop sends no request"), "{err}");
@@ -393,4 +393,117 @@ class Approver(HttpUser):
     );
     // Every 404 counted as a success, as Locust's r.success() made it.
     assert_eq!(r.n("/requests/ok"), r.n("/requests/responses"));
+}
+
+/// The request lines a server received, in arrival order, with digits masked as `#`.
+fn lines_in_order(server: &TestServer) -> Vec<String> {
+    let heads = server.counts.heads.lock().unwrap().clone();
+    heads
+        .iter()
+        .map(|h| {
+            let line = h.lines().next().unwrap();
+            let mut parts = line.split(' ');
+            let (method, target) = (parts.next().unwrap(), parts.next().unwrap());
+            let masked: String = target
+                .chars()
+                .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                .collect();
+            format!("{method} {masked}")
+        })
+        .collect()
+}
+
+#[test]
+fn task_sets_sequences_tags_and_pacing_match_locust() {
+    if !common::python_has("locust", "the Locust task-set equivalence test") {
+        return;
+    }
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/locustfiles/sets.py");
+    let locust_server = TestServer::start(Mode::Api { close_every: 0 });
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args(["-m", "locust", "-f", file.to_str().unwrap(), "--headless"]);
+    cmd.args([
+        "-u",
+        "3",
+        "-r",
+        "100",
+        "-t",
+        "3s",
+        "--exclude-tags",
+        "search",
+    ]);
+    cmd.args(["--host", &locust_server.url(""), "--only-summary"]);
+    cmd.args(["--loglevel", "ERROR"]);
+    let o = common::run_bounded(cmd, Duration::from_secs(60));
+    assert!(
+        o.status.success(),
+        "locust: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rb_server = TestServer::start(Mode::Api { close_every: 0 });
+    let r = run(&[
+        "-f",
+        file.to_str().unwrap(),
+        "--host",
+        &rb_server.url(""),
+        "-u",
+        "3",
+        "-r",
+        "100",
+        "-d",
+        "2s",
+        "--exclude-tags",
+        "search",
+    ]);
+    assert_eq!(r.code(), 0);
+    let err = String::from_utf8_lossy(&r.output.stderr);
+    assert!(!err.contains("warning"), "nothing is left out: {err}");
+    let (l, b) = (lines_in_order(&locust_server), lines_in_order(&rb_server));
+    let kinds = |v: &[String]| v.iter().cloned().collect::<BTreeSet<String>>();
+    // The same requests (the item's zero-padded id and the chosen word masked or listed).
+    let expected: BTreeSet<String> = [
+        "GET /home",
+        "GET /item/###",
+        "GET /leave/a",
+        "GET /leave/b",
+        "POST /seq/#-cart",
+        "POST /seq/#-pay",
+        "GET /seq/#-done",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(kinds(&l), expected, "Locust");
+    assert_eq!(kinds(&b), expected, "ringblast");
+    // The one Buyer (fixed_count = 1) walks its sequence in order, again and again.
+    for (tool, v) in [("Locust", &l), ("ringblast", &b)] {
+        let seq: Vec<&String> = v.iter().filter(|x| x.contains("/seq/")).collect();
+        assert!(seq.len() >= 9, "{tool}: {} sequence requests", seq.len());
+        for (i, x) in seq.iter().enumerate() {
+            let want = ["cart", "pay", "done"][i % 3];
+            assert!(x.ends_with(want), "{tool}: request {i} is {x}, not {want}");
+        }
+    }
+    // The Shoppers' mix, search excluded: a pick is home or a visit of the nested set, which
+    // makes 3 item picks per leave on average, so home 1/5, items 3/5, leave 1/5.
+    let share = |v: &[String], prefix: &str| {
+        let shop: Vec<&String> = v.iter().filter(|x| !x.contains("/seq/")).collect();
+        shop.iter().filter(|x| x.starts_with(prefix)).count() as f64 / shop.len() as f64
+    };
+    for (prefix, want) in [("GET /home", 0.2), ("GET /item", 0.6), ("GET /leave", 0.2)] {
+        let (ls, bs) = (share(&l, prefix), share(&b, prefix));
+        assert!((ls - want).abs() < 0.1, "Locust {prefix}: {ls} vs {want}");
+        assert!(
+            (bs - want).abs() < 0.1,
+            "ringblast {prefix}: {bs} vs {want}"
+        );
+    }
+    // constant_pacing(0.01): each Shopper starts a task every 10 ms at most.
+    let shop = b.iter().filter(|x| !x.contains("/seq/")).count() as f64;
+    // 2 users × 2 s × 100 tasks/s at most (plus the first of each), and most of that.
+    let most = 2.0 * 2.0 * 100.0;
+    assert!(
+        (0.6 * most..=1.05 * most + 4.0).contains(&shop),
+        "{shop} Shopper requests in 2 s, paced at 10 ms for 2 users"
+    );
 }

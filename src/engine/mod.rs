@@ -138,6 +138,8 @@ pub fn batch_window(plan: &EngineConfig) -> Duration {
             let think = |t: &crate::load::Think| match *t {
                 crate::load::Think::None => (Duration::ZERO, Duration::ZERO),
                 crate::load::Think::Constant(d) => (d, d),
+                // A paced user sends at most once per period: as slow as thinking that long.
+                crate::load::Think::Pacing(d) => (d, d),
                 crate::load::Think::Uniform(lo, hi) => (lo, (lo + hi) / 2),
             };
             let classes = &plan.program.classes;

@@ -26,6 +26,9 @@ pub struct User {
     /// When the user, thinking, sends next (the timer heap's entry that counts; others for
     /// this user are stale). None when it is not thinking.
     pub wake_at: Option<u64>,
+    /// When its current task started (or it became active): a paced user's next task starts
+    /// one period after it.
+    pub paced_from: u64,
     /// The cookies servers set for this user (when the program keeps them), and whether its
     /// requests go over TLS (Secure cookies are sent only then).
     pub jar: Jar,
@@ -48,7 +51,7 @@ impl User {
     pub fn new(program: &Program, share: Share, j: u64) -> Self {
         Self {
             active: false,
-            class: program.class_cycle[(share.global(j) as usize) % program.class_cycle.len()],
+            class: program.class_of(share.global(j)),
             on_start_next: 0,
             on_start_waiting: false,
             seq_pos: 0,
@@ -59,6 +62,7 @@ impl User {
                 vec![None; program.tasks.len()]
             },
             wake_at: None,
+            paced_from: 0,
             jar: Jar::default(),
             secure: false,
             cookie_head: Vec::new(),

@@ -1,8 +1,10 @@
 //! Reads a locustfile with a pure-Rust Python parser and converts what maps statically into a
 //! scenario (TOML text); everything else becomes a warning with its line. No Python at run time.
 
+mod body;
 mod catch;
 mod read;
+mod tasks;
 mod value;
 mod write;
 
@@ -24,6 +26,8 @@ pub struct Request {
     pub captures: Vec<(String, String)>,
     /// The statuses that count as success, when `catch_response` decided them (None: 2xx, 3xx).
     pub expect: Option<Vec<u16>>,
+    /// `@tag` names, of the task and the sets around it.
+    pub tags: Vec<String>,
     pub line: usize,
 }
 
@@ -33,11 +37,16 @@ pub struct Class {
     pub name: String,
     pub line: usize,
     pub weight: u32,
+    /// Locust's `fixed_count`: exactly this many users of the class, before the weights share
+    /// the rest.
+    pub fixed_count: Option<u64>,
     pub host: Option<String>,
     /// Think time as the scenario writes it (`1s`, `500ms..1500ms`).
     pub think: Option<String>,
     pub on_start: Vec<Request>,
     pub tasks: Vec<Request>,
+    /// The tasks run in order (a SequentialTaskSet, or one task's requests).
+    pub sequence: bool,
 }
 
 /// Something of the file that was left out, or converted with a difference, and where.
@@ -52,6 +61,8 @@ pub struct Warning {
 pub struct Conversion {
     pub toml: String,
     pub classes: Vec<Class>,
+    /// A LoadTestShape's table as `--stages`.
+    pub stages: Option<String>,
     pub warnings: Vec<Warning>,
 }
 
@@ -62,6 +73,12 @@ impl Conversion {
         let mut out = String::new();
         for c in &self.classes {
             out.push_str(&format!("user {} (weight {})", c.name, c.weight));
+            if let Some(n) = c.fixed_count {
+                out.push_str(&format!(", fixed count {n}"));
+            }
+            if c.sequence {
+                out.push_str(", tasks in order");
+            }
             if let Some(t) = &c.think {
                 out.push_str(&format!(", think {t}"));
             }
@@ -73,6 +90,9 @@ impl Conversion {
                         "  {kind:<8} {:<6} {:<40} name {name}, weight {}",
                         r.method, r.path, r.weight
                     ));
+                    if !r.tags.is_empty() {
+                        out.push_str(&format!(", tags {}", r.tags.join(" ")));
+                    }
                     for (var, source) in &r.captures {
                         out.push_str(&format!(", captures {var} from {source}"));
                     }
@@ -87,6 +107,9 @@ impl Conversion {
                 w.line,
                 w.text
             ));
+        }
+        if let Some(s) = &self.stages {
+            out.push_str(&format!("stages {s} (from the LoadTestShape)\n"));
         }
         let requests: usize = self
             .classes
@@ -110,7 +133,11 @@ pub fn convert(
     only: &[String],
     strict: bool,
 ) -> Result<Conversion, FileError> {
-    let (mut classes, mut warnings) = read::classes(text, path)?;
+    let read::Read {
+        mut classes,
+        stages,
+        mut warnings,
+    } = read::classes(text, path)?;
     warnings.sort_by_key(|w| w.line);
     if !only.is_empty() {
         for name in only {
@@ -124,19 +151,6 @@ pub fn convert(
         }
         classes.retain(|c| only.contains(&c.name));
     }
-    classes.retain(|c| {
-        let keep = !c.tasks.is_empty();
-        if !keep {
-            warnings.push(Warning {
-                line: c.line,
-                text: format!(
-                    "user {}: no task could be converted, so the class is left out",
-                    c.name
-                ),
-            });
-        }
-        keep
-    });
     warnings.sort_by_key(|w| w.line);
     if classes.is_empty() {
         return Err(FileError::new(
@@ -152,10 +166,11 @@ pub fn convert(
             format!("{} (--strict makes every warning an error)", w.text),
         ));
     }
-    let toml = write::scenario(&classes, path);
+    let toml = write::scenario(&classes, stages.as_deref(), path);
     Ok(Conversion {
         toml,
         classes,
+        stages,
         warnings,
     })
 }

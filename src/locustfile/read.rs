@@ -1,21 +1,26 @@
-//! The locustfile's AST walked into user classes: class attributes (host, weight, wait_time),
-//! `@task` methods and `on_start`, each `self.client` call a request; the rest is a warning.
+//! The locustfile's AST walked into user classes: class attributes (host, weight, wait_time,
+//! tasks), their task sets and module functions, and a LoadTestShape's table; the rest warns.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+use rustpython_ruff_python_ast::visitor::transformer::{Transformer, walk_expr};
+use rustpython_ruff_python_ast::visitor::{self, Visitor};
 use rustpython_ruff_python_ast::{self as ast, Expr, Stmt};
 use rustpython_ruff_text_size::Ranged;
 
-use super::value::{self, dotted, number, self_attr, string};
-use super::{Class, Request, Warning};
+use super::body::read_body;
+use super::tasks::{self, Content, Entry, Flat};
+use super::value::{dotted, number, string};
+use super::{Class, Warning};
 use crate::error::FileError;
 
 const USER_BASES: [&str; 3] = ["HttpUser", "FastHttpUser", "HttpLocust"];
-const VERBS: [&str; 7] = ["get", "post", "put", "patch", "delete", "head", "options"];
+/// Deeper nesting than this is taken for a cycle of sets naming each other.
+const MAX_DEPTH: usize = 8;
 
 /// Byte offsets of line starts, for 1-based line numbers.
-struct Lines(Vec<usize>);
+pub(super) struct Lines(Vec<usize>);
 
 impl Lines {
     fn new(text: &str) -> Self {
@@ -24,19 +29,21 @@ impl Lines {
         Self(v)
     }
 
-    fn of(&self, node: &impl Ranged) -> usize {
+    pub(super) fn of(&self, node: &impl Ranged) -> usize {
         let at = node.range().start().to_usize();
         self.0.partition_point(|&s| s <= at)
     }
 }
 
-struct Reader {
-    lines: Lines,
+pub(super) struct Reader {
+    pub(super) lines: Lines,
     warnings: Vec<Warning>,
+    /// The TaskSets some user class runs.
+    used: HashSet<String>,
 }
 
 impl Reader {
-    fn warn(&mut self, node: &impl Ranged, text: impl Into<String>) {
+    pub(super) fn warn(&mut self, node: &impl Ranged, text: impl Into<String>) {
         let line = self.lines.of(node);
         self.warnings.push(Warning {
             line,
@@ -45,7 +52,68 @@ impl Reader {
     }
 }
 
-pub fn classes(text: &str, path: &Path) -> Result<(Vec<Class>, Vec<Warning>), FileError> {
+/// The module's classes and functions, which `tasks = [...]` and base classes name.
+struct Module<'a> {
+    classes: HashMap<&'a str, &'a ast::StmtClassDef>,
+    functions: HashMap<&'a str, &'a ast::StmtFunctionDef>,
+}
+
+impl<'a> Module<'a> {
+    /// The class and its bases defined in this file, the furthest base first.
+    fn chain(&self, c: &'a ast::StmtClassDef) -> Vec<&'a ast::StmtClassDef> {
+        let mut out = vec![c];
+        let mut cur = c;
+        while out.len() < MAX_DEPTH {
+            let Some(base) = bases(cur).iter().find_map(|b| self.classes.get(b.as_str())) else {
+                break;
+            };
+            if out.iter().any(|c| std::ptr::eq(*c, *base)) {
+                break;
+            }
+            out.push(base);
+            cur = base;
+        }
+        out.reverse();
+        out
+    }
+
+    /// The Locust base the class derives from (`HttpUser`, `SequentialTaskSet`, ...), through
+    /// the file's own classes.
+    fn root(&self, c: &'a ast::StmtClassDef) -> Option<String> {
+        self.chain(c).iter().flat_map(|c| bases(c)).find_map(|b| {
+            let last = b.rsplit('.').next().unwrap_or(&b).to_string();
+            (USER_BASES.contains(&last.as_str())
+                || last.ends_with("TaskSet")
+                || last == "LoadTestShape"
+                || last == "User")
+                .then_some(last)
+        })
+    }
+}
+
+fn bases(c: &ast::StmtClassDef) -> Vec<String> {
+    c.arguments
+        .iter()
+        .flat_map(|a| a.args.iter())
+        .filter_map(dotted)
+        .collect()
+}
+
+/// A set-or-user's converted tasks, what runs first, and its think time.
+struct Set {
+    flat: Flat,
+    on_start: Vec<super::Request>,
+    think: Option<String>,
+}
+
+/// What a locustfile holds: its user classes, a LoadTestShape's stages, and the warnings.
+pub struct Read {
+    pub classes: Vec<Class>,
+    pub stages: Option<String>,
+    pub warnings: Vec<Warning>,
+}
+
+pub fn classes(text: &str, path: &Path) -> Result<Read, FileError> {
     let lines = Lines::new(text);
     let parsed = rustpython_ruff_python_parser::parse_module(text).map_err(|e| {
         let line = lines
@@ -56,40 +124,47 @@ pub fn classes(text: &str, path: &Path) -> Result<(Vec<Class>, Vec<Warning>), Fi
     let mut r = Reader {
         lines,
         warnings: Vec::new(),
+        used: HashSet::new(),
     };
-    let mut out = Vec::new();
-    for stmt in &parsed.syntax().body {
+    let body = &parsed.syntax().body;
+    let mut m = Module {
+        classes: HashMap::new(),
+        functions: HashMap::new(),
+    };
+    for stmt in body {
         match stmt {
             Stmt::ClassDef(c) => {
-                let bases: Vec<String> = c
-                    .arguments
-                    .iter()
-                    .flat_map(|a| a.args.iter())
-                    .filter_map(dotted)
-                    .collect();
-                let base = bases
-                    .iter()
-                    .map(|b| b.rsplit('.').next().unwrap_or(b))
-                    .find(|b| USER_BASES.contains(b));
-                match base {
-                    Some(b) => out.push(read_class(&mut r, c, b)),
-                    None if bases.iter().any(|b| b.ends_with("TaskSet")) => r.warn(
-                        c,
-                        format!(
-                            "TaskSet {} is not converted yet: write its tasks on the user class",
-                            c.name
-                        ),
-                    ),
-                    None if bases.iter().any(|b| b.ends_with("LoadTestShape")) => r.warn(
-                        c,
-                        format!(
-                            "LoadTestShape {} is not converted yet: use --stages",
-                            c.name
-                        ),
-                    ),
-                    None => {}
-                }
+                m.classes.insert(c.name.as_str(), c);
             }
+            Stmt::FunctionDef(f) => {
+                m.functions.insert(f.name.as_str(), f);
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    let mut stages = None;
+    for stmt in body {
+        match stmt {
+            Stmt::ClassDef(c) => match m.root(c).as_deref() {
+                Some(b) if USER_BASES.contains(&b) => {
+                    if is_abstract(c) {
+                        continue;
+                    }
+                    if let Some(class) = read_class(&mut r, &m, c, b) {
+                        out.push(class);
+                    }
+                }
+                Some("User") => r.warn(
+                    c,
+                    format!(
+                        "{}: a User that is not an HttpUser or FastHttpUser (another client) is not converted",
+                        c.name
+                    ),
+                ),
+                Some("LoadTestShape") => stages = shape(&mut r, c),
+                _ => {}
+            },
             Stmt::FunctionDef(f) if !f.decorator_list.is_empty() => r.warn(
                 f,
                 format!(
@@ -104,10 +179,33 @@ pub fn classes(text: &str, path: &Path) -> Result<(Vec<Class>, Vec<Warning>), Fi
             _ => {}
         }
     }
-    Ok((out, r.warnings))
+    for c in m.classes.values() {
+        let set = m.root(c).is_some_and(|b| b.ends_with("TaskSet"));
+        if set && !r.used.contains(c.name.as_str()) && !is_abstract(c) {
+            r.warn(
+                *c,
+                format!(
+                    "TaskSet {} is used by no user class: its tasks are not converted",
+                    c.name
+                ),
+            );
+        }
+    }
+    Ok(Read {
+        classes: out,
+        stages,
+        warnings: r.warnings,
+    })
 }
 
-fn read_class(r: &mut Reader, c: &ast::StmtClassDef, base: &str) -> Class {
+fn is_abstract(c: &ast::StmtClassDef) -> bool {
+    c.body.iter().any(|s| {
+        matches!(s, Stmt::Assign(a) if matches!(&a.targets[..], [Expr::Name(n)] if n.id.as_str() == "abstract")
+            && matches!(&*a.value, Expr::BooleanLiteral(b) if b.value))
+    })
+}
+
+fn read_class(r: &mut Reader, m: &Module, c: &ast::StmtClassDef, base: &str) -> Option<Class> {
     let mut class = Class {
         name: c.name.to_string(),
         line: r.lines.of(c),
@@ -123,69 +221,74 @@ fn read_class(r: &mut Reader, c: &ast::StmtClassDef, base: &str) -> Class {
             ),
         );
     }
-    // Headers set on self.client in on_start go on every request of the class.
-    let mut client_headers: Vec<(String, String)> = Vec::new();
     let (mut min_wait, mut max_wait) = (None, None);
-    for stmt in &c.body {
-        match stmt {
-            Stmt::Assign(a) if a.targets.len() == 1 => {
-                let Expr::Name(target) = &a.targets[0] else {
-                    continue;
-                };
-                match target.id.as_str() {
-                    "host" => class.host = string(&a.value),
-                    "weight" => match number(&a.value) {
-                        Some(w) if w >= 1.0 => class.weight = w as u32,
-                        _ => r.warn(a, "weight is not a whole number: 1 is used"),
-                    },
-                    "wait_time" => class.think = wait_time(r, &a.value),
-                    "min_wait" => min_wait = number(&a.value),
-                    "max_wait" => max_wait = number(&a.value),
-                    "tasks" | "task_set" => r.warn(
-                        a,
-                        "tasks given as a list, dict or TaskSet are not converted yet: use @task methods",
-                    ),
-                    "abstract" | "network_timeout" | "connection_timeout" | "fixed_count" => r
-                        .warn(
-                            a,
-                            format!("{} is not converted", target.id.as_str()),
-                        ),
-                    _ => {}
+    for def in m.chain(c) {
+        for stmt in &def.body {
+            let Stmt::Assign(a) = stmt else { continue };
+            let [Expr::Name(target)] = &a.targets[..] else {
+                continue;
+            };
+            match target.id.as_str() {
+                "host" => class.host = string(&a.value),
+                "weight" => match number(&a.value) {
+                    Some(w) if w >= 1.0 => class.weight = w as u32,
+                    _ => r.warn(a, "weight is not a whole number: 1 is used"),
+                },
+                "fixed_count" => match number(&a.value) {
+                    Some(n) if n >= 0.0 && n.fract() == 0.0 => class.fixed_count = Some(n as u64),
+                    _ => r.warn(a, "fixed_count is not a whole number: left out"),
+                },
+                "wait_time" => class.think = wait_time(r, &a.value),
+                "min_wait" => min_wait = number(&a.value),
+                "max_wait" => max_wait = number(&a.value),
+                "task_set" => r.warn(
+                    a,
+                    "task_set = is the pre-1.0 API (Locust itself no longer accepts it); converted as tasks = [...]",
+                ),
+                "network_timeout" | "connection_timeout" => {
+                    r.warn(a, format!("{} is not converted", target.id.as_str()))
                 }
+                _ => {}
             }
-            Stmt::FunctionDef(f) => {
-                let weight = task_weight(f);
-                let name = f.name.as_str();
-                if name == "on_start" {
-                    class.on_start = read_body(r, &f.body, 1, &mut client_headers, &class.name);
-                } else if name == "on_stop" {
-                    if !f.body.iter().all(|s| matches!(s, Stmt::Pass(_))) {
-                        r.warn(f, "on_stop is not converted (it runs when a user stops)");
-                    }
-                } else if let Some(w) = weight {
-                    let mut ignored = Vec::new();
-                    let reqs = read_body(r, &f.body, w, &mut ignored, &class.name);
-                    if reqs.len() > 1 {
-                        r.warn(
-                            f,
-                            format!(
-                                "task {name} sends {} requests: each becomes a task of weight {w}, so the mix is kept but not their order",
-                                reqs.len()
-                            ),
-                        );
-                    }
-                    if reqs.is_empty() {
-                        r.warn(f, format!("task {name} sends no request ringblast can convert: it is missing, its weight is not given to others"));
-                    }
-                    class.tasks.extend(reqs);
-                }
-            }
-            _ => {}
         }
     }
     if let (Some(lo), Some(hi)) = (min_wait, max_wait) {
         class.think = Some(format!("{}ms..{}ms", lo as u64, hi.max(lo) as u64));
+        r.warn(
+            c,
+            "min_wait/max_wait (ms) are the pre-1.0 API (Locust itself no longer accepts them); converted as between()",
+        );
     }
+    let mut client_headers = Vec::new();
+    let set = read_set(r, m, c, false, 0, &mut client_headers, &[]);
+    if class.think.is_none() {
+        class.think = set.think;
+    }
+    class.on_start = set.on_start;
+    let flat = set.flat;
+    if flat.items.is_empty() {
+        r.warn(
+            c,
+            format!(
+                "user {}: no task could be converted, so the class is left out",
+                c.name
+            ),
+        );
+        return None;
+    }
+    class.sequence = flat.ordered && flat.items.len() > 1;
+    let weights: Vec<f64> = flat.items.iter().map(|(_, n)| *n).collect();
+    let whole = tasks::whole(&weights);
+    class.tasks = flat
+        .items
+        .into_iter()
+        .zip(whole)
+        .map(|((mut q, _), w)| {
+            q.weight = if class.sequence { 1 } else { w };
+            q
+        })
+        .collect();
+    // Set on the client in on_start, after what on_start sends: on every task.
     for q in class.tasks.iter_mut() {
         for h in &client_headers {
             if !q.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(&h.0)) {
@@ -193,7 +296,388 @@ fn read_class(r: &mut Reader, c: &ast::StmtClassDef, base: &str) -> Class {
             }
         }
     }
-    class
+    Some(class)
+}
+
+/// A user class or TaskSet (and its bases in this file) as a flattened set: `tasks = [...]`
+/// or `{...}` first, then `@task` methods, as Locust's metaclass orders them.
+fn read_set(
+    r: &mut Reader,
+    m: &Module,
+    c: &ast::StmtClassDef,
+    sequential: bool,
+    depth: usize,
+    client_headers: &mut Vec<(String, String)>,
+    inherited_tags: &[String],
+) -> Set {
+    let chain = m.chain(c);
+    let mut tags = inherited_tags.to_vec();
+    tags.extend(tags_of(&c.decorator_list));
+    let mut entries = Vec::new();
+    let mut on_start = Vec::new();
+    let mut think = None;
+    let methods: HashMap<&str, &ast::StmtFunctionDef> = chain
+        .iter()
+        .flat_map(|d| d.body.iter())
+        .filter_map(|s| match s {
+            Stmt::FunctionDef(f) => Some((f.name.as_str(), f)),
+            _ => None,
+        })
+        .collect();
+    for def in &chain {
+        for stmt in &def.body {
+            match stmt {
+                Stmt::Assign(a) if assigns(a, &["tasks", "task_set"]) => {
+                    for (item, weight) in task_list(r, &a.value) {
+                        let label = dotted(item).unwrap_or_else(|| "?".into());
+                        if let Some(f) = methods.get(label.as_str()) {
+                            entries.push(method_entry(
+                                r,
+                                f,
+                                weight,
+                                Some(&c.name),
+                                client_headers,
+                                &tags,
+                            ));
+                        } else if let Some(f) = m.functions.get(label.as_str()) {
+                            entries.push(method_entry(r, f, weight, None, client_headers, &tags));
+                        } else if let Some(sub) = m.classes.get(label.as_str())
+                            && let Some(root) = m.root(sub).filter(|b| b.ends_with("TaskSet"))
+                        {
+                            if depth >= MAX_DEPTH {
+                                r.warn(
+                                    item,
+                                    format!(
+                                        "{label}: task sets nested too deep (a cycle?): left out"
+                                    ),
+                                );
+                                continue;
+                            }
+                            r.used.insert(label.clone());
+                            let seq = root == "SequentialTaskSet";
+                            let set = read_set(r, m, sub, seq, depth + 1, client_headers, &tags);
+                            if think.is_none() {
+                                think = set.think;
+                            }
+                            on_start.extend(set.on_start);
+                            entries.push(Entry {
+                                content: Content::Set(set.flat),
+                                weight,
+                                interrupts: false,
+                                label: format!("set {label}"),
+                                line: r.lines.of(item),
+                            });
+                        } else {
+                            r.warn(
+                                item,
+                                format!("tasks: {label} is not a method, function or TaskSet of this file: left out"),
+                            );
+                        }
+                    }
+                }
+                Stmt::Assign(a) if depth > 0 && assigns(a, &["wait_time"]) => {
+                    think = wait_time(r, &a.value);
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut own_on_start = Vec::new();
+    for def in &chain {
+        for stmt in &def.body {
+            let Stmt::FunctionDef(f) = stmt else { continue };
+            match f.name.as_str() {
+                "on_start" => {
+                    let body = receiver(f, false);
+                    let mut stop = false;
+                    own_on_start = read_body(r, &body, 1, client_headers, &c.name, &mut stop);
+                }
+                "on_stop" => {
+                    if !f.body.iter().all(|s| matches!(s, Stmt::Pass(_))) {
+                        r.warn(f, "on_stop is not converted (it runs when a user stops)");
+                    }
+                }
+                _ => {
+                    if let Some(w) = task_weight(f) {
+                        entries.push(method_entry(r, f, w, Some(&c.name), client_headers, &tags));
+                    }
+                }
+            }
+        }
+    }
+    let mut notes = Vec::new();
+    let mut flat = if sequential {
+        tasks::sequential(entries, &mut notes)
+    } else {
+        tasks::weighted(entries, &mut notes)
+    };
+    for (line, text) in notes {
+        r.warnings.push(Warning { line, text });
+    }
+    if depth > 0 && !flat.absorbing {
+        // Left and entered again: its on_start runs on every visit.
+        let mut items: Vec<_> = own_on_start.into_iter().map(|q| (q, 1.0)).collect();
+        items.append(&mut flat.items);
+        flat.items = items;
+    } else {
+        own_on_start.append(&mut on_start);
+        on_start = own_on_start;
+    }
+    Set {
+        flat,
+        on_start,
+        think,
+    }
+}
+
+/// `NAME = ...` for one of `names`.
+fn assigns(a: &ast::StmtAssign, names: &[&str]) -> bool {
+    matches!(&a.targets[..], [Expr::Name(n)] if names.contains(&n.id.as_str()))
+}
+
+/// A task method of `owner` (None: a module function) as an entry: its requests, and whether
+/// it interrupts.
+fn method_entry(
+    r: &mut Reader,
+    f: &ast::StmtFunctionDef,
+    weight: u32,
+    owner: Option<&str>,
+    client_headers: &[(String, String)],
+    tags: &[String],
+) -> Entry {
+    let body = receiver(f, owner.is_none());
+    let mut interrupts = false;
+    let mut ignored = client_headers.to_vec();
+    let label = owner.map_or_else(|| f.name.to_string(), |o| format!("{o}.{}", f.name));
+    let mut reqs = read_body(r, &body, weight, &mut ignored, &label, &mut interrupts);
+    let mut own = tags.to_vec();
+    own.extend(tags_of(&f.decorator_list));
+    for q in reqs.iter_mut() {
+        q.tags = own.clone();
+    }
+    if reqs.is_empty() && !interrupts {
+        r.warn(
+            f,
+            format!(
+                "task {} sends no request ringblast can convert: it is missing, its weight is not given to others",
+                f.name
+            ),
+        );
+    }
+    Entry {
+        content: Content::Requests(reqs),
+        weight,
+        interrupts,
+        label: f.name.to_string(),
+        line: r.lines.of(f),
+    }
+}
+
+/// `tasks = [a, b]`, `[(a, 2)]` or `{a: 2, b: 1}`: each item with its count.
+fn task_list<'e>(r: &mut Reader, e: &'e Expr) -> Vec<(&'e Expr, u32)> {
+    let count = |r: &mut Reader, n: &Expr| match number(n) {
+        Some(v) if v >= 1.0 => v as u32,
+        _ => {
+            r.warn(n, "a task count that is not a whole number: 1 is used");
+            1
+        }
+    };
+    match e {
+        Expr::List(ast::ExprList { elts, .. }) | Expr::Tuple(ast::ExprTuple { elts, .. }) => elts
+            .iter()
+            .map(|x| match x {
+                Expr::Tuple(t) if t.elts.len() == 2 => (&t.elts[0], count(r, &t.elts[1])),
+                other => (other, 1),
+            })
+            .collect(),
+        Expr::Dict(d) => d
+            .items
+            .iter()
+            .filter_map(|i| Some((i.key.as_ref()?, count(r, &i.value))))
+            .collect(),
+        Expr::Name(_) | Expr::Attribute(_) => vec![(e, 1)],
+        other => {
+            r.warn(other, "tasks is not a list or dict literal: left out");
+            Vec::new()
+        }
+    }
+}
+
+/// `@tag("a", "b")`: the names given.
+fn tags_of(decorators: &[ast::Decorator]) -> Vec<String> {
+    decorators
+        .iter()
+        .filter_map(|d| match &d.expression {
+            Expr::Call(c) if matches!(dotted(&c.func).as_deref(), Some("tag" | "locust.tag")) => {
+                Some(
+                    c.arguments
+                        .args
+                        .iter()
+                        .filter_map(string)
+                        .collect::<Vec<_>>(),
+                )
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+/// A task's body with its receiver read as the user: a module function's first parameter, and
+/// a TaskSet's `self.user`, `self.parent` and (pre-1.0) `self.locust`, all become `self`.
+fn receiver(f: &ast::StmtFunctionDef, module_level: bool) -> Vec<Stmt> {
+    let name = if module_level {
+        f.parameters
+            .args
+            .first()
+            .map(|p| p.parameter.name.to_string())
+            .unwrap_or_else(|| "self".into())
+    } else {
+        "self".into()
+    };
+    let t = Receiver { name };
+    let mut body = f.body.clone();
+    for s in body.iter_mut() {
+        t.visit_stmt(s);
+    }
+    body
+}
+
+struct Receiver {
+    name: String,
+}
+
+impl Transformer for Receiver {
+    fn visit_expr(&self, expr: &mut Expr) {
+        walk_expr(self, expr);
+        match expr {
+            Expr::Name(n) if n.id.as_str() == self.name => n.id = "self".into(),
+            Expr::Attribute(a)
+                if matches!(a.attr.as_str(), "user" | "parent" | "locust")
+                    && matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self") =>
+            {
+                *expr = (*a.value).clone();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A LoadTestShape whose `tick()` walks a literal table of `{"duration", "users",
+/// "spawn_rate"}` (durations cumulative, in seconds): the stages that ramp and hold the same.
+fn shape(r: &mut Reader, c: &ast::StmtClassDef) -> Option<String> {
+    let tick = c.body.iter().find_map(|s| match s {
+        Stmt::FunctionDef(f) if f.name.as_str() == "tick" => Some(f),
+        _ => None,
+    });
+    let table = c.body.iter().find_map(|s| match s {
+        Stmt::Assign(a) => match (&a.targets[..], &*a.value) {
+            ([Expr::Name(n)], Expr::List(l)) => Some((n.id.to_string(), l)),
+            _ => None,
+        },
+        _ => None,
+    });
+    let walks = |name: &str| {
+        tick.is_some_and(|f| {
+            let mut v = Names {
+                attr: name,
+                found: false,
+            };
+            v.visit_body(&f.body);
+            v.found
+        })
+    };
+    let Some((name, list)) = table.filter(|(n, _)| walks(n)) else {
+        r.warn(
+            c,
+            format!(
+                "LoadTestShape {}: its tick() computes in Python rather than walking a literal table: not converted, use --stages",
+                c.name
+            ),
+        );
+        return None;
+    };
+    let mut out = Vec::new();
+    let (mut t, mut users) = (0.0f64, 0.0f64);
+    for row in &list.elts {
+        let Expr::Dict(d) = row else {
+            r.warn(
+                row,
+                format!("{name}: a row that is not a dict literal: the shape is not converted"),
+            );
+            return None;
+        };
+        let get = |k: &str| {
+            d.items
+                .iter()
+                .find(|i| i.key.as_ref().and_then(string).as_deref() == Some(k))
+                .and_then(|i| number(&i.value))
+        };
+        let (Some(end), Some(target)) = (get("duration"), get("users")) else {
+            r.warn(
+                row,
+                format!(
+                    "{name}: a row without numeric duration and users: the shape is not converted"
+                ),
+            );
+            return None;
+        };
+        let rate = get("spawn_rate").filter(|r| *r > 0.0);
+        let len = end - t;
+        if len <= 0.0 {
+            continue;
+        }
+        let ramp = rate.map_or(0.0, |s| (target - users).abs() / s);
+        if ramp >= len {
+            let reached = users + (target - users).signum() * rate.unwrap_or(0.0) * len;
+            out.push(format!("{}:{}u", secs(len), reached.round()));
+            users = reached;
+        } else {
+            if ramp > 0.0 {
+                out.push(format!("{}:{}u", secs(ramp), target));
+            } else {
+                // At once: a step is a ramp over no time, then the hold.
+                out.push(format!("0s:{target}u"));
+            }
+            out.push(format!("{}:{target}u", secs(len - ramp)));
+            users = target;
+        }
+        t = end;
+    }
+    if out.is_empty() {
+        r.warn(
+            c,
+            format!("LoadTestShape {}: an empty table: not converted", c.name),
+        );
+        return None;
+    }
+    Some(out.join(","))
+}
+
+/// Whether a body reads `self.<attr>`.
+struct Names<'n> {
+    attr: &'n str,
+    found: bool,
+}
+
+impl<'a> Visitor<'a> for Names<'_> {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if let Expr::Attribute(a) = expr
+            && a.attr.as_str() == self.attr
+        {
+            self.found = true;
+        }
+        visitor::walk_expr(self, expr);
+    }
+}
+
+/// Seconds as a duration the stages read: whole seconds, else milliseconds.
+fn secs(s: f64) -> String {
+    if s.fract() == 0.0 {
+        format!("{}s", s as u64)
+    } else {
+        format!("{}ms", (s * 1000.0).round() as u64)
+    }
 }
 
 /// `@task` → 1, `@task(N)` → N; None when the method is not a task.
@@ -217,7 +701,10 @@ fn task_weight(f: &ast::StmtFunctionDef) -> Option<u32> {
 
 fn wait_time(r: &mut Reader, e: &Expr) -> Option<String> {
     let Expr::Call(c) = e else {
-        r.warn(e, "wait_time is not between(), constant(): left out");
+        r.warn(
+            e,
+            "wait_time is not a call of between(), constant() or their kin: left out",
+        );
         return None;
     };
     let args: Vec<Option<f64>> = c.arguments.args.iter().map(number).collect();
@@ -225,273 +712,16 @@ fn wait_time(r: &mut Reader, e: &Expr) -> Option<String> {
     match (dotted(&c.func).as_deref(), args.as_slice()) {
         (Some("between"), [Some(a), Some(b)]) => Some(format!("{}ms..{}ms", ms(*a), ms(*b))),
         (Some("constant"), [Some(a)]) => Some(format!("{}ms", ms(*a))),
-        (Some(f @ ("constant_pacing" | "constant_throughput")), _) => {
-            r.warn(
-                e,
-                format!("wait_time = {f}(…) is not converted yet: no think time is used"),
-            );
-            None
+        (Some("constant_pacing"), [Some(a)]) => Some(format!("pacing {}ms", ms(*a))),
+        (Some("constant_throughput"), [Some(n)]) if *n > 0.0 => {
+            Some(format!("pacing {}ms", ms(1.0 / n)))
         }
         _ => {
             r.warn(
                 e,
-                "wait_time is not between() or constant() of numbers: left out",
+                "wait_time is not between(), constant(), constant_pacing() or constant_throughput() of numbers: left out",
             );
             None
         }
     }
-}
-
-/// The requests of a method body, in order, with what they capture.
-fn read_body(
-    r: &mut Reader,
-    body: &[Stmt],
-    weight: u32,
-    client_headers: &mut Vec<(String, String)>,
-    class: &str,
-) -> Vec<Request> {
-    let mut out: Vec<Request> = Vec::new();
-    // Local names bound to a response: which request they came from.
-    let mut responses: HashMap<String, usize> = HashMap::new();
-    for stmt in body {
-        match stmt {
-            Stmt::Expr(e) => {
-                if let Some(q) = request(r, &e.value, weight) {
-                    out.push(q);
-                } else if !client_header(r, &e.value, client_headers) {
-                    r.warn(
-                        e,
-                        format!("{class}: a statement that is not a request is not converted"),
-                    );
-                }
-            }
-            Stmt::Assign(a) if a.targets.len() == 1 => {
-                let target = &a.targets[0];
-                if let Some(q) = request(r, &a.value, weight) {
-                    if let Expr::Name(n) = target {
-                        responses.insert(n.id.to_string(), out.len());
-                    }
-                    out.push(q);
-                } else if let (Some(var), Some((resp, source))) =
-                    (self_attr(target), capture(&a.value))
-                {
-                    match responses.get(&resp) {
-                        Some(&i) => out[i].captures.push((var.to_string(), source)),
-                        None => r.warn(
-                            a,
-                            format!("self.{var}: its response is not a request converted here"),
-                        ),
-                    }
-                } else if let Expr::Subscript(s) = target
-                    && is_client_headers(&s.value)
-                    && let (Some(k), Ok(v)) = (string(&s.slice), value::template(&a.value))
-                {
-                    client_headers.push((k, v));
-                } else {
-                    r.warn(
-                        a,
-                        format!("{class}: an assignment that is not a capture is not converted"),
-                    );
-                }
-            }
-            Stmt::Pass(_) => {}
-            Stmt::With(w) => match caught(r, w, weight) {
-                Ok(q) => out.push(q),
-                Err(why) => r.warn(
-                    w,
-                    format!("{class}: a with block: {why}: its request is left out"),
-                ),
-            },
-            other => r.warn(
-                other,
-                format!("{class}: Python logic (a loop, a branch, a helper) is not converted"),
-            ),
-        }
-    }
-    out
-}
-
-/// `with self.client.VERB(..., catch_response=True) as r:` whose body decides success by
-/// `r.status_code`: the request, expecting those statuses.
-fn caught(r: &mut Reader, w: &ast::StmtWith, weight: u32) -> Result<Request, String> {
-    let [item] = &w.items[..] else {
-        return Err("more than one context".into());
-    };
-    let Some(Expr::Name(var)) = item.optional_vars.as_deref() else {
-        return Err("no `as r`".into());
-    };
-    let Expr::Call(call) = &item.context_expr else {
-        return Err("not a request".into());
-    };
-    let mut call = call.clone();
-    let before = call.arguments.keywords.len();
-    call.arguments.keywords = call
-        .arguments
-        .keywords
-        .iter()
-        .filter(|k| {
-            k.arg
-                .as_ref()
-                .is_none_or(|a| a.as_str() != "catch_response")
-        })
-        .cloned()
-        .collect();
-    if call.arguments.keywords.len() == before {
-        return Err("a request without catch_response=True".into());
-    }
-    let ok = super::catch::statuses(var.id.as_str(), &w.body)?;
-    let mut q = request(r, &Expr::Call(call), weight).ok_or("not a request")?;
-    let default: Vec<u16> = (200..400).collect();
-    if ok != default {
-        q.expect = Some(ok);
-    }
-    Ok(q)
-}
-
-/// `self.client.headers`
-fn is_client_headers(e: &Expr) -> bool {
-    matches!(e, Expr::Attribute(a) if a.attr.as_str() == "headers" && is_client(&a.value))
-}
-
-fn is_client(e: &Expr) -> bool {
-    matches!(e, Expr::Attribute(a) if a.attr.as_str() == "client" && self_attr(e).is_some())
-}
-
-/// `self.client.headers.update({...})`: headers on every later request of the class.
-fn client_header(r: &mut Reader, e: &Expr, into: &mut Vec<(String, String)>) -> bool {
-    let Expr::Call(c) = e else { return false };
-    let Expr::Attribute(f) = &*c.func else {
-        return false;
-    };
-    if f.attr.as_str() != "update" || !is_client_headers(&f.value) {
-        return false;
-    }
-    match c.arguments.args.first().map(value::pairs) {
-        Some(Ok(p)) => into.extend(p),
-        Some(Err(why)) => r.warn(e, format!("self.client.headers.update: {why}")),
-        None => r.warn(e, "self.client.headers.update without a dict"),
-    }
-    true
-}
-
-/// `NAME.json()["a"][0]`, `NAME.headers["X"]`: the response variable and the capture source.
-fn capture(e: &Expr) -> Option<(String, String)> {
-    let mut keys = Vec::new();
-    let mut cur = e;
-    while let Expr::Subscript(s) = cur {
-        keys.push(match &*s.slice {
-            Expr::NumberLiteral(_) => format!("{}", number(&s.slice)? as i64),
-            other => string(other)?,
-        });
-        cur = &s.value;
-    }
-    keys.reverse();
-    match cur {
-        Expr::Call(c) if c.arguments.args.is_empty() => {
-            let Expr::Attribute(a) = &*c.func else {
-                return None;
-            };
-            let Expr::Name(n) = &*a.value else {
-                return None;
-            };
-            (a.attr.as_str() == "json")
-                .then(|| (n.id.to_string(), format!("json:/{}", keys.join("/"))))
-        }
-        Expr::Attribute(a) if a.attr.as_str() == "headers" && keys.len() == 1 => {
-            let Expr::Name(n) = &*a.value else {
-                return None;
-            };
-            Some((n.id.to_string(), format!("header:{}", keys[0])))
-        }
-        _ => None,
-    }
-}
-
-/// `self.client.VERB(path, ...)` or `self.client.request(METHOD, path, ...)` as a request.
-fn request(r: &mut Reader, e: &Expr, weight: u32) -> Option<Request> {
-    let Expr::Call(c) = e else { return None };
-    let Expr::Attribute(f) = &*c.func else {
-        return None;
-    };
-    if !is_client(&f.value) {
-        return None;
-    }
-    let verb = f.attr.as_str();
-    let mut args = c.arguments.args.iter();
-    let method = if verb == "request" {
-        string(args.next()?)?.to_ascii_uppercase()
-    } else if VERBS.contains(&verb) {
-        verb.to_ascii_uppercase()
-    } else {
-        return None;
-    };
-    let mut q = Request {
-        method,
-        weight,
-        line: r.lines.of(e),
-        ..Request::default()
-    };
-    let path_expr = args.next().or_else(|| {
-        c.arguments
-            .keywords
-            .iter()
-            .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == "url"))
-            .map(|k| &k.value)
-    });
-    match path_expr.map(value::template) {
-        Some(Ok(p)) => q.path = p,
-        Some(Err(why)) => {
-            r.warn(e, format!("a request whose path is {why}: left out"));
-            return None;
-        }
-        None => {
-            r.warn(e, "a request without a path: left out");
-            return None;
-        }
-    }
-    let mut query = Vec::new();
-    for k in c.arguments.keywords.iter() {
-        let Some(arg) = k.arg.as_ref().map(|a| a.as_str()) else {
-            r.warn(k, "**kwargs in a request are not converted");
-            continue;
-        };
-        let result = match arg {
-            "url" => Ok(()),
-            "name" => value::template(&k.value).map(|n| q.name = Some(n)),
-            "headers" => value::pairs(&k.value).map(|h| q.headers.extend(h)),
-            "json" => value::json(&k.value).map(|b| {
-                q.body = Some(b);
-                q.headers.push(("Content-Type".into(), "application/json".into()));
-            }),
-            "data" => match &k.value {
-                Expr::Dict(_) => value::pairs(&k.value).map(|p| {
-                    q.body = Some(value::urlencoded(&p));
-                    q.headers.push((
-                        "Content-Type".into(),
-                        "application/x-www-form-urlencoded".into(),
-                    ));
-                }),
-                other => value::template(other).map(|b| q.body = Some(b)),
-            },
-            "params" => value::pairs(&k.value).map(|p| query = p),
-            "allow_redirects" => Ok(()),
-            "catch_response" => Err("catch_response is not converted yet: its success and failure conditions are left out, the status decides".into()),
-            other => Err(format!("{other}= is not converted")),
-        };
-        if let Err(why) = result {
-            r.warn(k, why);
-        }
-    }
-    if !query.is_empty() {
-        let sep = if q.path.contains('?') { '&' } else { '?' };
-        q.path = format!("{}{sep}{}", q.path, value::urlencoded(&query));
-    }
-    if !q.path.starts_with('/') {
-        r.warn(
-            e,
-            format!("path {} is not relative to the host: left out", q.path),
-        );
-        return None;
-    }
-    Some(q)
 }

@@ -1,6 +1,5 @@
-//! Python expressions of a locustfile as scenario text: string literals and f-strings as
-//! templates (`self.x` → `{{x}}`, `uuid4()` → `{{uuid}}`, `random.randint` → `{{rand_int}}`), and
-//! dict literals as JSON, form or query text. An expression that does not map says why.
+//! Python expressions of a locustfile as scenario text: literals, f-strings, `+`, `%` and
+//! `.format()` as templates (`self.x`, generators), dicts as JSON, form or query; or why not.
 
 use rustpython_ruff_python_ast::{self as ast, Expr, InterpolatedStringElement, Number};
 
@@ -69,6 +68,12 @@ fn placeholder(e: &Expr) -> Result<String, Why> {
                 }
             }
             "str" if args.len() == 1 => return placeholder(&args[0]),
+            "random.random" if args.is_empty() => return Ok("0.{{rand_int 0 999999 6}}".into()),
+            "random.choice" | "choice" if args.len() == 1 => {
+                if let Expr::List(_) | Expr::Tuple(_) = &args[0] {
+                    return choice(&args[0]);
+                }
+            }
             "random.randint" | "randint" if args.len() == 2 => {
                 let (lo, hi) = (number(&args[0]), number(&args[1]));
                 if let (Some(lo), Some(hi)) = (lo, hi)
@@ -88,9 +93,34 @@ fn placeholder(e: &Expr) -> Result<String, Why> {
         return Ok(fmt_number(n));
     }
     Err(
-        "a value computed in Python (only self.x, uuid4(), random.randint(a, b) and literals map)"
+        "a value computed in Python (only self.x, uuid4(), random.randint(a, b), random.choice([...]), random.random() and literals map)"
             .into(),
     )
+}
+
+/// `random.choice(["a", "b"])` over literal words as `{{choice a b}}`.
+fn choice(list: &Expr) -> Result<String, Why> {
+    let elts = match list {
+        Expr::List(l) => &l.elts,
+        Expr::Tuple(t) => &t.elts,
+        _ => return Err("random.choice over something other than a literal list".into()),
+    };
+    let mut words = Vec::new();
+    for e in elts {
+        let w = string(e)
+            .or_else(|| number(e).map(fmt_number))
+            .ok_or("random.choice over a list with a value computed in Python")?;
+        if w.is_empty() || w.contains(char::is_whitespace) || w.contains("{{") || w.contains("}}") {
+            return Err(format!(
+                "random.choice over '{w}' (the choices must be words without spaces or braces)"
+            ));
+        }
+        words.push(w);
+    }
+    if words.is_empty() {
+        return Err("random.choice over an empty list".into());
+    }
+    Ok(format!("{{{{choice {}}}}}", words.join(" ")))
 }
 
 /// `{random.randint(1, 99999):05d}`: a zero-padded integer, the one format spec that maps.
@@ -104,20 +134,103 @@ fn padded(e: &Expr, spec: &ast::InterpolatedStringFormatSpec) -> Result<String, 
             }
         }
     }
-    let width = text
+    formatted(e, &text)
+}
+
+/// A value under a format spec (`05d` of f-strings and `.format`, `d`/`s`): plain specs keep
+/// the value, and `0Nd` pins `random.randint`'s width.
+fn formatted(e: &Expr, spec: &str) -> Result<String, Why> {
+    if matches!(spec, "" | "s" | "d" | "i") {
+        return placeholder(e);
+    }
+    let width = spec
         .strip_prefix('0')
         .and_then(|w| w.strip_suffix('d'))
         .and_then(|w| w.parse::<u32>().ok())
         .filter(|w| (1..=19).contains(w))
-        .ok_or_else(|| format!("an f-string format spec ':{text}' (only :0Nd maps)"))?;
+        .ok_or_else(|| format!("a format spec ':{spec}' (only :0Nd maps)"))?;
     let value = placeholder(e)?;
     match value
         .strip_prefix("{{rand_int ")
         .and_then(|v| v.strip_suffix("}}"))
     {
         Some(bounds) => Ok(format!("{{{{rand_int {bounds} {width}}}}}")),
-        None => Err(format!("':{text}' on a value other than random.randint")),
+        None => Err(format!("':{spec}' on a value other than random.randint")),
     }
+}
+
+/// `"/a/%s/%05d" % (x, y)`: printf-style conversions `%s`, `%d`, `%i`, `%0Nd` and `%%`.
+fn percent(format: &str, args: &Expr) -> Result<String, Why> {
+    let values: Vec<&Expr> = match args {
+        Expr::Tuple(t) => t.elts.iter().collect(),
+        one => vec![one],
+    };
+    let mut values = values.into_iter();
+    let mut out = String::new();
+    let mut rest = format;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        if let Some(after) = rest.strip_prefix('%') {
+            out.push('%');
+            rest = after;
+            continue;
+        }
+        let end = rest
+            .find(|c: char| c.is_ascii_alphabetic())
+            .ok_or("a % format without a conversion")?;
+        let spec = &rest[..=end];
+        let value = values.next().ok_or("fewer values than % conversions")?;
+        out.push_str(&formatted(value, spec)?);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    if values.next().is_some() {
+        return Err("more values than % conversions".into());
+    }
+    Ok(out)
+}
+
+/// `"/a/{}/{name:05d}".format(x, name=y)`: positional, numbered and named fields.
+fn format_call(format: &str, c: &ast::ExprCall) -> Result<String, Why> {
+    let mut out = String::new();
+    let mut next = 0;
+    let mut rest = format;
+    while let Some(at) = rest.find(['{', '}']) {
+        out.push_str(&rest[..at]);
+        let (brace, after) = rest[at..].split_at(1);
+        if let Some(after) = after.strip_prefix(brace) {
+            out.push_str(brace);
+            rest = after;
+            continue;
+        }
+        if brace == "}" {
+            return Err("a lone '}' in a .format() string".into());
+        }
+        let close = after
+            .find('}')
+            .ok_or("an unclosed '{' in a .format() string")?;
+        let (field, spec) = after[..close]
+            .split_once(':')
+            .unwrap_or((&after[..close], ""));
+        let value = if field.is_empty() {
+            next += 1;
+            c.arguments.args.get(next - 1)
+        } else if let Ok(i) = field.parse::<usize>() {
+            c.arguments.args.get(i)
+        } else {
+            c.arguments
+                .keywords
+                .iter()
+                .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == field))
+                .map(|k| &k.value)
+        }
+        .ok_or_else(|| format!("a .format() field {{{field}}} without its value"))?;
+        out.push_str(&formatted(value, spec)?);
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 fn fmt_number(n: f64) -> String {
@@ -128,8 +241,8 @@ fn fmt_number(n: f64) -> String {
     }
 }
 
-/// A string expression as a template: a literal, an f-string, `%`/`+`/`.format` are not
-/// mapped here but a plain `self.x` is.
+/// A string expression as a template: a literal, an f-string, `+`, `%` and `.format()` over
+/// values that map (`self.x`, generators, literals).
 pub fn template(e: &Expr) -> Result<String, Why> {
     match e {
         Expr::StringLiteral(s) => Ok(s.value.to_str().to_string()),
@@ -157,6 +270,22 @@ pub fn template(e: &Expr) -> Result<String, Why> {
         }
         Expr::BinOp(b) if matches!(b.op, ast::Operator::Add) => {
             Ok(format!("{}{}", template(&b.left)?, template(&b.right)?))
+        }
+        Expr::BinOp(b) if matches!(b.op, ast::Operator::Mod) => match string(&b.left) {
+            Some(f) => percent(&f, &b.right),
+            None => Err("a % format whose format is not a string literal".into()),
+        },
+        Expr::Call(c)
+            if c.arguments
+                .args
+                .iter()
+                .all(|a| !matches!(a, Expr::Starred(_)))
+                && matches!(&*c.func, Expr::Attribute(a) if a.attr.as_str() == "format" && string(&a.value).is_some()) =>
+        {
+            let Expr::Attribute(a) = &*c.func else {
+                unreachable!("matched above")
+            };
+            format_call(&string(&a.value).unwrap_or_default(), c)
         }
         _ => placeholder(e),
     }
@@ -312,6 +441,23 @@ mod tests {
         assert!(t(r#"f"/{x:>8}""#).is_err());
         assert!(t(r#"f"/{random.randint(1, 9):.2f}""#).is_err());
         assert!(t("compute()").is_err());
+        assert_eq!(
+            t(r#""/o/%s/i/%05d?p=%d%%" % (self.order, random.randint(1, 9999), 3)"#).unwrap(),
+            "/o/{{order}}/i/{{rand_int 1 9999 5}}?p=3%"
+        );
+        assert_eq!(t(r#""/o/%s" % self.order"#).unwrap(), "/o/{{order}}");
+        assert!(t(r#""/o/%s/%s" % (self.order,)"#).is_err());
+        assert!(t(r#""/o/%.2f" % random.random()"#).is_err());
+        assert_eq!(
+            t(r#""/a/{}/{k}/{0}/{{x}}".format(self.a, k=random.choice(["x", "y"]))"#).unwrap(),
+            "/a/{{a}}/{{choice x y}}/{{a}}/{x}"
+        );
+        assert_eq!(
+            t("str(random.random())").unwrap(),
+            "0.{{rand_int 0 999999 6}}"
+        );
+        assert!(t(r#"random.choice(["a b", "c"])"#).is_err());
+        assert!(t("random.choice(items)").is_err());
         assert_eq!(
             json(&expr(r#"{"a": [1, "é"], "b": None, "c": True}"#)).unwrap(),
             r#"{"a": [1, "\u00e9"], "b": null, "c": true}"#

@@ -1,5 +1,5 @@
-//! The converted classes as scenario TOML: `host`, then one `[[user]]` per class with its think
-//! time, on_start requests and weighted tasks. Deterministic: the same file gives the same text.
+//! The converted classes as scenario TOML: `host`, a shape's `[load] stages`, then one `[[user]]`
+//! per class with its think time, on_start and tasks. Deterministic: same file, same text.
 
 use std::path::Path;
 
@@ -36,6 +36,10 @@ fn fields(q: &Request, with_weight: bool) -> Vec<String> {
     if let Some(ok) = &q.expect {
         f.push(format!("expect = [{}]", expect_list(ok)));
     }
+    if !q.tags.is_empty() {
+        let t: Vec<String> = q.tags.iter().map(|t| quote(t)).collect();
+        f.push(format!("tags = [{}]", t.join(", ")));
+    }
     if with_weight && q.weight != 1 {
         f.push(format!("weight = {}", q.weight));
     }
@@ -65,7 +69,7 @@ fn expect_list(ok: &[u16]) -> String {
     items.join(", ")
 }
 
-pub fn scenario(classes: &[Class], path: &Path) -> String {
+pub fn scenario(classes: &[Class], stages: Option<&str>, path: &Path) -> String {
     let mut out = format!(
         "# Converted from {} by `ringblast convert`.\n",
         path.file_name()
@@ -74,10 +78,19 @@ pub fn scenario(classes: &[Class], path: &Path) -> String {
     if let Some(host) = classes.iter().find_map(|c| c.host.as_ref()) {
         out.push_str(&format!("host = {}\n", quote(host)));
     }
+    if let Some(s) = stages {
+        out.push_str(&format!("\n[load]\nstages = {}\n", quote(s)));
+    }
     for c in classes {
         out.push_str(&format!("\n[[user]]\nname = {}\n", quote(&c.name)));
         if c.weight != 1 {
             out.push_str(&format!("weight = {}\n", c.weight));
+        }
+        if let Some(n) = c.fixed_count {
+            out.push_str(&format!("fixed_count = {n}\n"));
+        }
+        if c.sequence {
+            out.push_str("sequence = true\n");
         }
         if let Some(t) = &c.think {
             out.push_str(&format!("think = {}\n", quote(t)));
@@ -91,7 +104,7 @@ pub fn scenario(classes: &[Class], path: &Path) -> String {
         }
         for q in &c.tasks {
             out.push_str("\n[[user.task]]\n");
-            for f in fields(q, true) {
+            for f in fields(q, !c.sequence) {
                 out.push_str(&f);
                 out.push('\n');
             }

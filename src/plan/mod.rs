@@ -221,11 +221,21 @@ impl RunPlan {
     }
 
     pub fn from_args(cli: &RunArgs) -> Result<Self, SetupError> {
-        let scenario = match (&cli.scenario, &cli.locustfile) {
+        let mut scenario = match (&cli.scenario, &cli.locustfile) {
             (Some(path), _) => Some(Scenario::load(path)?),
             (None, Some(path)) => Some(crate::locustfile::scenario(path, &cli.classes)?),
             (None, None) => None,
         };
+        match &mut scenario {
+            Some(s) => s.select_tags(&cli.tags, &cli.exclude_tags)?,
+            None if !cli.tags.is_empty() || !cli.exclude_tags.is_empty() => {
+                return Err(SetupError::Usage(
+                    "--tags and --exclude-tags select a scenario's tasks: add --scenario or -f"
+                        .into(),
+                ));
+            }
+            None => {}
+        }
         Self::from_parts(cli, scenario, Vec::new())
     }
 

@@ -59,6 +59,9 @@ pub struct TaskFile {
     /// or `body:regex` (a regex's first group, or its whole match).
     #[serde(default)]
     pub capture: BTreeMap<String, String>,
+    /// Names `--tags` and `--exclude-tags` select by (Locust's `@tag`).
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 /// An entry of `expect`: a status, or a class of them (`"2xx"`).
@@ -102,6 +105,9 @@ pub struct ClassFile {
     pub name: Option<String>,
     #[serde(default = "one")]
     pub weight: u32,
+    /// Exactly this many users play the class (Locust's `fixed_count`); the weights share
+    /// the rest.
+    pub fixed_count: Option<u64>,
     pub think: Option<String>,
     /// Run in order once per user before the tasks (e.g. a login).
     #[serde(default)]
@@ -209,6 +215,34 @@ impl Scenario {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default()
+    }
+
+    /// Keeps the tasks `--tags` selects (any of them; none: all) and `--exclude-tags` does
+    /// not drop, as Locust does; on_start is kept. A class left with no task is left out.
+    pub fn select_tags(&mut self, tags: &[String], exclude: &[String]) -> Result<(), FileError> {
+        if tags.is_empty() && exclude.is_empty() {
+            return Ok(());
+        }
+        let keep = |t: &TaskFile| {
+            (tags.is_empty() || t.tags.iter().any(|x| tags.contains(x)))
+                && !t.tags.iter().any(|x| exclude.contains(x))
+        };
+        for c in &mut self.file.classes {
+            c.tasks.retain(keep);
+        }
+        self.file.classes.retain(|c| !c.tasks.is_empty());
+        if self.file.classes.is_empty() {
+            return Err(FileError::new(
+                &self.path,
+                None,
+                format!(
+                    "no task is left after --tags {} --exclude-tags {}",
+                    tags.join(","),
+                    exclude.join(",")
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Builds the runtime program. `host` is the Host header value; `extra_headers` are the
@@ -412,6 +446,7 @@ impl Scenario {
             classes.push(Class {
                 name,
                 weight: c.weight,
+                fixed_count: c.fixed_count,
                 think: class_think,
                 on_start,
                 tasks: class_tasks,
@@ -423,12 +458,19 @@ impl Scenario {
         if total > 100_000 {
             return Err(at("user weights add up to more than 100,000".into()));
         }
+        let fixed: u64 = classes.iter().filter_map(|c| c.fixed_count).sum();
+        if fixed > 10_000_000 {
+            return Err(at(
+                "fixed_count adds up to more than 10,000,000 users".into()
+            ));
+        }
         Ok(Program {
             classes,
             tasks,
             endpoints,
             variables,
             class_cycle: vec![],
+            fixed: vec![],
             cookies,
             cookie_vars,
         }

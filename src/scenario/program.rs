@@ -196,15 +196,23 @@ impl RequestTemplate {
                 concat!("User-Agent: ringblast/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes(),
             );
         }
+        // A task's own Cookie header takes the jar's cookies too: one field, as RFC 6265 §5.4
+        // asks and as requests merges a call's `cookies=` with the session's.
+        let mut jar = cookie;
         for (k, v) in &self.headers {
             head.text(k.as_bytes());
             head.text(b": ");
             head.template(v, vars);
+            if k.eq_ignore_ascii_case("cookie") && !jar.is_empty() {
+                head.text(b"; ");
+                head.text(jar);
+                jar = &[];
+            }
             head.text(b"\r\n");
         }
-        if !cookie.is_empty() {
+        if !jar.is_empty() {
             head.text(b"Cookie: ");
-            head.text(cookie);
+            head.text(jar);
             head.text(b"\r\n");
         }
         let mut body = Builder::default();
@@ -316,6 +324,8 @@ impl Statuses {
 pub struct Class {
     pub name: String,
     pub weight: u32,
+    /// Exactly this many users play it, before the weights share the rest.
+    pub fixed_count: Option<u64>,
     pub think: Think,
     /// Task ids run once per user, in order, before the others.
     pub on_start: Vec<usize>,
@@ -341,6 +351,9 @@ pub struct Program {
     pub variables: Vec<String>,
     /// Class of user (or connection) i is `class_cycle[i % len]`: weights spread evenly.
     pub class_cycle: Vec<usize>,
+    /// The first users, by global index, play the classes with a `fixed_count`: class and
+    /// count, in order.
+    pub fixed: Vec<(usize, u64)>,
     /// Each user keeps the cookies servers set and sends them back (RFC 6265).
     pub cookies: bool,
     /// The variables that read a cookie (`{{cookie NAME}}`): variable index and cookie name.
@@ -360,6 +373,7 @@ impl Program {
             classes: vec![Class {
                 name: "default".into(),
                 weight: 1,
+                fixed_count: None,
                 think,
                 on_start: vec![],
                 tasks: vec![0],
@@ -380,9 +394,23 @@ impl Program {
             endpoints: vec![endpoint],
             variables: vec![],
             class_cycle: vec![0],
+            fixed: vec![],
             cookies: false,
             cookie_vars: vec![],
         }
+    }
+
+    /// The class user `global` plays (its index across every worker): the fixed counts first,
+    /// then the weighted cycle.
+    pub fn class_of(&self, global: u64) -> usize {
+        let mut g = global;
+        for &(class, n) in &self.fixed {
+            if g < n {
+                return class;
+            }
+            g -= n;
+        }
+        self.class_cycle[(g as usize) % self.class_cycle.len()]
     }
 
     /// Fills in what is derived: cumulative weights, the class cycle, shared renderings.
@@ -398,18 +426,31 @@ impl Program {
                 })
                 .collect();
         }
+        self.fixed = (self.classes.iter().enumerate())
+            .filter_map(|(i, c)| c.fixed_count.map(|n| (i, n)))
+            .collect();
+        // The rest share by weight the classes without a fixed count (all, when every class
+        // has one: users beyond the fixed ones then cycle through them all).
+        let all_fixed = self.classes.iter().all(|c| c.fixed_count.is_some());
+        let weight = |c: &Class| {
+            if c.fixed_count.is_none() || all_fixed {
+                i64::from(c.weight)
+            } else {
+                0
+            }
+        };
         // Smooth weighted round robin: each class appears `weight` times, spread out.
-        let total: u32 = self.classes.iter().map(|c| c.weight).sum();
+        let total: i64 = self.classes.iter().map(weight).sum();
         let mut current = vec![0i64; self.classes.len()];
         self.class_cycle = (0..total)
             .map(|_| {
                 for (cur, c) in current.iter_mut().zip(&self.classes) {
-                    *cur += i64::from(c.weight);
+                    *cur += weight(c);
                 }
                 let best = (0..current.len())
                     .max_by_key(|&i| (current[i], std::cmp::Reverse(i)))
                     .unwrap_or(0);
-                current[best] -= i64::from(total);
+                current[best] -= total;
                 best
             })
             .collect();
@@ -597,25 +638,40 @@ mod tests {
 
     #[test]
     fn class_cycle_spreads_weights() {
-        let class = |w| Class {
+        let class = |w, fixed| Class {
             name: String::new(),
             weight: w,
+            fixed_count: fixed,
             think: Think::None,
             on_start: vec![],
             tasks: vec![],
             sequence: false,
             cumulative: vec![],
         };
-        let p = Program {
-            classes: vec![class(3), class(1)],
-            tasks: vec![],
-            endpoints: vec![],
-            variables: vec![],
-            class_cycle: vec![],
-            cookies: false,
-            cookie_vars: vec![],
-        }
-        .finish();
+        let program = |classes| {
+            Program {
+                classes,
+                tasks: vec![],
+                endpoints: vec![],
+                variables: vec![],
+                class_cycle: vec![],
+                fixed: vec![],
+                cookies: false,
+                cookie_vars: vec![],
+            }
+            .finish()
+        };
+        let p = program(vec![class(3, None), class(1, None)]);
         assert_eq!(p.class_cycle, vec![0, 0, 1, 0]);
+        // Two fixed users of class 2 come first; the weights share the rest.
+        let p = program(vec![class(3, None), class(1, None), class(5, Some(2))]);
+        let first: Vec<usize> = (0..7).map(|g| p.class_of(g)).collect();
+        assert_eq!(first, vec![2, 2, 0, 0, 1, 0, 0]);
+        // Every class fixed: past the fixed users, all classes cycle.
+        let p = program(vec![class(1, Some(1)), class(1, Some(0))]);
+        assert_eq!(
+            (0..3).map(|g| p.class_of(g)).collect::<Vec<_>>(),
+            vec![0, 0, 1]
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! Request templates: text with `{{...}}` placeholders split into literals, generated slots (uuid,
-//! seq, rand_int, rand_hex, pick; fixed-width or not) and captured variables. Pure; no I/O.
+//! seq, rand_int, rand_hex, pick, choice; fixed-width or not) and captured variables. Pure; no I/O.
 
 use crate::error::InvalidValue;
 
@@ -286,6 +286,18 @@ fn parse_placeholder(inner: &str, ctx: &Context) -> Result<Part, InvalidValue> {
                 cursor: CURSORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             }
         }
+        ["choice", values @ ..] if !values.is_empty() => {
+            // One of the listed values at random (Locust's random.choice over a literal list).
+            let values: Vec<Vec<u8>> = values.iter().map(|v| v.as_bytes().to_vec()).collect();
+            let first = values[0].len();
+            let width = values.iter().all(|v| v.len() == first).then_some(first);
+            Gen::Pick {
+                values: Arc::new(values),
+                random: true,
+                width,
+                cursor: 0,
+            }
+        }
         ["env", name] => {
             let value = (ctx.env)(name).ok_or_else(|| {
                 format!("{{{{{inner}}}}}: environment variable {name} is not set")
@@ -296,7 +308,7 @@ fn parse_placeholder(inner: &str, ctx: &Context) -> Result<Part, InvalidValue> {
             return match ctx.variables.iter().position(|v| v == name) {
                 Some(i) => Ok(Part::Var(i)),
                 None => Err(InvalidValue::from(format!(
-                    "{{{{{inner}}}}}: unknown variable '{name}' (no task captures it; generators are uuid, seq, rand_int, rand_hex, pick, env)"
+                    "{{{{{inner}}}}}: unknown variable '{name}' (no task captures it; generators are uuid, seq, rand_int, rand_hex, pick, choice, env)"
                 ))),
             };
         }
@@ -343,6 +355,11 @@ mod tests {
             .collect();
         // seq and rand_int 1..1000 are unpinned plain numbers; the ids all have 4 bytes.
         assert_eq!(widths, vec![Some(36), None, None, Some(8), Some(4)]);
+        let choice = Template::parse("{{choice red green blue}}", &ctx_with(&vars)).unwrap();
+        assert!(
+            matches!(&choice.parts[0], Part::Gen(Gen::Pick { values, random: true, .. }) if values.len() == 3)
+        );
+        assert!(Template::parse("{{choice}}", &ctx_with(&vars)).is_err());
         let ragged = Template::parse("{{pick ragged from ids.csv}}", &ctx_with(&vars)).unwrap();
         assert!(matches!(&ragged.parts[0], Part::Gen(g) if g.fixed_width().is_none()));
         let same = Template::parse("{{rand_int 1000 9999}}", &ctx_with(&vars)).unwrap();

@@ -60,6 +60,7 @@ impl Client {
         while self.active_users < want {
             let token = self.active_users as Token;
             self.users[token as usize].active = true;
+            self.users[token as usize].paced_from = self.now;
             self.active_users += 1;
             if self.conns[token as usize].state == ConnState::Idle {
                 self.connect(token, ops);
@@ -125,8 +126,17 @@ impl Client {
     /// happens to its connection meanwhile.
     pub(super) fn think(&mut self, token: Token, from: u64, min_us: u64) {
         let class = self.users[token as usize].class;
-        let at = from + self.think_us(class).max(min_us);
-        self.users[token as usize].wake_at = Some(at);
+        let at = match self.cfg.program.classes[class].think {
+            // Paced: one period after the task began, or at once when it took longer.
+            Think::Pacing(d) => {
+                let paced = self.users[token as usize].paced_from + d.as_micros() as u64;
+                paced.max(from + min_us)
+            }
+            _ => from + self.think_us(class).max(min_us),
+        };
+        let user = &mut self.users[token as usize];
+        user.paced_from = at;
+        user.wake_at = Some(at);
         self.wakeups.push(Reverse((at, token)));
     }
 
@@ -134,7 +144,7 @@ impl Client {
     pub(super) fn think_us(&mut self, class: usize) -> u64 {
         match self.cfg.program.classes[class].think {
             Think::None => 0,
-            Think::Constant(d) => d.as_micros() as u64,
+            Think::Constant(d) | Think::Pacing(d) => d.as_micros() as u64,
             Think::Uniform(lo, hi) => {
                 let (lo, hi) = (lo.as_micros() as u64, hi.as_micros() as u64);
                 lo + crate::rng::xorshift64(&mut self.rng) % (hi - lo + 1)
