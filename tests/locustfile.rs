@@ -354,7 +354,10 @@ fn locust_worker_f_runs_the_file_the_master_was_started_with() {
 }
 
 #[test]
-fn catch_response_on_the_status_becomes_the_expected_statuses() {
+fn catch_response_on_the_status_and_the_body_fails_what_locust_fails() {
+    if !common::python_has("locust", "the catch_response equivalence test") {
+        return;
+    }
     let dir = TempDir::new("catch");
     let file = dir.join("locustfile.py");
     std::fs::write(
@@ -373,10 +376,28 @@ class Approver(HttpUser):
                 r.success()
 
     @task
-    def text(self):
-        with self.client.get("/t", catch_response=True) as r:
+    def fine(self):
+        with self.client.get("/t", catch_response=True, name="t") as r:
             if "error" in r.text:
                 r.failure("error")
+
+    @task
+    def wrong(self):
+        with self.client.get("/u", catch_response=True, name="u") as r:
+            if r.text != "fine":
+                r.failure("not fine")
+
+    @task
+    def token(self):
+        with self.client.post("/login", catch_response=True, name="login") as r:
+            if r.status_code != 200 or r.json()["access"] == "nope":
+                r.failure("no")
+
+    @task
+    def slow(self):
+        with self.client.get("/s", catch_response=True) as r:
+            if r.elapsed.total_seconds() > 1:
+                r.failure("slow")
 "#,
     )
     .unwrap();
@@ -385,14 +406,69 @@ class Approver(HttpUser):
         err.contains("a condition on something other than r.status_code"),
         "{err}"
     );
-    let got = received(&server);
-    assert!(got.lines.get("GET /missing/{uuid}").copied().unwrap_or(0) > 20);
+    let got = lines_in_order(&server);
     assert!(
-        !got.lines.contains_key("GET /t"),
+        got.iter()
+            .filter(|l| l.starts_with("GET /missing/"))
+            .count()
+            > 20
+    );
+    assert!(
+        !got.iter().any(|l| l == "GET /s"),
         "the unconvertible block is never sent"
     );
-    // Every 404 counted as a success, as Locust's r.success() made it.
-    assert_eq!(r.n("/requests/ok"), r.n("/requests/responses"));
+    // Locust, on the same file: which names fail, and which do not.
+    let locust_server = TestServer::start(Mode::Api { close_every: 0 });
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args(["-m", "locust", "-f", file.to_str().unwrap(), "--headless"]);
+    cmd.args([
+        "-u",
+        "2",
+        "-r",
+        "100",
+        "-t",
+        "2s",
+        "--json",
+        "--only-summary",
+    ]);
+    // Locust exits 1 when anything failed, as here on purpose.
+    cmd.args(["--exit-code-on-error", "0"]);
+    cmd.args(["--host", &locust_server.url(""), "--loglevel", "ERROR"]);
+    let o = common::run_bounded(cmd, Duration::from_secs(60));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stats: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let locust_fails = |name: &str| {
+        let e = stats
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("Locust ran no {name}"));
+        (
+            e["num_failures"].as_u64().unwrap(),
+            e["num_requests"].as_u64().unwrap(),
+        )
+    };
+    // Every 404 a success (r.success()), the text without "error" a success, the body that is
+    // not "fine" a failure, and the token that is not "nope" a success: in both tools.
+    for (name, all_fail) in [
+        ("missing", false),
+        ("t", false),
+        ("u", true),
+        ("login", false),
+    ] {
+        let (lf, ln) = locust_fails(name);
+        assert_eq!(lf, if all_fail { ln } else { 0 }, "Locust {name}");
+        let ep = r.endpoint(name);
+        let failed = ep["failed"].as_u64().unwrap();
+        let requests = ep["requests"]["responses"].as_u64().unwrap();
+        assert!(requests > 10, "ringblast {name}: {requests}");
+        assert_eq!(
+            failed,
+            if all_fail { requests } else { 0 },
+            "ringblast {name}"
+        );
+    }
 }
 
 /// The request lines a server received, in arrival order, with digits masked as `#`.
@@ -506,4 +582,84 @@ fn task_sets_sequences_tags_and_pacing_match_locust() {
         (0.6 * most..=1.05 * most + 4.0).contains(&shop),
         "{shop} Shopper requests in 2 s, paced at 10 ms for 2 users"
     );
+}
+
+#[test]
+fn a_stage_table_shape_and_the_pre_1_0_api_convert_with_notes() {
+    let dir = TempDir::new("shape");
+    let file = dir.join("locustfile.py");
+    std::fs::write(
+        &file,
+        r#"
+from locust import HttpLocust, TaskSet, task, LoadTestShape
+
+class Pages(TaskSet):
+    @task
+    def index(self):
+        self.client.get("/")
+
+class Old(HttpLocust):
+    task_set = Pages
+    min_wait = 10
+    max_wait = 20
+
+class Ramp(LoadTestShape):
+    stages = [
+        {"duration": 1, "users": 4, "spawn_rate": 8},
+        {"duration": 2, "users": 2, "spawn_rate": 100},
+    ]
+
+    def tick(self):
+        run_time = self.get_run_time()
+        for stage in self.stages:
+            if run_time < stage["duration"]:
+                return (stage["users"], stage["spawn_rate"])
+        return None
+"#,
+    )
+    .unwrap();
+    let out = dir.join("s.toml");
+    let o = ringblast(
+        &[
+            "convert",
+            file.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        Duration::from_secs(20),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = String::from_utf8_lossy(&o.stderr);
+    for note in [
+        "HttpLocust is the pre-1.0 API",
+        "task_set =",
+        "min_wait/max_wait",
+    ] {
+        assert!(summary.contains(note), "{note}: {summary}");
+    }
+    let toml = std::fs::read_to_string(&out).unwrap();
+    // Up to 4 users in 500 ms at 8/s, held to 1 s; down to 2 at once, held to 2 s.
+    assert!(
+        toml.contains(r#"stages = "500ms:4u,500ms:4u,20ms:2u,980ms:2u""#),
+        "{toml}"
+    );
+    assert!(toml.contains(r#"think = "10ms..20ms""#), "{toml}");
+    // The stages run as they are: the server sees the 4 users' connections, and requests.
+    let server = TestServer::start(Mode::Api { close_every: 0 });
+    let r = run(&[
+        "--scenario",
+        out.to_str().unwrap(),
+        "--host",
+        &server.url("/"),
+    ]);
+    assert_eq!(r.code(), 0);
+    r.assert_accounted();
+    assert_eq!(
+        server
+            .counts
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed),
+        4
+    );
+    assert!(received(&server).lines["GET /"] > 50);
 }

@@ -111,12 +111,13 @@ fn caught(r: &mut Reader, w: &ast::StmtWith, weight: u32) -> Result<Request, Str
     if call.arguments.keywords.len() == before {
         return Err("a request without catch_response=True".into());
     }
-    let ok = super::catch::statuses(var.id.as_str(), &w.body)?;
+    let (ok, check) = super::catch::caught(var.id.as_str(), &w.body)?;
     let mut q = request(r, &Expr::Call(call), weight).ok_or("not a request")?;
     let default: Vec<u16> = (200..400).collect();
     if ok != default {
         q.expect = Some(ok);
     }
+    q.check = (!check.is_empty()).then_some(check);
     Ok(q)
 }
 

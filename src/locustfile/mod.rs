@@ -3,6 +3,7 @@
 
 mod body;
 mod catch;
+mod catch_body;
 mod read;
 mod tasks;
 mod value;
@@ -26,6 +27,8 @@ pub struct Request {
     pub captures: Vec<(String, String)>,
     /// The statuses that count as success, when `catch_response` decided them (None: 2xx, 3xx).
     pub expect: Option<Vec<u16>>,
+    /// What the body must hold, when `catch_response` tested it.
+    pub check: Option<catch_body::Check>,
     /// `@tag` names, of the task and the sets around it.
     pub tags: Vec<String>,
     pub line: usize,

@@ -36,6 +36,9 @@ fn fields(q: &Request, with_weight: bool) -> Vec<String> {
     if let Some(ok) = &q.expect {
         f.push(format!("expect = [{}]", expect_list(ok)));
     }
+    if let Some(c) = &q.check {
+        f.push(format!("check = {{ {} }}", check(c)));
+    }
     if !q.tags.is_empty() {
         let t: Vec<String> = q.tags.iter().map(|t| quote(t)).collect();
         f.push(format!("tags = [{}]", t.join(", ")));
@@ -52,6 +55,34 @@ fn fields(q: &Request, with_weight: bool) -> Vec<String> {
         f.push(format!("capture = {{ {} }}", c.join(", ")));
     }
     f
+}
+
+/// A body check as the scenario's inline `check` table.
+fn check(c: &super::catch_body::Check) -> String {
+    let list = |v: &[String]| v.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ");
+    let table = |v: &[(String, String)]| {
+        v.iter()
+            .map(|(k, x)| format!("{} = {}", quote(k), quote(x)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut parts = Vec::new();
+    if !c.has.is_empty() {
+        parts.push(format!("body_has = [{}]", list(&c.has)));
+    }
+    if !c.lacks.is_empty() {
+        parts.push(format!("body_lacks = [{}]", list(&c.lacks)));
+    }
+    if let Some(is) = &c.is {
+        parts.push(format!("body_is = {}", quote(is)));
+    }
+    if !c.json.is_empty() {
+        parts.push(format!("json = {{ {} }}", table(&c.json)));
+    }
+    if !c.json_not.is_empty() {
+        parts.push(format!("json_not = {{ {} }}", table(&c.json_not)));
+    }
+    parts.join(", ")
 }
 
 /// Statuses as `expect` writes them: a whole class as `"2xx"`, the rest one by one.

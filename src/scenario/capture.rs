@@ -54,6 +54,11 @@ fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// The body of a whole response (de-chunked), or None when its head does not parse.
+pub fn body(raw: &[u8]) -> Option<Vec<u8>> {
+    split(raw).map(|(_, body)| body)
+}
+
 /// The captured value, or None if the response does not have it. Values that could break a
 /// request (control characters) are refused.
 pub fn extract(raw: &[u8], source: &Source) -> Option<Vec<u8>> {

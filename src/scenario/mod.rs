@@ -2,6 +2,7 @@
 //! captures and load, parsed with unknown keys rejected, and resolved into a runtime Program.
 
 pub mod capture;
+pub mod check;
 pub mod generators;
 pub mod program;
 pub mod template;
@@ -59,6 +60,8 @@ pub struct TaskFile {
     /// or `body:regex` (a regex's first group, or its whole match).
     #[serde(default)]
     pub capture: BTreeMap<String, String>,
+    /// What the body must hold for the response to count as a success.
+    pub check: Option<check::CheckFile>,
     /// Names `--tags` and `--exclude-tags` select by (Locust's `@tag`).
     #[serde(default)]
     pub tags: Vec<String>,
@@ -414,6 +417,12 @@ impl Scenario {
                     None => None,
                 },
                 captures,
+                checks: match &t.check {
+                    Some(c) => check::Checks::new(c)
+                        .map_err(|e| at(format!("user '{class}': {e}")))?
+                        .map(Box::new),
+                    None => None,
+                },
                 weight: t.weight,
             });
             Ok(tasks.len() - 1)

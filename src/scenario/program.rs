@@ -289,6 +289,8 @@ pub struct Task {
     /// Statuses that count as success; None means 2xx and 3xx.
     pub expect: Option<Statuses>,
     pub captures: Vec<Capture>,
+    /// What the body must hold besides the status (None: nothing).
+    pub checks: Option<Box<super::check::Checks>>,
     pub weight: u32,
 }
 
@@ -298,6 +300,11 @@ impl Task {
             Some(set) => set.contains(status),
             None => (200..400).contains(&status),
         }
+    }
+
+    /// Its responses are kept whole: for its captures, or for its checks.
+    pub fn keeps_response(&self) -> bool {
+        !self.captures.is_empty() || self.checks.is_some()
     }
 }
 
@@ -389,6 +396,7 @@ impl Program {
                 needs: vec![],
                 expect: None,
                 captures: vec![],
+                checks: None,
                 weight: 1,
             }],
             endpoints: vec![endpoint],

@@ -413,6 +413,14 @@ impl Run {
             .unwrap_or_else(|| panic!("no {pointer} in report"))
     }
 
+    /// The report's entry for endpoint `name`.
+    pub fn endpoint(&self, name: &str) -> &serde_json::Value {
+        self.json["endpoints"]
+            .as_array()
+            .and_then(|a| a.iter().find(|e| e["name"] == name))
+            .unwrap_or_else(|| panic!("no endpoint {name} in the report"))
+    }
+
     /// sent == responses + errors + unfinished, and the error kinds add up.
     pub fn assert_accounted(&self) {
         let (sent, resp, err, unf) = (

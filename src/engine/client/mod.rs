@@ -614,7 +614,7 @@ fn stage_user(
                 on_start: next.on_start,
                 resent: false,
                 head: task.head,
-                collect: !task.captures.is_empty(),
+                collect: task.keeps_response(),
             }
         });
         if counted {

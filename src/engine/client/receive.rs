@@ -28,13 +28,13 @@ impl Client {
             // A response cannot end before its request went out (stamps have µs resolution).
             let at = end.map_or(now, |e| e.max(sent));
             let (corrected, uncorrected) = (at.saturating_sub(intended), at.saturating_sub(sent));
-            self.rec.response(
-                task.endpoint,
-                status,
-                task.is_ok(status),
-                corrected,
-                uncorrected,
-            );
+            let ok = task.is_ok(status)
+                && task
+                    .checks
+                    .as_ref()
+                    .is_none_or(|c| c.pass(collected.as_deref()));
+            self.rec
+                .response(task.endpoint, status, ok, corrected, uncorrected);
             self.rec.ended(end.map(|_| now - at));
         }
         // Most responses change nothing of their user: only on_start progress and captures do.
