@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use rustpython_ruff_python_ast::{self as ast, Expr, Stmt};
 
 use super::Request;
+use super::expand::is_request;
 use super::read::Reader;
 use super::value::{self, number, self_attr, string};
 
@@ -28,9 +29,13 @@ pub(super) fn read_body(
         match stmt {
             Stmt::Expr(e) if is_interrupt(&e.value) => *interrupts = true,
             Stmt::Expr(e) => {
+                if client_header(r, &e.value, client_headers) {
+                    continue;
+                }
                 if let Some(q) = request(r, &e.value, weight) {
                     out.push(q);
-                } else if !client_header(r, &e.value, client_headers) {
+                } else if !is_request(&e.value) {
+                    // (A request that did not convert has said why.)
                     r.warn(
                         e,
                         format!("{class}: a statement that is not a request is not converted"),
@@ -59,7 +64,7 @@ pub(super) fn read_body(
                     && let (Some(k), Ok(v)) = (string(&s.slice), value::template(&a.value))
                 {
                     client_headers.push((k, v));
-                } else {
+                } else if !is_request(&a.value) {
                     r.warn(
                         a,
                         format!("{class}: an assignment that is not a capture is not converted"),
@@ -218,7 +223,17 @@ pub(super) fn request(r: &mut Reader, e: &Expr, weight: u32) -> Option<Request> 
             .map(|k| &k.value)
     });
     match path_expr.map(value::template) {
-        Some(Ok(p)) => q.path = p,
+        // requests joins "" to the host's URL: its root.
+        Some(Ok(p)) if p.is_empty() => q.path = "/".into(),
+        Some(Ok(p)) => match p.strip_prefix("http://").or_else(|| p.strip_prefix("https://")) {
+            // An absolute URL: its path; the reader compares its origin with the host.
+            Some(rest) => {
+                let at = rest.find('/').unwrap_or(rest.len());
+                q.origin = Some(p[..p.len() - rest.len() + at].to_string());
+                q.path = if at == rest.len() { "/".into() } else { rest[at..].to_string() };
+            }
+            None => q.path = p,
+        },
         Some(Err(why)) => {
             r.warn(e, format!("a request whose path is {why}: left out"));
             return None;

@@ -4,6 +4,7 @@
 mod body;
 mod catch;
 mod catch_body;
+mod expand;
 mod read;
 mod tasks;
 mod value;
@@ -29,6 +30,8 @@ pub struct Request {
     pub expect: Option<Vec<u16>>,
     /// What the body must hold, when `catch_response` tested it.
     pub check: Option<catch_body::Check>,
+    /// The scheme and authority of an absolute URL it was written with.
+    pub origin: Option<String>,
     /// `@tag` names, of the task and the sets around it.
     pub tags: Vec<String>,
     pub line: usize,
@@ -90,8 +93,8 @@ impl Conversion {
                 for r in reqs.iter() {
                     let name = r.name.as_deref().unwrap_or(&r.path);
                     out.push_str(&format!(
-                        "  {kind:<8} {:<6} {:<40} name {name}, weight {}",
-                        r.method, r.path, r.weight
+                        "  {kind:<8} {:<6} {:<40} name {name}, weight {}, line {}",
+                        r.method, r.path, r.weight, r.line
                     ));
                     if !r.tags.is_empty() {
                         out.push_str(&format!(", tags {}", r.tags.join(" ")));

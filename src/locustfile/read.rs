@@ -10,8 +10,9 @@ use rustpython_ruff_python_ast::{self as ast, Expr, Stmt};
 use rustpython_ruff_text_size::Ranged;
 
 use super::body::read_body;
+use super::expand::{Scope, draws, expand, is_request};
 use super::tasks::{self, Content, Entry, Flat};
-use super::value::{dotted, number, string};
+use super::value::{self, dotted, number, string};
 use super::{Class, Warning};
 use crate::error::FileError;
 
@@ -56,6 +57,8 @@ impl Reader {
 struct Module<'a> {
     classes: HashMap<&'a str, &'a ast::StmtClassDef>,
     functions: HashMap<&'a str, &'a ast::StmtFunctionDef>,
+    /// Names bound at module level (`PAYLOAD = {...}`), substituted where tasks use them.
+    constants: HashMap<String, Expr>,
 }
 
 impl<'a> Module<'a> {
@@ -130,9 +133,20 @@ pub fn classes(text: &str, path: &Path) -> Result<Read, FileError> {
     let mut m = Module {
         classes: HashMap::new(),
         functions: HashMap::new(),
+        constants: HashMap::new(),
     };
     for stmt in body {
         match stmt {
+            Stmt::Assign(a) if a.targets.len() == 1 => {
+                if let Expr::Name(n) = &a.targets[0] {
+                    m.constants.insert(n.id.to_string(), (*a.value).clone());
+                }
+            }
+            Stmt::AnnAssign(a) => {
+                if let (Expr::Name(n), Some(v)) = (&*a.target, &a.value) {
+                    m.constants.insert(n.id.to_string(), (**v).clone());
+                }
+            }
             Stmt::ClassDef(c) => {
                 m.classes.insert(c.name.as_str(), c);
             }
@@ -288,6 +302,20 @@ fn read_class(r: &mut Reader, m: &Module, c: &ast::StmtClassDef, base: &str) -> 
             q
         })
         .collect();
+    // Absolute URLs go to the run's host: the same, when it is theirs.
+    for q in class.tasks.iter().chain(&class.on_start) {
+        if let Some(o) = &q.origin
+            && class.host.as_deref().map(|h| h.trim_end_matches('/')) != Some(o.as_str())
+        {
+            r.warnings.push(Warning {
+                line: q.line,
+                text: format!(
+                    "an absolute URL to {o}: its path is sent to the run's host ({})",
+                    class.host.as_deref().unwrap_or("--host")
+                ),
+            });
+        }
+    }
     // Set on the client in on_start, after what on_start sends: on every task.
     for q in class.tasks.iter_mut() {
         for h in &client_headers {
@@ -311,6 +339,7 @@ fn read_set(
     inherited_tags: &[String],
 ) -> Set {
     let chain = m.chain(c);
+    let scope = scope(r, m, &chain);
     let mut tags = inherited_tags.to_vec();
     tags.extend(tags_of(&c.decorator_list));
     let mut entries = Vec::new();
@@ -331,16 +360,23 @@ fn read_set(
                     for (item, weight) in task_list(r, &a.value) {
                         let label = dotted(item).unwrap_or_else(|| "?".into());
                         if let Some(f) = methods.get(label.as_str()) {
-                            entries.push(method_entry(
-                                r,
-                                f,
-                                weight,
-                                Some(&c.name),
+                            let ctx = Ctx {
+                                scope: &scope,
                                 client_headers,
-                                &tags,
-                            ));
+                                tags: &tags,
+                            };
+                            entries.push(method_entry(r, &ctx, f, weight, Some(&c.name)));
                         } else if let Some(f) = m.functions.get(label.as_str()) {
-                            entries.push(method_entry(r, f, weight, None, client_headers, &tags));
+                            let module = Scope {
+                                constants: m.constants.clone(),
+                                ..Scope::default()
+                            };
+                            let ctx = Ctx {
+                                scope: &module,
+                                client_headers,
+                                tags: &tags,
+                            };
+                            entries.push(method_entry(r, &ctx, f, weight, None));
                         } else if let Some(sub) = m.classes.get(label.as_str())
                             && let Some(root) = m.root(sub).filter(|b| b.ends_with("TaskSet"))
                         {
@@ -388,7 +424,7 @@ fn read_set(
             let Stmt::FunctionDef(f) = stmt else { continue };
             match f.name.as_str() {
                 "on_start" => {
-                    let body = receiver(f, false);
+                    let body = expand(r, &scope, &receiver(f, false));
                     let mut stop = false;
                     own_on_start = read_body(r, &body, 1, client_headers, &c.name, &mut stop);
                 }
@@ -399,7 +435,12 @@ fn read_set(
                 }
                 _ => {
                     if let Some(w) = task_weight(f) {
-                        entries.push(method_entry(r, f, w, Some(&c.name), client_headers, &tags));
+                        let ctx = Ctx {
+                            scope: &scope,
+                            client_headers,
+                            tags: &tags,
+                        };
+                        entries.push(method_entry(r, &ctx, f, w, Some(&c.name)));
                     }
                 }
             }
@@ -435,22 +476,128 @@ fn assigns(a: &ast::StmtAssign, names: &[&str]) -> bool {
     matches!(&a.targets[..], [Expr::Name(n)] if names.contains(&n.id.as_str()))
 }
 
+/// What a task of a set is read with: the names it may use, the headers set on the client so
+/// far, and the set's tags.
+struct Ctx<'c> {
+    scope: &'c Scope,
+    client_headers: &'c [(String, String)],
+    tags: &'c [String],
+}
+
+/// The names a set's tasks may use: the module's constants, the class's attributes and the
+/// constant `self.x` that `on_start` sets, and the helper methods (receivers read as `self`).
+fn scope(r: &mut Reader, m: &Module, chain: &[&ast::StmtClassDef]) -> Scope {
+    const KNOWN: [&str; 11] = [
+        "host", "weight", "fixed_count", "wait_time", "min_wait", "max_wait", "tasks",
+        "task_set", "abstract", "network_timeout", "connection_timeout",
+    ];
+    let mut s = Scope {
+        constants: m.constants.clone(),
+        ..Scope::default()
+    };
+    for def in chain {
+        for stmt in &def.body {
+            match stmt {
+                Stmt::Assign(a) if a.targets.len() == 1 => {
+                    if let Expr::Name(n) = &a.targets[0]
+                        && !KNOWN.contains(&n.id.as_str())
+                    {
+                        s.attributes.insert(n.id.to_string(), (*a.value).clone());
+                    }
+                }
+                Stmt::FunctionDef(f) if f.name.as_str() == "on_start" => {
+                    let bound = bound_names(&f.body);
+                    for stmt in &f.body {
+                        let Stmt::Assign(a) = stmt else { continue };
+                        let ([target], value) = (&a.targets[..], &*a.value) else {
+                            continue;
+                        };
+                        let Some(x) = value::self_attr(target) else {
+                            continue;
+                        };
+                        if is_request(value) || mentions(value, &bound) {
+                            continue;
+                        }
+                        if draws(value) {
+                            r.warn(
+                                a,
+                                format!("self.{x} is drawn once per user in Python, but anew for each request here"),
+                            );
+                        }
+                        s.attributes.insert(x.to_string(), value.clone());
+                    }
+                }
+                Stmt::FunctionDef(f)
+                    if f.name.as_str() != "on_stop"
+                        && task_weight(f).is_none()
+                        && f.parameters.args.len() == 1 =>
+                {
+                    s.helpers.insert(f.name.to_string(), receiver(f, false));
+                }
+                _ => {}
+            }
+        }
+    }
+    s
+}
+
+/// Names a body binds (`x = ...`, `with ... as x`): values that are the body's own.
+fn bound_names(body: &[Stmt]) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for stmt in body {
+        match stmt {
+            Stmt::Assign(a) => out.extend(a.targets.iter().filter_map(|t| match t {
+                Expr::Name(n) => Some(n.id.to_string()),
+                _ => None,
+            })),
+            Stmt::With(w) => out.extend(w.items.iter().filter_map(|i| match i.optional_vars.as_deref() {
+                Some(Expr::Name(n)) => Some(n.id.to_string()),
+                _ => None,
+            })),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether an expression reads one of `names`.
+fn mentions(e: &Expr, names: &HashSet<String>) -> bool {
+    let mut v = Mentions { names, found: false };
+    v.visit_expr(e);
+    v.found
+}
+
+struct Mentions<'n> {
+    names: &'n HashSet<String>,
+    found: bool,
+}
+
+impl<'a> Visitor<'a> for Mentions<'_> {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if let Expr::Name(n) = expr
+            && self.names.contains(n.id.as_str())
+        {
+            self.found = true;
+        }
+        visitor::walk_expr(self, expr);
+    }
+}
+
 /// A task method of `owner` (None: a module function) as an entry: its requests, and whether
 /// it interrupts.
 fn method_entry(
     r: &mut Reader,
+    ctx: &Ctx,
     f: &ast::StmtFunctionDef,
     weight: u32,
     owner: Option<&str>,
-    client_headers: &[(String, String)],
-    tags: &[String],
 ) -> Entry {
-    let body = receiver(f, owner.is_none());
+    let body = expand(r, ctx.scope, &receiver(f, owner.is_none()));
     let mut interrupts = false;
-    let mut ignored = client_headers.to_vec();
+    let mut ignored = ctx.client_headers.to_vec();
     let label = owner.map_or_else(|| f.name.to_string(), |o| format!("{o}.{}", f.name));
     let mut reqs = read_body(r, &body, weight, &mut ignored, &label, &mut interrupts);
-    let mut own = tags.to_vec();
+    let mut own = ctx.tags.to_vec();
     own.extend(tags_of(&f.decorator_list));
     for q in reqs.iter_mut() {
         q.tags = own.clone();

@@ -44,8 +44,38 @@ pub fn string(e: &Expr) -> Option<String> {
     }
 }
 
+/// An expression that builds a string: an f-string, `+`, `%` or a literal's `.format()`.
+fn builds_string(e: &Expr) -> bool {
+    match e {
+        Expr::FString(_) => true,
+        Expr::BinOp(b) => matches!(b.op, ast::Operator::Add | ast::Operator::Mod),
+        Expr::Call(c) => {
+            c.arguments.args.iter().all(|a| !matches!(a, Expr::Starred(_)))
+                && matches!(&*c.func, Expr::Attribute(a)
+                    if a.attr.as_str() == "format" && string(&a.value).is_some())
+        }
+        _ => false,
+    }
+}
+
 /// A value placed into a template: a variable kept on `self`, or a generator.
 fn placeholder(e: &Expr) -> Result<String, Why> {
+    if builds_string(e) {
+        return template(e);
+    }
+    // uuid.uuid4().hex[:8] or str(uuid.uuid4())[:8]: that many hex digits (a uuid's first
+    // dash is its 9th character).
+    if let Expr::Subscript(s) = e
+        && let Expr::Slice(sl) = &*s.slice
+        && sl.lower.is_none()
+        && sl.step.is_none()
+        && let Some(n) = sl.upper.as_deref().and_then(number)
+        && n >= 1.0
+        && let Ok(whole) = placeholder(&s.value)
+        && (whole == "{{rand_hex 32}}" && n <= 32.0 || whole == "{{uuid}}" && n <= 8.0)
+    {
+        return Ok(format!("{{{{rand_hex {}}}}}", n as u64));
+    }
     if let Some(attr) = self_attr(e) {
         return Ok(format!("{{{{{attr}}}}}"));
     }
@@ -275,17 +305,19 @@ pub fn template(e: &Expr) -> Result<String, Why> {
             Some(f) => percent(&f, &b.right),
             None => Err("a % format whose format is not a string literal".into()),
         },
-        Expr::Call(c)
-            if c.arguments
-                .args
-                .iter()
-                .all(|a| !matches!(a, Expr::Starred(_)))
-                && matches!(&*c.func, Expr::Attribute(a) if a.attr.as_str() == "format" && string(&a.value).is_some()) =>
-        {
+        Expr::Call(c) if builds_string(e) => {
             let Expr::Attribute(a) = &*c.func else {
-                unreachable!("matched above")
+                unreachable!("a .format() call")
             };
             format_call(&string(&a.value).unwrap_or_default(), c)
+        }
+        // json.dumps(value): its text, as the JSON body writer makes it.
+        Expr::Call(c)
+            if matches!(dotted(&c.func).as_deref(), Some("json.dumps"))
+                && c.arguments.args.len() == 1
+                && c.arguments.keywords.is_empty() =>
+        {
+            json(&c.arguments.args[0])
         }
         _ => placeholder(e),
     }
@@ -458,6 +490,14 @@ mod tests {
         );
         assert!(t(r#"random.choice(["a b", "c"])"#).is_err());
         assert!(t("random.choice(items)").is_err());
+        assert_eq!(
+            t(r#"f"user_{uuid.uuid4().hex[:8]}/{f'{self.a}-x'}""#).unwrap(),
+            "user_{{rand_hex 8}}/{{a}}-x"
+        );
+        assert_eq!(t(r#"str(uuid.uuid4())[:8]"#).unwrap(), "{{rand_hex 8}}");
+        assert!(t(r#"str(uuid.uuid4())[:12]"#).is_err(), "a dash at 9");
+        assert_eq!(t(r#"json.dumps({"a": 1})"#).unwrap(), r#"{"a": 1}"#);
+        assert!(t("1 - 2").is_err());
         assert_eq!(
             json(&expr(r#"{"a": [1, "é"], "b": None, "c": True}"#)).unwrap(),
             r#"{"a": [1, "\u00e9"], "b": null, "c": true}"#
