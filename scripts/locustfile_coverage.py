@@ -29,8 +29,18 @@ def tasks_of(tree):
                         if isinstance(i, ast.Name):
                             named.add(i.id)
     out = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+    # As Python binds them: in each class body (and the module), a name defined again replaces
+    # the earlier definition.
+    scopes = [tree] + [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
+    defs = []
+    for scope in scopes:
+        last = {}
+        for node in scope.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                last[node.name] = node
+        defs.extend(last.values())
+    for node in defs:
+        if True:
             decorated = any(
                 (isinstance(d, ast.Name) and d.id == "task")
                 or (isinstance(d, ast.Attribute) and d.attr == "task")

@@ -74,6 +74,7 @@ fn convert(args: &crate::cli::ConvertArgs) -> Result<Exit, SetupError> {
     })?;
     let c = crate::locustfile::convert(&text, &args.locustfile, &args.classes, args.strict)?;
     eprint!("{}", c.summary(&args.locustfile));
+    c.require_classes(&args.locustfile)?;
     match &args.output {
         Some(path) => std::fs::write(path, &c.toml)
             .map_err(|e| SetupError::Usage(format!("cannot write {}: {e}", path.display())))?,

@@ -178,7 +178,7 @@ fn run_f_reads_the_locustfile_and_warns_with_file_and_line() {
     let dir = TempDir::new("run-f");
     let file = dir.join("locustfile.py");
     let text = std::fs::read_to_string(fixture()).unwrap()
-        + "\n    @task\n    def loop(self):\n        for i in range(3):\n            self.client.get(\"/x\")\n";
+        + "\n    @task\n    def loop(self):\n        for i in range(self.n):\n            self.client.get(\"/x\")\n";
     std::fs::write(&file, &text).unwrap();
     let (server, _run, err) = run_f(&file);
     let line = text
@@ -662,4 +662,97 @@ class Ramp(LoadTestShape):
         4
     );
     assert!(received(&server).lines["GET /"] > 50);
+}
+
+#[test]
+fn tasks_of_several_requests_keep_their_order_and_their_drawn_values_as_in_locust() {
+    if !common::python_has("locust", "the Locust multi-request task test") {
+        return;
+    }
+    let file =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/locustfiles/flows.py");
+    let locust_server = TestServer::start(Mode::Api { close_every: 0 });
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args(["-m", "locust", "-f", file.to_str().unwrap(), "--headless"]);
+    cmd.args(["-u", "1", "-r", "10", "-t", "3s", "--only-summary"]);
+    cmd.args(["--host", &locust_server.url(""), "--loglevel", "ERROR"]);
+    let o = common::run_bounded(cmd, Duration::from_secs(60));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rb_server = TestServer::start(Mode::Api { close_every: 0 });
+    let r = run(&[
+        "-f",
+        file.to_str().unwrap(),
+        "--host",
+        &rb_server.url(""),
+        "-u",
+        "1",
+        "-d",
+        "2s",
+    ]);
+    assert_eq!(r.code(), 0);
+    let err = String::from_utf8_lossy(&r.output.stderr);
+    assert!(!err.contains("warning"), "{err}");
+    let raw = |s: &TestServer| -> Vec<String> {
+        s.counts
+            .heads
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                h.lines()
+                    .next()
+                    .unwrap()
+                    .rsplit_once(' ')
+                    .unwrap()
+                    .0
+                    .to_string()
+            })
+            .collect()
+    };
+    for (tool, lines) in [
+        ("Locust", raw(&locust_server)),
+        ("ringblast", raw(&rb_server)),
+    ] {
+        let (mut signups, mut browses, mut carts) = (0, 0, BTreeSet::new());
+        let mut i = 0;
+        // The one user's requests, task by task: each task's requests in order, and what it
+        // drew once the same in all of them.
+        while i < lines.len() {
+            let line = &lines[i];
+            if let Some(email) = line.strip_prefix("POST /register/") {
+                let Some(next) = lines.get(i + 1) else { break };
+                assert_eq!(next, &format!("POST /signin/{email}"), "{tool}: {lines:?}");
+                assert!(
+                    email.starts_with('u') && email.len() == 7,
+                    "{tool}: {email}"
+                );
+                signups += 1;
+                i += 2;
+            } else if let Some(id) = line.strip_prefix("GET /cart/") {
+                if i + 3 >= lines.len() {
+                    break;
+                }
+                for page in 1..=3 {
+                    assert_eq!(
+                        lines[i + page],
+                        format!("GET /list?page={page}&size=20"),
+                        "{tool}: {lines:?}"
+                    );
+                }
+                carts.insert(id.to_string());
+                browses += 1;
+                i += 4;
+            } else {
+                panic!("{tool}: unexpected {line} at {i}: {lines:?}");
+            }
+        }
+        // One user: one id drawn once for all its carts.
+        assert_eq!(carts.len(), 1, "{tool}: {carts:?}");
+        let id: u32 = carts.first().unwrap().parse().unwrap();
+        assert!((1000..=9999).contains(&id), "{tool}: {id}");
+        // The two tasks are picked alike.
+        assert!(signups > 10 && browses > 10, "{tool}: {signups} {browses}");
+        let share = signups as f64 / (signups + browses) as f64;
+        assert!((share - 0.5).abs() < 0.2, "{tool}: signups {share}");
+    }
 }

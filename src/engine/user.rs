@@ -7,6 +7,7 @@ use crate::load::Share;
 use crate::scenario::capture;
 use crate::scenario::generators::Generators;
 use crate::scenario::program::{Program, Rendered, Task};
+use crate::scenario::template::{Part, Template};
 use crate::stats::Recorder;
 
 #[derive(Debug)]
@@ -20,6 +21,10 @@ pub struct User {
     pub on_start_waiting: bool,
     /// Position in a `sequence` class.
     seq_pos: usize,
+    /// Inside a task's `then` group: the task, and the next step's index.
+    pub group: Option<(usize, usize)>,
+    /// It has drawn its class's `set` variables.
+    started: bool,
     /// Captured variables, and this user's renderings of tasks that use them.
     vars: Vec<Option<Vec<u8>>>,
     rendered: Vec<Option<Rendered>>,
@@ -55,6 +60,8 @@ impl User {
             on_start_next: 0,
             on_start_waiting: false,
             seq_pos: 0,
+            group: None,
+            started: false,
             vars: vec![None; program.variables.len()],
             rendered: if program.variables.is_empty() {
                 Vec::new()
@@ -154,6 +161,28 @@ impl User {
         self.rendered.iter_mut().for_each(|r| *r = None);
     }
 
+    /// Draws the variables a picked task sets (`set`): its requests, and its group's, see the
+    /// same values. Renderings that use variables are made again.
+    fn draw(&mut self, sets: &[(usize, Template)], gens: &mut Generators) {
+        if sets.is_empty() {
+            return;
+        }
+        for (var, t) in sets {
+            let mut value = Vec::new();
+            for part in &t.parts {
+                match part {
+                    Part::Text(b) => value.extend_from_slice(b),
+                    Part::Var(v) => {
+                        value.extend_from_slice(self.vars[*v].as_deref().unwrap_or(b""))
+                    }
+                    Part::Gen(g) => gens.append(g, &mut value),
+                }
+            }
+            self.vars[*var] = Some(value);
+        }
+        self.rendered.iter_mut().for_each(|r| *r = None);
+    }
+
     /// Whether every variable the task uses has been captured by this user.
     pub fn ready(&self, task: &Task) -> bool {
         task.needs.iter().all(|&v| self.vars[v].is_some())
@@ -187,7 +216,30 @@ impl User {
         rec: &mut Recorder,
     ) -> Option<Next> {
         let class = &program.classes[self.class];
+        if !self.started {
+            self.started = true;
+            self.draw(&class.sets, gens);
+        }
         loop {
+            // The next step of the group under way, if any; a step waiting for a capture that
+            // its group did not set is skipped like a task.
+            if let Some((head, i)) = self.group {
+                let steps = &program.tasks[head].then;
+                self.group = (i + 1 < steps.len()).then_some((head, i + 1));
+                let task = steps[i];
+                match self.unset(&program.tasks[task]) {
+                    None => {
+                        return Some(Next {
+                            task,
+                            on_start: false,
+                        });
+                    }
+                    Some(var) => {
+                        rec.unset_skipped(var);
+                        continue;
+                    }
+                }
+            }
             let (task, on_start) = if self.on_start_next < class.on_start.len() {
                 if self.on_start_waiting || staged > 0 {
                     return None;
@@ -206,7 +258,11 @@ impl User {
                     false,
                 )
             };
+            self.draw(&program.tasks[task].sets, gens);
             let Some(var) = self.unset(&program.tasks[task]) else {
+                if !program.tasks[task].then.is_empty() {
+                    self.group = Some((task, 0));
+                }
                 return Some(Next { task, on_start });
             };
             // Never sent with a hole: skip it (counted by variable) and take the class's next
@@ -218,13 +274,17 @@ impl User {
             }
             let at = class.tasks.iter().position(|&t| t == task).unwrap_or(0);
             let n = class.tasks.len();
-            return (1..n)
-                .map(|i| class.tasks[(at + i) % n])
-                .find(|&t| self.ready(&program.tasks[t]))
-                .map(|task| Next {
-                    task,
-                    on_start: false,
-                });
+            let task = (1..n).map(|i| class.tasks[(at + i) % n]).find(|&t| {
+                self.draw(&program.tasks[t].sets, gens);
+                self.ready(&program.tasks[t])
+            })?;
+            if !program.tasks[task].then.is_empty() {
+                self.group = Some((task, 0));
+            }
+            return Some(Next {
+                task,
+                on_start: false,
+            });
         }
     }
 

@@ -28,6 +28,10 @@ pub(super) fn read_body(
     for stmt in body {
         match stmt {
             Stmt::Expr(e) if is_interrupt(&e.value) => *interrupts = true,
+            Stmt::Expr(e) if is_sleep(&e.value) => r.warn(
+                e,
+                format!("{class}: a sleep inside a task is not converted (users think between tasks only): use the class's think time"),
+            ),
             Stmt::Expr(e) => {
                 if client_header(r, &e.value, client_headers) {
                     continue;
@@ -124,6 +128,14 @@ fn caught(r: &mut Reader, w: &ast::StmtWith, weight: u32) -> Result<Request, Str
     }
     q.check = (!check.is_empty()).then_some(check);
     Ok(q)
+}
+
+/// `time.sleep(...)`, `gevent.sleep(...)`, `sleep(...)`.
+fn is_sleep(e: &Expr) -> bool {
+    matches!(e, Expr::Call(c) if matches!(
+        super::value::dotted(&c.func).as_deref(),
+        Some("time.sleep" | "gevent.sleep" | "sleep")
+    ))
 }
 
 /// `self.interrupt()` (with or without `reschedule=`): the TaskSet's visit ends here.
@@ -225,12 +237,19 @@ pub(super) fn request(r: &mut Reader, e: &Expr, weight: u32) -> Option<Request> 
     match path_expr.map(value::template) {
         // requests joins "" to the host's URL: its root.
         Some(Ok(p)) if p.is_empty() => q.path = "/".into(),
-        Some(Ok(p)) => match p.strip_prefix("http://").or_else(|| p.strip_prefix("https://")) {
+        Some(Ok(p)) => match p
+            .strip_prefix("http://")
+            .or_else(|| p.strip_prefix("https://"))
+        {
             // An absolute URL: its path; the reader compares its origin with the host.
             Some(rest) => {
                 let at = rest.find('/').unwrap_or(rest.len());
                 q.origin = Some(p[..p.len() - rest.len() + at].to_string());
-                q.path = if at == rest.len() { "/".into() } else { rest[at..].to_string() };
+                q.path = if at == rest.len() {
+                    "/".into()
+                } else {
+                    rest[at..].to_string()
+                };
             }
             None => q.path = p,
         },
@@ -244,6 +263,9 @@ pub(super) fn request(r: &mut Reader, e: &Expr, weight: u32) -> Option<Request> 
         }
     }
     let mut query = Vec::new();
+    // Content-Type from json=/data=, which an explicit header of the call overrides.
+    let mut implied: Option<&str> = None;
+    let mut left_out = false;
     for k in c.arguments.keywords.iter() {
         let Some(arg) = k.arg.as_ref().map(|a| a.as_str()) else {
             r.warn(k, "**kwargs in a request are not converted");
@@ -255,15 +277,12 @@ pub(super) fn request(r: &mut Reader, e: &Expr, weight: u32) -> Option<Request> 
             "headers" => value::pairs(&k.value).map(|h| q.headers.extend(h)),
             "json" => value::json(&k.value).map(|b| {
                 q.body = Some(b);
-                q.headers.push(("Content-Type".into(), "application/json".into()));
+                implied = Some("application/json");
             }),
             "data" => match &k.value {
                 Expr::Dict(_) => value::pairs(&k.value).map(|p| {
                     q.body = Some(value::urlencoded(&p));
-                    q.headers.push((
-                        "Content-Type".into(),
-                        "application/x-www-form-urlencoded".into(),
-                    ));
+                    implied = Some("application/x-www-form-urlencoded");
                 }),
                 other => value::template(other).map(|b| q.body = Some(b)),
             },
@@ -278,9 +297,40 @@ pub(super) fn request(r: &mut Reader, e: &Expr, weight: u32) -> Option<Request> 
             other => Err(format!("{other}= is not converted")),
         };
         if let Err(why) = result {
-            r.warn(k, why);
+            // A request without its body, headers or name would be another test.
+            let essential = matches!(
+                arg,
+                "name" | "headers" | "json" | "data" | "params" | "cookies"
+            );
+            if essential {
+                r.warn(k, format!("{arg}= is {why}: the request is left out"));
+                left_out = true;
+            } else {
+                r.warn(k, why);
+            }
         }
     }
+    if left_out {
+        return None;
+    }
+    if let Some(ct) = implied
+        && !q
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        q.headers.push(("Content-Type".into(), ct.into()));
+    }
+    // One field per name: a later value replaces an earlier one, as a dict update does.
+    let mut unique: Vec<(String, String)> = Vec::new();
+    for (k, v) in q.headers.drain(..) {
+        match unique.iter_mut().find(|(u, _)| u.eq_ignore_ascii_case(&k)) {
+            Some(slot) => *slot = (k, v),
+            None => unique.push((k, v)),
+        }
+    }
+    q.headers = unique;
+    q.path = value::requote(&q.path);
     if !query.is_empty() {
         let sep = if q.path.contains('?') { '&' } else { '?' };
         q.path = format!("{}{sep}{}", q.path, value::urlencoded(&query));

@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use rustpython_ruff_python_ast::visitor::transformer::{Transformer, walk_expr};
+use rustpython_ruff_python_ast::visitor::{self, Visitor};
 use rustpython_ruff_python_ast::{Expr, Stmt};
 
 use super::read::Reader;
@@ -23,22 +24,38 @@ pub struct Scope {
     pub attributes: HashMap<String, Expr>,
     /// Helper methods' bodies, receivers already read as `self`.
     pub helpers: HashMap<String, Vec<Stmt>>,
+    /// `self.x` that on_start draws once per user: variables the class sets (`set`).
+    pub user_sets: Vec<(String, Expr)>,
+}
+
+/// A task's statements made plain, and the locals it draws once and uses more than once: the
+/// variables its first request sets (`set`), for all of its requests to see the same value.
+pub struct Expanded {
+    pub body: Vec<Stmt>,
+    pub sets: Vec<(String, Expr)>,
 }
 
 /// The body with what `scope` and its own assignments define substituted, helpers inlined and
 /// literal loops unrolled. A value drawn at random and used twice warns: each use draws anew.
-pub fn expand(r: &mut Reader, scope: &Scope, body: &[Stmt]) -> Vec<Stmt> {
+pub fn expand(r: &mut Reader, scope: &Scope, body: &[Stmt]) -> Expanded {
     let mut locals = scope.constants.clone();
     let mut out = Vec::new();
     let uses = RefCell::new(HashMap::new());
     let mut responses = HashSet::new();
+    let mut sets = Vec::new();
+    let mut names = Names::default();
+    for s in body {
+        names.visit_stmt(s);
+    }
     let mut ctx = Walk {
         scope,
         locals: &mut locals,
         responses: &mut responses,
         uses: &uses,
+        sets: &mut sets,
+        mentions: &names.0,
     };
-    ctx.walk(r, body, &mut out, 0);
+    ctx.walk(body, &mut out, 0);
     let mut twice: Vec<String> = uses
         .into_inner()
         .into_iter()
@@ -55,7 +72,22 @@ pub fn expand(r: &mut Reader, scope: &Scope, body: &[Stmt]) -> Vec<Stmt> {
             ),
         );
     }
-    out
+    Expanded { body: out, sets }
+}
+
+/// How often each name is read in a body, as written.
+#[derive(Default)]
+struct Names(HashMap<String, usize>);
+
+impl<'a> Visitor<'a> for Names {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if let Expr::Name(n) = expr
+            && n.ctx.is_load()
+        {
+            *self.0.entry(n.id.to_string()).or_insert(0) += 1;
+        }
+        visitor::walk_expr(self, expr);
+    }
 }
 
 /// The walk's state: what names stand for, and which name a response.
@@ -64,10 +96,13 @@ struct Walk<'w> {
     locals: &'w mut HashMap<String, Expr>,
     responses: &'w mut HashSet<String>,
     uses: &'w RefCell<HashMap<String, usize>>,
+    /// Locals drawn once and read more than once: set as variables.
+    sets: &'w mut Vec<(String, Expr)>,
+    mentions: &'w HashMap<String, usize>,
 }
 
 impl Walk<'_> {
-    fn walk(&mut self, r: &mut Reader, body: &[Stmt], out: &mut Vec<Stmt>, depth: usize) {
+    fn walk(&mut self, body: &[Stmt], out: &mut Vec<Stmt>, depth: usize) {
         for stmt in body {
             let mut stmt = stmt.clone();
             let sub = Substitute {
@@ -83,7 +118,7 @@ impl Walk<'_> {
                     if let Some(helper) = helper_call(self.scope, &e.value)
                         && depth < MAX_INLINE
                     {
-                        self.walk(r, helper, out, depth + 1);
+                        self.walk(helper, out, depth + 1);
                         continue;
                     }
                     sub.visit_expr(&mut e.value);
@@ -91,8 +126,10 @@ impl Walk<'_> {
                 // A constant attribute is substituted where it is used.
                 Stmt::Assign(a)
                     if a.targets.len() == 1
-                        && self_attr(&a.targets[0])
-                            .is_some_and(|x| self.scope.attributes.contains_key(x)) =>
+                        && self_attr(&a.targets[0]).is_some_and(|x| {
+                            self.scope.attributes.contains_key(x)
+                                || self.scope.user_sets.iter().any(|(n, _)| n == x)
+                        }) =>
                 {
                     continue;
                 }
@@ -106,6 +143,21 @@ impl Walk<'_> {
                             self.responses.insert(name);
                         } else {
                             self.responses.remove(&name);
+                            let reads = self.mentions.get(&name).copied().unwrap_or(0);
+                            if draws(&a.value)
+                                && reads > 1
+                                && super::value::template(&a.value).is_ok()
+                            {
+                                // Drawn once, read twice: a variable, the same at each read.
+                                if let Ok(p) = rustpython_ruff_python_parser::parse_expression(
+                                    &format!("self.{name}"),
+                                ) {
+                                    self.sets.retain(|(n, _)| *n != name);
+                                    self.sets.push((name.clone(), (*a.value).clone()));
+                                    self.locals.insert(name, *p.into_syntax().body);
+                                    continue;
+                                }
+                            }
                             self.locals.insert(name, (*a.value).clone());
                             continue;
                         }
@@ -125,7 +177,7 @@ impl Walk<'_> {
                         let name = n.id.to_string();
                         for v in values {
                             self.locals.insert(name.clone(), v);
-                            self.walk(r, &f.body, out, depth);
+                            self.walk(&f.body, out, depth);
                         }
                         self.locals.remove(&name);
                         continue;
@@ -143,7 +195,7 @@ impl Walk<'_> {
                     }
                     // The block's own statements (its checks) are read with the request.
                     let mut inner = Vec::new();
-                    self.walk(r, &w.body, &mut inner, depth);
+                    self.walk(&w.body, &mut inner, depth);
                     w.body = inner;
                 }
                 _ => {}
@@ -246,7 +298,9 @@ impl Transformer for Substitute<'_> {
                 .locals
                 .get(n.id.as_str())
                 .map(|v| (n.id.to_string(), v)),
-            e => self_attr(e).and_then(|a| self.attributes.get(a).map(|v| (format!("self.{a}"), v))),
+            e => {
+                self_attr(e).and_then(|a| self.attributes.get(a).map(|v| (format!("self.{a}"), v)))
+            }
         };
         if let Some((name, value)) = found {
             if draws(value) {

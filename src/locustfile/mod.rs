@@ -30,6 +30,10 @@ pub struct Request {
     pub expect: Option<Vec<u16>>,
     /// What the body must hold, when `catch_response` tested it.
     pub check: Option<catch_body::Check>,
+    /// Variables drawn when the task is picked, for all its requests (name, template).
+    pub sets: Vec<(String, String)>,
+    /// The requests the same task sends after this one, in order (the scenario's `then`).
+    pub then: Vec<Request>,
     /// The scheme and authority of an absolute URL it was written with.
     pub origin: Option<String>,
     /// `@tag` names, of the task and the sets around it.
@@ -53,6 +57,8 @@ pub struct Class {
     pub tasks: Vec<Request>,
     /// The tasks run in order (a SequentialTaskSet, or one task's requests).
     pub sequence: bool,
+    /// Variables each user draws once when it starts (`self.x = random...` in on_start).
+    pub sets: Vec<(String, String)>,
 }
 
 /// Something of the file that was left out, or converted with a difference, and where.
@@ -90,12 +96,19 @@ impl Conversion {
             }
             out.push('\n');
             for (kind, reqs) in [("on_start", &c.on_start), ("task", &c.tasks)] {
-                for r in reqs.iter() {
+                for r in reqs.iter().flat_map(|q| std::iter::once(q).chain(&q.then)) {
                     let name = r.name.as_deref().unwrap_or(&r.path);
-                    out.push_str(&format!(
-                        "  {kind:<8} {:<6} {:<40} name {name}, weight {}, line {}",
-                        r.method, r.path, r.weight, r.line
-                    ));
+                    if reqs.iter().any(|q| std::ptr::eq(q, r)) {
+                        out.push_str(&format!(
+                            "  {kind:<8} {:<6} {:<40} name {name}, weight {}, line {}",
+                            r.method, r.path, r.weight, r.line
+                        ));
+                    } else {
+                        out.push_str(&format!(
+                            "    then   {:<6} {:<40} name {name}, line {}",
+                            r.method, r.path, r.line
+                        ));
+                    }
                     if !r.tags.is_empty() {
                         out.push_str(&format!(", tags {}", r.tags.join(" ")));
                     }
@@ -120,7 +133,7 @@ impl Conversion {
         let requests: usize = self
             .classes
             .iter()
-            .map(|c| c.on_start.len() + c.tasks.len())
+            .map(|c| c.on_start.len() + c.tasks.iter().map(|t| 1 + t.then.len()).sum::<usize>())
             .sum();
         out.push_str(&format!(
             "{} user class(es), {requests} request(s) converted, {} warning(s)\n",
@@ -128,6 +141,21 @@ impl Conversion {
             self.warnings.len()
         ));
         out
+    }
+}
+
+impl Conversion {
+    /// An error when no user class converted (after its warnings were shown: they say why).
+    pub fn require_classes(&self, path: &Path) -> Result<(), FileError> {
+        if !self.classes.is_empty() {
+            return Ok(());
+        }
+        let why = if self.warnings.is_empty() {
+            "it has no HttpUser or FastHttpUser class"
+        } else {
+            "no user class could be converted (the warnings above say why)"
+        };
+        Err(FileError::new(path, None, format!("nothing to run: {why}")))
     }
 }
 
@@ -145,6 +173,8 @@ pub fn convert(
         mut warnings,
     } = read::classes(text, path)?;
     warnings.sort_by_key(|w| w.line);
+    // A statement unrolled from a loop warns once.
+    warnings.dedup();
     if !only.is_empty() {
         for name in only {
             if !classes.iter().any(|c| &c.name == name) {
@@ -158,13 +188,6 @@ pub fn convert(
         classes.retain(|c| only.contains(&c.name));
     }
     warnings.sort_by_key(|w| w.line);
-    if classes.is_empty() {
-        return Err(FileError::new(
-            path,
-            None,
-            "no HttpUser or FastHttpUser class to convert".to_string(),
-        ));
-    }
     if strict && let Some(w) = warnings.first() {
         return Err(FileError::new(
             path,
@@ -194,6 +217,7 @@ pub fn scenario(path: &Path, only: &[String]) -> Result<crate::scenario::Scenari
             w.text
         );
     }
+    c.require_classes(path)?;
     crate::scenario::Scenario::parse(&c.toml, path)
 }
 

@@ -107,6 +107,8 @@ struct Set {
     flat: Flat,
     on_start: Vec<super::Request>,
     think: Option<String>,
+    /// `self.x` drawn once per user in an on_start.
+    user_sets: Vec<(String, Expr)>,
 }
 
 /// What a locustfile holds: its user classes, a LoadTestShape's stages, and the warnings.
@@ -279,6 +281,12 @@ fn read_class(r: &mut Reader, m: &Module, c: &ast::StmtClassDef, base: &str) -> 
         class.think = set.think;
     }
     class.on_start = set.on_start;
+    for (name, e) in set.user_sets {
+        match value::template(&e) {
+            Ok(t) => class.sets.push((name, t)),
+            Err(why) => r.warn(c, format!("self.{name} is {why}: left out")),
+        }
+    }
     let flat = set.flat;
     if flat.items.is_empty() {
         r.warn(
@@ -339,12 +347,13 @@ fn read_set(
     inherited_tags: &[String],
 ) -> Set {
     let chain = m.chain(c);
-    let scope = scope(r, m, &chain);
+    let scope = scope(m, &chain);
     let mut tags = inherited_tags.to_vec();
     tags.extend(tags_of(&c.decorator_list));
     let mut entries = Vec::new();
     let mut on_start = Vec::new();
     let mut think = None;
+    let mut user_sets = Vec::new();
     let methods: HashMap<&str, &ast::StmtFunctionDef> = chain
         .iter()
         .flat_map(|d| d.body.iter())
@@ -396,6 +405,7 @@ fn read_set(
                                 think = set.think;
                             }
                             on_start.extend(set.on_start);
+                            user_sets.extend(set.user_sets);
                             entries.push(Entry {
                                 content: Content::Set(set.flat),
                                 weight,
@@ -419,14 +429,26 @@ fn read_set(
         }
     }
     let mut own_on_start = Vec::new();
+    // As Python binds them: a name defined again (here or in a subclass) keeps its first
+    // place and takes its last body.
+    let mut defs: Vec<&ast::StmtFunctionDef> = Vec::new();
     for def in &chain {
         for stmt in &def.body {
             let Stmt::FunctionDef(f) = stmt else { continue };
+            match defs.iter_mut().find(|d| d.name.as_str() == f.name.as_str()) {
+                Some(d) => *d = f,
+                None => defs.push(f),
+            }
+        }
+    }
+    {
+        for f in defs {
             match f.name.as_str() {
                 "on_start" => {
-                    let body = expand(r, &scope, &receiver(f, false));
+                    let x = expand(r, &scope, &receiver(f, false));
                     let mut stop = false;
-                    own_on_start = read_body(r, &body, 1, client_headers, &c.name, &mut stop);
+                    own_on_start = read_body(r, &x.body, 1, client_headers, &c.name, &mut stop);
+                    attach_sets(r, f, &mut own_on_start, x.sets);
                 }
                 "on_stop" => {
                     if !f.body.iter().all(|s| matches!(s, Stmt::Pass(_))) {
@@ -464,10 +486,29 @@ fn read_set(
         own_on_start.append(&mut on_start);
         on_start = own_on_start;
     }
+    user_sets.extend(scope.user_sets);
     Set {
         flat,
         on_start,
         think,
+        user_sets,
+    }
+}
+
+/// Values a task draws once and reads more than once, set by its first request (and seen by
+/// all of them); one that does not convert warns.
+fn attach_sets(
+    r: &mut Reader,
+    f: &ast::StmtFunctionDef,
+    reqs: &mut [super::Request],
+    sets: Vec<(String, Expr)>,
+) {
+    for (name, e) in sets {
+        match (value::template(&e), reqs.first_mut()) {
+            (Ok(t), Some(q)) => q.sets.push((name, t)),
+            (Ok(_), None) => {}
+            (Err(why), _) => r.warn(f, format!("{name} is {why}: left out")),
+        }
     }
 }
 
@@ -486,10 +527,19 @@ struct Ctx<'c> {
 
 /// The names a set's tasks may use: the module's constants, the class's attributes and the
 /// constant `self.x` that `on_start` sets, and the helper methods (receivers read as `self`).
-fn scope(r: &mut Reader, m: &Module, chain: &[&ast::StmtClassDef]) -> Scope {
+fn scope(m: &Module, chain: &[&ast::StmtClassDef]) -> Scope {
     const KNOWN: [&str; 11] = [
-        "host", "weight", "fixed_count", "wait_time", "min_wait", "max_wait", "tasks",
-        "task_set", "abstract", "network_timeout", "connection_timeout",
+        "host",
+        "weight",
+        "fixed_count",
+        "wait_time",
+        "min_wait",
+        "max_wait",
+        "tasks",
+        "task_set",
+        "abstract",
+        "network_timeout",
+        "connection_timeout",
     ];
     let mut s = Scope {
         constants: m.constants.clone(),
@@ -518,13 +568,12 @@ fn scope(r: &mut Reader, m: &Module, chain: &[&ast::StmtClassDef]) -> Scope {
                         if is_request(value) || mentions(value, &bound) {
                             continue;
                         }
-                        if draws(value) {
-                            r.warn(
-                                a,
-                                format!("self.{x} is drawn once per user in Python, but anew for each request here"),
-                            );
+                        if draws(value) && value::template(value).is_ok() {
+                            // Drawn once per user: a variable the user sets when it starts.
+                            s.user_sets.push((x.to_string(), value.clone()));
+                        } else {
+                            s.attributes.insert(x.to_string(), value.clone());
                         }
-                        s.attributes.insert(x.to_string(), value.clone());
                     }
                 }
                 Stmt::FunctionDef(f)
@@ -550,10 +599,16 @@ fn bound_names(body: &[Stmt]) -> HashSet<String> {
                 Expr::Name(n) => Some(n.id.to_string()),
                 _ => None,
             })),
-            Stmt::With(w) => out.extend(w.items.iter().filter_map(|i| match i.optional_vars.as_deref() {
-                Some(Expr::Name(n)) => Some(n.id.to_string()),
-                _ => None,
-            })),
+            Stmt::With(w) => {
+                out.extend(
+                    w.items
+                        .iter()
+                        .filter_map(|i| match i.optional_vars.as_deref() {
+                            Some(Expr::Name(n)) => Some(n.id.to_string()),
+                            _ => None,
+                        }),
+                )
+            }
             _ => {}
         }
     }
@@ -562,7 +617,10 @@ fn bound_names(body: &[Stmt]) -> HashSet<String> {
 
 /// Whether an expression reads one of `names`.
 fn mentions(e: &Expr, names: &HashSet<String>) -> bool {
-    let mut v = Mentions { names, found: false };
+    let mut v = Mentions {
+        names,
+        found: false,
+    };
     v.visit_expr(e);
     v.found
 }
@@ -592,13 +650,19 @@ fn method_entry(
     weight: u32,
     owner: Option<&str>,
 ) -> Entry {
-    let body = expand(r, ctx.scope, &receiver(f, owner.is_none()));
+    let x = expand(r, ctx.scope, &receiver(f, owner.is_none()));
     let mut interrupts = false;
     let mut ignored = ctx.client_headers.to_vec();
     let label = owner.map_or_else(|| f.name.to_string(), |o| format!("{o}.{}", f.name));
-    let mut reqs = read_body(r, &body, weight, &mut ignored, &label, &mut interrupts);
+    let mut reqs = read_body(r, &x.body, weight, &mut ignored, &label, &mut interrupts);
+    attach_sets(r, f, &mut reqs, x.sets);
     let mut own = ctx.tags.to_vec();
     own.extend(tags_of(&f.decorator_list));
+    // A task that sends several requests sends them in order, one group picked by its weight.
+    if reqs.len() > 1 {
+        let rest = reqs.split_off(1);
+        reqs[0].then = rest;
+    }
     for q in reqs.iter_mut() {
         q.tags = own.clone();
     }

@@ -50,7 +50,10 @@ fn builds_string(e: &Expr) -> bool {
         Expr::FString(_) => true,
         Expr::BinOp(b) => matches!(b.op, ast::Operator::Add | ast::Operator::Mod),
         Expr::Call(c) => {
-            c.arguments.args.iter().all(|a| !matches!(a, Expr::Starred(_)))
+            c.arguments
+                .args
+                .iter()
+                .all(|a| !matches!(a, Expr::Starred(_)))
                 && matches!(&*c.func, Expr::Attribute(a)
                     if a.attr.as_str() == "format" && string(&a.value).is_some())
         }
@@ -417,6 +420,34 @@ pub fn urlencoded(pairs: &[(String, String)]) -> String {
         .join("&")
 }
 
+/// A path as requests sends it (`requote_uri`): characters a URL may not hold percent-encoded,
+/// `%` escapes and placeholders kept.
+pub fn requote(path: &str) -> String {
+    const SAFE: &str = "!#$%&'()*+,/:;=?@[]~-._";
+    let mut out = String::new();
+    let mut rest = path;
+    while !rest.is_empty() {
+        if rest.starts_with("{{")
+            && let Some(end) = rest.find("}}")
+        {
+            out.push_str(&rest[..end + 2]);
+            rest = &rest[end + 2..];
+            continue;
+        }
+        let ch = rest.chars().next().unwrap_or_default();
+        if ch.is_ascii_alphanumeric() || SAFE.contains(ch) {
+            out.push(ch);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in ch.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        rest = &rest[ch.len_utf8()..];
+    }
+    out
+}
+
 fn encode(s: &str) -> String {
     let mut out = String::new();
     let mut rest = s;
@@ -498,6 +529,10 @@ mod tests {
         assert!(t(r#"str(uuid.uuid4())[:12]"#).is_err(), "a dash at 9");
         assert_eq!(t(r#"json.dumps({"a": 1})"#).unwrap(), r#"{"a": 1}"#);
         assert!(t("1 - 2").is_err());
+        assert_eq!(
+            requote("/book/Competition {{rand_int 1 10}}/é?q=a b&x=%41"),
+            "/book/Competition%20{{rand_int 1 10}}/%C3%A9?q=a%20b&x=%41"
+        );
         assert_eq!(
             json(&expr(r#"{"a": [1, "é"], "b": None, "c": True}"#)).unwrap(),
             r#"{"a": [1, "\u00e9"], "b": null, "c": true}"#

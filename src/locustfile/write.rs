@@ -46,6 +46,17 @@ fn fields(q: &Request, with_weight: bool) -> Vec<String> {
     if with_weight && q.weight != 1 {
         f.push(format!("weight = {}", q.weight));
     }
+    if !q.sets.is_empty() {
+        f.push(format!("set = {{ {} }}", pairs(&q.sets)));
+    }
+    if !q.then.is_empty() {
+        let steps: Vec<String> = q
+            .then
+            .iter()
+            .map(|s| format!("  {{ {} }},", fields(s, false).join(", ")))
+            .collect();
+        f.push(format!("then = [\n{}\n]", steps.join("\n")));
+    }
     if !q.captures.is_empty() {
         let c: Vec<String> = q
             .captures
@@ -55,6 +66,14 @@ fn fields(q: &Request, with_weight: bool) -> Vec<String> {
         f.push(format!("capture = {{ {} }}", c.join(", ")));
     }
     f
+}
+
+/// `k = "v", ...` for an inline table.
+fn pairs(v: &[(String, String)]) -> String {
+    v.iter()
+        .map(|(k, x)| format!("{} = {}", quote(k), quote(x)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A body check as the scenario's inline `check` table.
@@ -122,6 +141,9 @@ pub fn scenario(classes: &[Class], stages: Option<&str>, path: &Path) -> String 
         }
         if c.sequence {
             out.push_str("sequence = true\n");
+        }
+        if !c.sets.is_empty() {
+            out.push_str(&format!("set = {{ {} }}\n", pairs(&c.sets)));
         }
         if let Some(t) = &c.think {
             out.push_str(&format!("think = {}\n", quote(t)));

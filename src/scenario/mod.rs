@@ -65,6 +65,14 @@ pub struct TaskFile {
     /// Names `--tags` and `--exclude-tags` select by (Locust's `@tag`).
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Variables drawn each time the task is picked (`{ email = "{{rand_hex 8}}@x.test" }`):
+    /// its requests and its `then` steps see the same value.
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+    /// Requests sent after this one, in order and without thinking between them: one Locust
+    /// task that sends several requests. The task's weight picks them all.
+    #[serde(default)]
+    pub then: Vec<TaskFile>,
 }
 
 /// An entry of `expect`: a status, or a class of them (`"2xx"`).
@@ -118,8 +126,23 @@ pub struct ClassFile {
     /// Run the tasks in order instead of picking by weight.
     #[serde(default)]
     pub sequence: bool,
+    /// Variables each user draws once, when it starts (Locust's `self.x = random...` in
+    /// on_start).
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
     #[serde(rename = "task", default)]
     pub tasks: Vec<TaskFile>,
+}
+
+impl ClassFile {
+    /// Every request the class may send: on_start, tasks and the steps that follow them.
+    fn requests(&self) -> impl Iterator<Item = &TaskFile> + '_ {
+        self.on_start.iter().chain(
+            self.tasks
+                .iter()
+                .flat_map(|t| std::iter::once(t).chain(&t.then)),
+        )
+    }
 }
 
 /// A whole scenario file.
@@ -265,11 +288,13 @@ impl Scenario {
         // Every variable some task captures; templates may only use these.
         let mut variables: Vec<String> = Vec::new();
         for c in &self.file.classes {
-            for t in c.on_start.iter().chain(&c.tasks) {
-                for name in t.capture.keys() {
-                    if !variables.contains(name) {
-                        variables.push(name.clone());
-                    }
+            for name in c
+                .requests()
+                .flat_map(|t| t.capture.keys().chain(t.set.keys()))
+                .chain(c.set.keys())
+            {
+                if !variables.contains(name) {
+                    variables.push(name.clone());
                 }
             }
         }
@@ -303,6 +328,8 @@ impl Scenario {
         let mut tasks: Vec<Task> = Vec::new();
         let mut endpoints: Vec<Endpoint> = Vec::new();
         let mut classes = Vec::new();
+        // A task's `then` steps: the task, and its steps' ids in order.
+        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
         let mut build = |t: &TaskFile, class: &str| -> Result<usize, FileError> {
             let method = t.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
             if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -389,6 +416,22 @@ impl Scenario {
                     source,
                 });
             }
+            let mut sets = Vec::new();
+            for (var, value) in &t.set {
+                let template =
+                    parse(value).map_err(|e| at(format!("user '{class}': set {var}: {e}")))?;
+                let var = variables
+                    .iter()
+                    .position(|v| v == var)
+                    .expect("collected above");
+                if template.vars().any(|v| v == var) {
+                    return Err(at(format!(
+                        "user '{class}': set {}: a value cannot use itself",
+                        variables[var]
+                    )));
+                }
+                sets.push((var, template));
+            }
             if t.weight == 0 {
                 return Err(at(format!("user '{class}': weight must be at least 1")));
             }
@@ -417,6 +460,8 @@ impl Scenario {
                     None => None,
                 },
                 captures,
+                then: vec![],
+                sets,
                 checks: match &t.check {
                     Some(c) => check::Checks::new(c)
                         .map_err(|e| at(format!("user '{class}': {e}")))?
@@ -435,16 +480,34 @@ impl Scenario {
             if c.weight == 0 {
                 return Err(at(format!("user '{name}': weight must be at least 1")));
             }
+            if c.on_start.iter().any(|t| !t.then.is_empty()) {
+                return Err(at(format!(
+                    "user '{name}': on_start runs in order already: list its requests there, without then"
+                )));
+            }
             let on_start = c
                 .on_start
                 .iter()
                 .map(|t| build(t, &name))
                 .collect::<Result<Vec<_>, _>>()?;
-            let class_tasks = c
-                .tasks
-                .iter()
-                .map(|t| build(t, &name))
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut class_tasks = Vec::new();
+            for t in &c.tasks {
+                let id = build(t, &name)?;
+                if t.then.iter().any(|s| !s.then.is_empty()) {
+                    return Err(at(format!(
+                        "user '{name}': a step of then has a then of its own: list them all in the task's"
+                    )));
+                }
+                let steps = t
+                    .then
+                    .iter()
+                    .map(|s| build(s, &name))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if !steps.is_empty() {
+                    groups.push((id, steps));
+                }
+                class_tasks.push(id);
+            }
             let class_think = match (&think, &c.think, &self.file.load.think) {
                 (Some(t), _, _) => *t,
                 (None, Some(t), _) | (None, None, Some(t)) => {
@@ -452,10 +515,21 @@ impl Scenario {
                 }
                 (None, None, None) => Think::None,
             };
+            let mut sets = Vec::new();
+            for (var, value) in &c.set {
+                let t = Template::parse(value, &ctx)
+                    .map_err(|e| at(format!("user '{name}': set {var}: {e}")))?;
+                let v = variables
+                    .iter()
+                    .position(|x| x == var)
+                    .expect("collected above");
+                sets.push((v, t));
+            }
             classes.push(Class {
                 name,
                 weight: c.weight,
                 fixed_count: c.fixed_count,
+                sets,
                 think: class_think,
                 on_start,
                 tasks: class_tasks,
@@ -472,6 +546,9 @@ impl Scenario {
             return Err(at(
                 "fixed_count adds up to more than 10,000,000 users".into()
             ));
+        }
+        for (id, steps) in groups {
+            tasks[id].then = steps;
         }
         Ok(Program {
             classes,
@@ -498,7 +575,7 @@ impl Scenario {
     fn cookie_placeholders(&self, dir: &Path) -> Vec<String> {
         let mut texts: Vec<String> = self.file.headers.values().cloned().collect();
         for c in &self.file.classes {
-            for t in c.on_start.iter().chain(&c.tasks) {
+            for t in c.requests() {
                 texts.push(t.path.clone());
                 texts.extend(t.headers.values().cloned());
                 texts.extend(t.body.clone());

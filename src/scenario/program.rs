@@ -141,10 +141,10 @@ impl RequestTemplate {
         self.render_inner(vars, &[])
     }
 
-    /// As `render`, for a user with cookies: a Cookie header with those of `jar` that go to
-    /// this path (`secure`: over TLS), unless the request sets its own Cookie header.
+    /// As `render`, for a user with cookies: those of `jar` that go to this path (`secure`:
+    /// over TLS), in a Cookie header of their own or after the request's own Cookie values.
     pub fn render_for(&self, vars: &[Option<Vec<u8>>], jar: &Jar, secure: bool) -> Rendered {
-        if jar.is_empty() || self.has_header("cookie") {
+        if jar.is_empty() {
             return self.render_inner(vars, &[]);
         }
         self.render_inner(vars, &jar.header(&self.cookie_path(vars), secure))
@@ -289,6 +289,10 @@ pub struct Task {
     /// Statuses that count as success; None means 2xx and 3xx.
     pub expect: Option<Statuses>,
     pub captures: Vec<Capture>,
+    /// Tasks sent after it, in order and without thinking between them (a `then` group).
+    pub then: Vec<usize>,
+    /// Variables drawn when the task is picked (`set`), for it and its group to use alike.
+    pub sets: Vec<(usize, Template)>,
     /// What the body must hold besides the status (None: nothing).
     pub checks: Option<Box<super::check::Checks>>,
     pub weight: u32,
@@ -333,6 +337,8 @@ pub struct Class {
     pub weight: u32,
     /// Exactly this many users play it, before the weights share the rest.
     pub fixed_count: Option<u64>,
+    /// Variables each of its users draws once, when it starts.
+    pub sets: Vec<(usize, Template)>,
     pub think: Think,
     /// Task ids run once per user, in order, before the others.
     pub on_start: Vec<usize>,
@@ -381,6 +387,7 @@ impl Program {
                 name: "default".into(),
                 weight: 1,
                 fixed_count: None,
+                sets: vec![],
                 think,
                 on_start: vec![],
                 tasks: vec![0],
@@ -396,6 +403,8 @@ impl Program {
                 needs: vec![],
                 expect: None,
                 captures: vec![],
+                then: vec![],
+                sets: vec![],
                 checks: None,
                 weight: 1,
             }],
@@ -650,6 +659,7 @@ mod tests {
             name: String::new(),
             weight: w,
             fixed_count: fixed,
+            sets: vec![],
             think: Think::None,
             on_start: vec![],
             tasks: vec![],

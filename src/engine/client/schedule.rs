@@ -126,6 +126,13 @@ impl Client {
     /// happens to its connection meanwhile.
     pub(super) fn think(&mut self, token: Token, from: u64, min_us: u64) {
         let class = self.users[token as usize].class;
+        if self.users[token as usize].group.is_some() {
+            // Between the requests of one task there is no think time, as in Locust.
+            let at = from + min_us;
+            self.users[token as usize].wake_at = Some(at);
+            self.wakeups.push(Reverse((at, token)));
+            return;
+        }
         let at = match self.cfg.program.classes[class].think {
             // Paced: one period after the task began, or at once when it took longer.
             Think::Pacing(d) => {
