@@ -756,3 +756,26 @@ fn tasks_of_several_requests_keep_their_order_and_their_drawn_values_as_in_locus
         assert!((share - 0.5).abs() < 0.2, "{tool}: signups {share}");
     }
 }
+
+#[test]
+fn the_locust_report_locustfiles_convert_to_the_scenarios_beside_them() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/locust-report");
+    for name in ["deployments", "approvals", "connectors", "burst"] {
+        let py = dir.join(format!("{name}.py"));
+        let o = ringblast(&["convert", py.to_str().unwrap()], Duration::from_secs(20));
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let summary = String::from_utf8_lossy(&o.stderr);
+        assert!(summary.contains(", 0 warning(s)"), "{name}: {summary}");
+        let toml = std::fs::read_to_string(dir.join(format!("{name}.toml"))).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            toml,
+            "{name}.toml is not what convert makes of {name}.py: run `ringblast convert \
+             examples/locust-report/{name}.py -o examples/locust-report/{name}.toml`"
+        );
+    }
+}

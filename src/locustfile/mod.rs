@@ -7,6 +7,7 @@ mod catch_body;
 mod expand;
 mod read;
 mod tasks;
+mod thresholds;
 mod value;
 mod write;
 
@@ -75,6 +76,8 @@ pub struct Conversion {
     pub classes: Vec<Class>,
     /// A LoadTestShape's table as `--stages`.
     pub stages: Option<String>,
+    /// A quitting listener's targets as `assert` lines.
+    pub asserts: Vec<String>,
     pub warnings: Vec<Warning>,
 }
 
@@ -130,6 +133,12 @@ impl Conversion {
         if let Some(s) = &self.stages {
             out.push_str(&format!("stages {s} (from the LoadTestShape)\n"));
         }
+        if !self.asserts.is_empty() {
+            out.push_str(&format!(
+                "assert {} (from the exit-code listener)\n",
+                self.asserts.join(", ")
+            ));
+        }
         let requests: usize = self
             .classes
             .iter()
@@ -170,6 +179,7 @@ pub fn convert(
     let read::Read {
         mut classes,
         stages,
+        asserts,
         mut warnings,
     } = read::classes(text, path)?;
     warnings.sort_by_key(|w| w.line);
@@ -195,11 +205,12 @@ pub fn convert(
             format!("{} (--strict makes every warning an error)", w.text),
         ));
     }
-    let toml = write::scenario(&classes, stages.as_deref(), path);
+    let toml = write::scenario(&classes, stages.as_deref(), &asserts, path);
     Ok(Conversion {
         toml,
         classes,
         stages,
+        asserts,
         warnings,
     })
 }

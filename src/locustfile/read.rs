@@ -12,6 +12,7 @@ use rustpython_ruff_text_size::Ranged;
 use super::body::read_body;
 use super::expand::{Scope, draws, expand, is_request};
 use super::tasks::{self, Content, Entry, Flat};
+use super::thresholds;
 use super::value::{self, dotted, number, string};
 use super::{Class, Warning};
 use crate::error::FileError;
@@ -111,10 +112,12 @@ struct Set {
     user_sets: Vec<(String, Expr)>,
 }
 
-/// What a locustfile holds: its user classes, a LoadTestShape's stages, and the warnings.
+/// What a locustfile holds: its user classes, a LoadTestShape's stages, the targets of an
+/// exit-code listener, and the warnings.
 pub struct Read {
     pub classes: Vec<Class>,
     pub stages: Option<String>,
+    pub asserts: Vec<String>,
     pub warnings: Vec<Warning>,
 }
 
@@ -160,6 +163,7 @@ pub fn classes(text: &str, path: &Path) -> Result<Read, FileError> {
     }
     let mut out = Vec::new();
     let mut stages = None;
+    let mut asserts = Vec::new();
     for stmt in body {
         match stmt {
             Stmt::ClassDef(c) => match m.root(c).as_deref() {
@@ -180,6 +184,13 @@ pub fn classes(text: &str, path: &Path) -> Result<Read, FileError> {
                 ),
                 Some("LoadTestShape") => stages = shape(&mut r, c),
                 _ => {}
+            },
+            Stmt::FunctionDef(f) if thresholds::is_listener(f) => match thresholds::asserts(f) {
+                Ok(a) => asserts.extend(a),
+                Err(why) => r.warn(
+                    f,
+                    format!("{}: {why}: not converted (write the targets with --assert)", f.name),
+                ),
             },
             Stmt::FunctionDef(f) if !f.decorator_list.is_empty() => r.warn(
                 f,
@@ -210,6 +221,7 @@ pub fn classes(text: &str, path: &Path) -> Result<Read, FileError> {
     Ok(Read {
         classes: out,
         stages,
+        asserts,
         warnings: r.warnings,
     })
 }
@@ -846,7 +858,7 @@ fn shape(r: &mut Reader, c: &ast::StmtClassDef) -> Option<String> {
         } else {
             if ramp > 0.0 {
                 out.push(format!("{}:{}u", secs(ramp), target));
-            } else {
+            } else if target != users {
                 // At once: a step is a ramp over no time, then the hold.
                 out.push(format!("0s:{target}u"));
             }

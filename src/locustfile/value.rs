@@ -66,6 +66,18 @@ fn placeholder(e: &Expr) -> Result<String, Why> {
     if builds_string(e) {
         return template(e);
     }
+    // os.urandom(n).hex(): 2n hex digits.
+    if let Expr::Call(c) = e
+        && c.arguments.args.is_empty()
+        && let Expr::Attribute(a) = &*c.func
+        && a.attr.as_str() == "hex"
+        && let Expr::Call(u) = &*a.value
+        && matches!(dotted(&u.func).as_deref(), Some("os.urandom"))
+        && let [n] = &u.arguments.args[..]
+        && let Some(n) = number(n).filter(|n| (1.0..=32.0).contains(n))
+    {
+        return Ok(format!("{{{{rand_hex {}}}}}", n as u64 * 2));
+    }
     // uuid.uuid4().hex[:8] or str(uuid.uuid4())[:8]: that many hex digits (a uuid's first
     // dash is its 9th character).
     if let Expr::Subscript(s) = e
@@ -101,6 +113,16 @@ fn placeholder(e: &Expr) -> Result<String, Why> {
                 }
             }
             "str" if args.len() == 1 => return placeholder(&args[0]),
+            // next(counter) of an itertools.count(): a sequence number.
+            "next"
+                if args.len() == 1
+                    && matches!(&args[0], Expr::Call(n) if matches!(
+                    dotted(&n.func).as_deref(),
+                    Some("itertools.count" | "count")
+                ) && n.arguments.args.is_empty()) =>
+            {
+                return Ok("{{seq}}".into());
+            }
             "random.random" if args.is_empty() => return Ok("0.{{rand_int 0 999999 6}}".into()),
             "random.choice" | "choice" if args.len() == 1 => {
                 if let Expr::List(_) | Expr::Tuple(_) = &args[0] {
@@ -367,11 +389,9 @@ pub fn json(e: &Expr) -> Result<String, Why> {
         Expr::BooleanLiteral(b) => Ok(if b.value { "true" } else { "false" }.into()),
         Expr::NoneLiteral(_) => Ok("null".into()),
         _ if number(e).is_some() => Ok(fmt_number(number(e).unwrap_or_default())),
-        Expr::Call(c)
-            if matches!(
-                dotted(&c.func).as_deref(),
-                Some("random.randint" | "randint")
-            ) =>
+        // A number drawn at run time is a JSON number, unquoted.
+        Expr::Call(_)
+            if placeholder(e).is_ok_and(|p| p == "{{seq}}" || p.starts_with("{{rand_int ")) =>
         {
             placeholder(e)
         }
@@ -529,6 +549,8 @@ mod tests {
         assert!(t(r#"str(uuid.uuid4())[:12]"#).is_err(), "a dash at 9");
         assert_eq!(t(r#"json.dumps({"a": 1})"#).unwrap(), r#"{"a": 1}"#);
         assert!(t("1 - 2").is_err());
+        assert_eq!(t("next(itertools.count())").unwrap(), "{{seq}}");
+        assert_eq!(t("os.urandom(16).hex()").unwrap(), "{{rand_hex 32}}");
         assert_eq!(
             requote("/book/Competition {{rand_int 1 10}}/é?q=a b&x=%41"),
             "/book/Competition%20{{rand_int 1 10}}/%C3%A9?q=a%20b&x=%41"

@@ -119,7 +119,12 @@ fn expect_list(ok: &[u16]) -> String {
     items.join(", ")
 }
 
-pub fn scenario(classes: &[Class], stages: Option<&str>, path: &Path) -> String {
+pub fn scenario(
+    classes: &[Class],
+    stages: Option<&str>,
+    asserts: &[String],
+    path: &Path,
+) -> String {
     let mut out = format!(
         "# Converted from {} by `ringblast convert`.\n",
         path.file_name()
@@ -127,6 +132,10 @@ pub fn scenario(classes: &[Class], stages: Option<&str>, path: &Path) -> String 
     );
     if let Some(host) = classes.iter().find_map(|c| c.host.as_ref()) {
         out.push_str(&format!("host = {}\n", quote(host)));
+    }
+    if !asserts.is_empty() {
+        let a: Vec<String> = asserts.iter().map(|a| quote(a)).collect();
+        out.push_str(&format!("assert = [{}]\n", a.join(", ")));
     }
     if let Some(s) = stages {
         out.push_str(&format!("\n[load]\nstages = {}\n", quote(s)));
