@@ -91,6 +91,22 @@ fn placeholder(e: &Expr) -> Result<String, Why> {
     {
         return Ok(format!("{{{{rand_hex {}}}}}", n as u64));
     }
+    // self.client.cookies["csrftoken"] or .get("csrftoken"): the user's cookie, as it is then.
+    let cookie = match e {
+        Expr::Subscript(s) if dotted(&s.value).as_deref() == Some("self.client.cookies") => {
+            string(&s.slice)
+        }
+        Expr::Call(c)
+            if c.arguments.args.len() == 1
+                && dotted(&c.func).as_deref() == Some("self.client.cookies.get") =>
+        {
+            string(&c.arguments.args[0])
+        }
+        _ => None,
+    };
+    if let Some(name) = cookie {
+        return Ok(format!("{{{{cookie {name}}}}}"));
+    }
     if let Some(attr) = self_attr(e) {
         return Ok(format!("{{{{{attr}}}}}"));
     }
@@ -550,6 +566,10 @@ mod tests {
         assert_eq!(t(r#"json.dumps({"a": 1})"#).unwrap(), r#"{"a": 1}"#);
         assert!(t("1 - 2").is_err());
         assert_eq!(t("next(itertools.count())").unwrap(), "{{seq}}");
+        assert_eq!(
+            t(r#"self.client.cookies["csrftoken"] + self.client.cookies.get("s")"#).unwrap(),
+            "{{cookie csrftoken}}{{cookie s}}"
+        );
         assert_eq!(t("os.urandom(16).hex()").unwrap(), "{{rand_hex 32}}");
         assert_eq!(
             requote("/book/Competition {{rand_int 1 10}}/é?q=a b&x=%41"),

@@ -1,0 +1,34 @@
+"""locustfile.py paced: each user runs 10 tasks a second, so 50 users ask 500 requests a second of
+both tools, a rate neither is limited by. The rest as in locustfile.py: a form
+login with Django's CSRF token and session cookie, then the JSON API."""
+import random
+
+from locust import HttpUser, constant_throughput, task
+
+
+class Shopper(HttpUser):
+    wait_time = constant_throughput(10)
+    def on_start(self):
+        self.client.get("/login/", name="login form")
+        self.client.post(
+            "/login/",
+            data={"username": "demo", "password": "demo", "csrfmiddlewaretoken": self.client.cookies["csrftoken"]},
+            name="login",
+        )
+
+    @task(3)
+    def list_items(self):
+        self.client.get("/api/items/", name="list")
+
+    @task(3)
+    def read_item(self):
+        self.client.get(f"/api/items/{random.randint(1, 50)}/", name="read")
+
+    @task(1)
+    def create_item(self):
+        self.client.post(
+            "/api/items/",
+            json={"name": "new"},
+            headers={"X-CSRFToken": self.client.cookies["csrftoken"]},
+            name="create",
+        )
