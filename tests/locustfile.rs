@@ -40,6 +40,28 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
+/// Real Locust, headless, on `file` against `server` with `args` (users, time, ...); fails the
+/// test unless it exits 0. Its output (standard output holds `--json`'s stats).
+fn locust(file: &std::path::Path, server: &TestServer, args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args(["-m", "locust", "-f", file.to_str().unwrap(), "--headless"]);
+    cmd.args([
+        "--only-summary",
+        "--loglevel",
+        "ERROR",
+        "--host",
+        &server.url(""),
+    ]);
+    cmd.args(args);
+    let o = common::run_bounded(cmd, Duration::from_secs(60));
+    assert!(
+        o.status.success(),
+        "locust: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
 /// What a server received, tool-independent: each request line with UUIDs masked, and the headers
 /// the locustfile sets (Authorization, Content-Type, Content-Length of bodies).
 struct Received {
@@ -218,30 +240,10 @@ fn the_same_locustfile_in_locust_and_in_ringblast_sends_the_same_requests() {
         return;
     }
     let locust_server = TestServer::start(Mode::Api { close_every: 0 });
-    let mut cmd = std::process::Command::new("python3");
-    cmd.args([
-        "-m",
-        "locust",
-        "-f",
-        fixture().to_str().unwrap(),
-        "--headless",
-        "-u",
-        "3",
-        "-r",
-        "100",
-        "-t",
-        "3s",
-        "--host",
-        &locust_server.url(""),
-        "--only-summary",
-        "--loglevel",
-        "ERROR",
-    ]);
-    let o = common::run_bounded(cmd, Duration::from_secs(60));
-    assert!(
-        o.status.success(),
-        "locust: {}",
-        String::from_utf8_lossy(&o.stderr)
+    locust(
+        &fixture(),
+        &locust_server,
+        &["-u", "3", "-r", "100", "-t", "3s"],
     );
     let rb_server = TestServer::start(Mode::Api { close_every: 0 });
     let r = run(&[
@@ -419,9 +421,8 @@ class Approver(HttpUser):
     );
     // Locust, on the same file: which names fail, and which do not.
     let locust_server = TestServer::start(Mode::Api { close_every: 0 });
-    let mut cmd = std::process::Command::new("python3");
-    cmd.args(["-m", "locust", "-f", file.to_str().unwrap(), "--headless"]);
-    cmd.args([
+    // Locust exits 1 when anything failed, as here on purpose.
+    let args = [
         "-u",
         "2",
         "-r",
@@ -429,13 +430,10 @@ class Approver(HttpUser):
         "-t",
         "2s",
         "--json",
-        "--only-summary",
-    ]);
-    // Locust exits 1 when anything failed, as here on purpose.
-    cmd.args(["--exit-code-on-error", "0"]);
-    cmd.args(["--host", &locust_server.url(""), "--loglevel", "ERROR"]);
-    let o = common::run_bounded(cmd, Duration::from_secs(60));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        "--exit-code-on-error",
+        "0",
+    ];
+    let o = locust(&file, &locust_server, &args);
     let stats: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let locust_fails = |name: &str| {
         let e = stats
@@ -496,9 +494,7 @@ fn task_sets_sequences_tags_and_pacing_match_locust() {
     }
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/locustfiles/sets.py");
     let locust_server = TestServer::start(Mode::Api { close_every: 0 });
-    let mut cmd = std::process::Command::new("python3");
-    cmd.args(["-m", "locust", "-f", file.to_str().unwrap(), "--headless"]);
-    cmd.args([
+    let args = [
         "-u",
         "3",
         "-r",
@@ -507,15 +503,8 @@ fn task_sets_sequences_tags_and_pacing_match_locust() {
         "3s",
         "--exclude-tags",
         "search",
-    ]);
-    cmd.args(["--host", &locust_server.url(""), "--only-summary"]);
-    cmd.args(["--loglevel", "ERROR"]);
-    let o = common::run_bounded(cmd, Duration::from_secs(60));
-    assert!(
-        o.status.success(),
-        "locust: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    ];
+    locust(&file, &locust_server, &args);
     let rb_server = TestServer::start(Mode::Api { close_every: 0 });
     let r = run(&[
         "-f",
@@ -672,12 +661,7 @@ fn tasks_of_several_requests_keep_their_order_and_their_drawn_values_as_in_locus
     let file =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/locustfiles/flows.py");
     let locust_server = TestServer::start(Mode::Api { close_every: 0 });
-    let mut cmd = std::process::Command::new("python3");
-    cmd.args(["-m", "locust", "-f", file.to_str().unwrap(), "--headless"]);
-    cmd.args(["-u", "1", "-r", "10", "-t", "3s", "--only-summary"]);
-    cmd.args(["--host", &locust_server.url(""), "--loglevel", "ERROR"]);
-    let o = common::run_bounded(cmd, Duration::from_secs(60));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    locust(&file, &locust_server, &["-u", "1", "-r", "10", "-t", "3s"]);
     let rb_server = TestServer::start(Mode::Api { close_every: 0 });
     let r = run(&[
         "-f",

@@ -4,8 +4,11 @@
 mod body;
 mod catch;
 mod catch_body;
+mod entries;
 mod expand;
 mod read;
+mod scope;
+mod shape;
 mod tasks;
 mod thresholds;
 mod value;
