@@ -1,10 +1,11 @@
-//! Micro-benchmark of the per-response hot path: parsing pipelined responses and recording them.
-//! Run: `cargo bench --bench codec`. Prints nanoseconds per response; compare runs on one machine.
+//! Micro-benchmark of the per-response hot path: parsing pipelined responses, HPACK blocks, and
+//! recording. Run: `cargo bench --bench codec`. Prints ns each; compare runs on one machine.
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use ringblast::http::response::{Progress, ResponseParser};
+use ringblast::proto::h2::hpack;
 use ringblast::stats::Recorder;
 
 fn stream(response: &[u8], copies: usize) -> Vec<u8> {
@@ -82,4 +83,80 @@ fn main() {
         start.elapsed().as_nanos() as f64 / n as f64
     });
     println!("record response   {ns:>7.1} ns/response");
+    hpack_blocks();
+}
+
+/// HPACK as a client meets it: a request block encoded, a server's first response block
+/// (Huffman literals entering the table) and the repeats (table references).
+fn hpack_blocks() {
+    let fields: [(&[u8], &[u8]); 6] = [
+        (b":status", b"200"),
+        (b"server", b"nginx/1.22.1"),
+        (b"date", b"Sat, 05 Dec 2026 02:00:00 GMT"),
+        (b"content-type", b"application/json"),
+        (b"content-length", b"27"),
+        (b"cache-control", b"no-cache"),
+    ];
+    // As nginx sends them: literals with incremental indexing, Huffman-coded.
+    let mut first = Vec::new();
+    for (n, v) in fields {
+        first.push(0x40);
+        hpack::put_str(n, false, &mut first);
+        hpack::put_str(v, false, &mut first);
+    }
+    // The same fields again, as references to the six newest table entries (62..67).
+    let repeat: Vec<u8> = (62..68u8).rev().map(|i| 0x80 | i).collect();
+    let n = 1_000_000;
+    let ns = best_of(|| {
+        let start = Instant::now();
+        for _ in 0..n {
+            let mut d = hpack::Decoder::new(4096);
+            let mut count = 0;
+            d.decode(black_box(&first), |_, v| count += v.len())
+                .expect("valid");
+            black_box(count);
+        }
+        start.elapsed().as_nanos() as f64 / n as f64
+    });
+    println!(
+        "hpack decode first   {ns:>7.1} ns/block ({} bytes of Huffman literals, a new table each)",
+        first.len()
+    );
+    let mut d = hpack::Decoder::new(4096);
+    d.decode(&first, |_, _| {}).expect("valid");
+    let ns = best_of(|| {
+        let start = Instant::now();
+        for _ in 0..n {
+            let mut count = 0;
+            d.decode(black_box(&repeat), |_, v| count += v.len())
+                .expect("valid");
+            black_box(count);
+        }
+        start.elapsed().as_nanos() as f64 / n as f64
+    });
+    println!(
+        "hpack decode repeat  {ns:>7.1} ns/block ({} bytes of table references)",
+        repeat.len()
+    );
+    let ns = best_of(|| {
+        let start = Instant::now();
+        let mut out = Vec::with_capacity(256);
+        for _ in 0..n {
+            out.clear();
+            hpack::put_field(b":method", b"GET", false, false, &mut out);
+            hpack::put_field(b":scheme", b"http", false, false, &mut out);
+            hpack::put_field(b":authority", b"127.0.0.1:8080", false, false, &mut out);
+            hpack::put_field(
+                b":path",
+                b"/api/v1/deployments/00042/",
+                true,
+                false,
+                &mut out,
+            );
+            hpack::put_field(b"authorization", b"Bearer tok-0001", false, true, &mut out);
+            black_box(&out);
+        }
+        start.elapsed().as_nanos() as f64 / n as f64
+    });
+    println!("hpack encode request {ns:>7.1} ns/block (built once per template in the design)");
 }

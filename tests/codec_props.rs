@@ -1,8 +1,11 @@
-//! Property tests of the response codec: arbitrary byte streams split at arbitrary points never
-//! panic or hang, and well-formed pipelined responses are each counted once, however split.
+//! Property tests of the codecs: arbitrary byte streams split at arbitrary points never panic or
+//! hang, responses are each counted once however split, and HPACK agrees with Python's `hpack`.
+
+mod common;
 
 use proptest::prelude::*;
 use ringblast::http::response::{Progress, ResponseParser};
+use ringblast::proto::h2::{hpack, huffman};
 
 /// One well-formed response of a few kinds, as bytes, and whether it answers a HEAD request.
 fn response() -> impl Strategy<Value = (Vec<u8>, bool)> {
@@ -98,5 +101,153 @@ proptest! {
             .map(|(r, _)| std::str::from_utf8(&r[9..12]).unwrap().parse().unwrap())
             .collect();
         prop_assert_eq!(done, want);
+    }
+}
+
+/// A header list of lowercase names and printable values, some from the static table.
+fn header_list() -> impl Strategy<Value = Vec<(String, String)>> {
+    let name = prop_oneof![
+        Just(":path".to_string()),
+        Just("accept".to_string()),
+        Just("content-type".to_string()),
+        "[a-z][a-z0-9-]{0,20}",
+    ];
+    proptest::collection::vec((name, "[ -~]{0,40}"), 0..12)
+}
+
+fn decode_all(d: &mut hpack::Decoder, block: &[u8]) -> Result<Vec<(String, String)>, &'static str> {
+    let mut out = Vec::new();
+    d.decode(block, |n, v| {
+        out.push((
+            String::from_utf8_lossy(n).into_owned(),
+            String::from_utf8_lossy(v).into_owned(),
+        ))
+    })?;
+    Ok(out)
+}
+
+proptest! {
+    #[test]
+    fn hpack_and_huffman_take_any_bytes_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let mut d = hpack::Decoder::new(4096);
+        let _ = d.decode(&bytes, |_, _| {});
+        let _ = huffman::decode(&bytes, &mut Vec::new());
+    }
+
+    #[test]
+    fn hpack_blocks_round_trip(list in header_list(), raw in any::<bool>()) {
+        let mut block = Vec::new();
+        for (n, v) in &list {
+            hpack::put_field(n.as_bytes(), v.as_bytes(), raw, false, &mut block);
+        }
+        let mut d = hpack::Decoder::new(4096);
+        prop_assert_eq!(decode_all(&mut d, &block).unwrap(), list);
+    }
+}
+
+/// Python's `hpack` (the h2 package's), run on stdin: `encode` prints one hex block per JSON
+/// header list (Huffman and the dynamic table on, as servers use them); `decode` prints each
+/// hex block's fields as JSON, keeping one table across the blocks.
+const PY: &str = r#"
+import json, sys
+from hpack import Encoder, Decoder
+mode, lines = sys.argv[1], sys.stdin.read().split("\n")
+if mode == "encode":
+    e = Encoder()
+    for l in filter(None, lines):
+        print(e.encode([tuple(h) for h in json.loads(l)]).hex())
+else:
+    d = Decoder()
+    for l in filter(None, lines):
+        print(json.dumps([[n, v] for n, v in d.decode(bytes.fromhex(l))]))
+"#;
+
+fn python(mode: &str, input: &str) -> Vec<String> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", PY, mode])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "python hpack failed");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn hpack_agrees_with_python_hpack_both_ways() {
+    if !common::python_has("hpack", "the HPACK cross-check") {
+        return;
+    }
+    // Responses as a server sends them: repeated fields become dynamic-table references, values
+    // long enough are Huffman-coded, and the table evicts as it fills.
+    let lists: Vec<Vec<(String, String)>> = (0..60)
+        .map(|i| {
+            vec![
+                (
+                    ":status".into(),
+                    if i % 7 == 0 { "404" } else { "200" }.into(),
+                ),
+                ("content-type".into(), "application/json".into()),
+                ("server".into(), "nginx/1.22.1".into()),
+                (
+                    "date".into(),
+                    format!("Sat, 05 Dec 2026 02:{:02}:00 GMT", i % 60),
+                ),
+                ("x-request-id".into(), format!("{:032x}", i * 7919)),
+                (format!("x-custom-{}", i % 9), "v".repeat(i * 3)),
+            ]
+        })
+        .collect();
+    let json: String = lists
+        .iter()
+        .map(|l| serde_json::to_string(l).unwrap() + "\n")
+        .collect();
+    let blocks = python("encode", &json);
+    assert_eq!(blocks.len(), lists.len());
+    let mut d = hpack::Decoder::new(4096);
+    for (hex, want) in blocks.iter().zip(&lists) {
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        assert_eq!(&decode_all(&mut d, &bytes).unwrap(), want);
+    }
+    assert!(
+        d.table().size() > 0,
+        "Python's encoder used the dynamic table"
+    );
+    // And our blocks, as a server's decoder reads them.
+    let ours: String = lists
+        .iter()
+        .map(|l| {
+            let mut block = Vec::new();
+            for (n, v) in l {
+                hpack::put_field(
+                    n.as_bytes(),
+                    v.as_bytes(),
+                    false,
+                    n == "x-request-id",
+                    &mut block,
+                );
+            }
+            block.iter().map(|b| format!("{b:02x}")).collect::<String>() + "\n"
+        })
+        .collect();
+    let decoded = python("decode", &ours);
+    for (line, want) in decoded.iter().zip(&lists) {
+        let got: Vec<(String, String)> = serde_json::from_str(line).unwrap();
+        assert_eq!(&got, want);
     }
 }

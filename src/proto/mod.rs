@@ -1,6 +1,7 @@
 //! The protocol seam below the client: one connection's exchanges of requests for responses.
 //! The client stages requests and feeds received bytes; a protocol says what completed.
 
+pub mod h2;
 pub mod http1;
 
 /// What the client keeps with each request in flight: the protocol only needs to know how the
