@@ -256,3 +256,55 @@ proptest! {
         let _ = peer.join();
     }
 }
+
+/// Crafted locustfiles: brackets nested past Python's limit and an oversized file are one-line
+/// errors; the longest operator chain a file may hold converts, under the memory limit.
+#[test]
+fn crafted_locustfiles_give_one_line_or_convert() {
+    let dir = TempDir::new("crafted-locustfiles");
+    let head =
+        "from locust import HttpUser, task\nclass U(HttpUser):\n    @task\n    def t(self):\n";
+    let cases = [
+        (
+            "nested",
+            format!(
+                "{head}        self.client.post(\"/\", json={}{})\n",
+                "[".repeat(5000),
+                "]".repeat(5000)
+            ),
+            Some("nested deeper than 200"),
+        ),
+        (
+            "large",
+            format!(
+                "{head}        self.client.get(\"/\")\n{}",
+                "#\n".repeat(200_000)
+            ),
+            Some("more than a locustfile may be"),
+        ),
+        (
+            "chain",
+            format!(
+                "{head}        self.client.get(\"/\" + {})\n",
+                vec!["\"a\""; 40_000].join(" + ")
+            ),
+            None,
+        ),
+    ];
+    for (name, text, error) in cases {
+        let file = dir.join(format!("{name}.py"));
+        std::fs::write(&file, text).unwrap();
+        let out = limited(&["convert", file.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.signal().is_none(), "{name}: {:?}", out.status);
+        match error {
+            Some(why) => {
+                assert_handled(name, &out);
+                assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+                assert_eq!(err.trim().lines().count(), 1, "{name}: {err}");
+                assert!(err.contains(why), "{name}: {err}");
+            }
+            None => assert!(out.status.success(), "{name}: {err}"),
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! scenario (TOML text); everything else becomes a warning with its line. No Python at run time.
 
 mod body;
+mod bounds;
 mod catch;
 mod catch_body;
 mod entries;
@@ -174,6 +175,32 @@ impl Conversion {
 /// Converts a locustfile's text. `only` keeps the named classes (all when empty); `strict` makes
 /// any warning an error.
 pub fn convert(
+    text: &str,
+    path: &Path,
+    only: &[String],
+    strict: bool,
+) -> Result<Conversion, FileError> {
+    bounds::check(text, path)?;
+    // The parser and the walks recurse once per level of the syntax tree: a thread with a
+    // stack for the deepest tree a bounded file can hold (reserved, not committed).
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("locustfile".into())
+            .stack_size(bounds::STACK)
+            .spawn_scoped(s, || convert_on_this_thread(text, path, only, strict))
+            .map_err(|e| FileError::new(path, None, format!("cannot start its reader: {e}")))?
+            .join()
+            .unwrap_or_else(|_| {
+                Err(FileError::new(
+                    path,
+                    None,
+                    "the converter stopped on this file (a bug: please report it)".to_string(),
+                ))
+            })
+    })
+}
+
+fn convert_on_this_thread(
     text: &str,
     path: &Path,
     only: &[String],
