@@ -246,3 +246,146 @@ body = '{"plane":"{{pick plane from planes.csv random}}","n":{{rand_int 1 100000
         .collect();
     assert_eq!(planes, want);
 }
+
+/// The HTTP/2 client's state machine against Debian's nginx over h2c (prior knowledge), by
+/// blocking reads and writes: SETTINGS both ways, nginx's HPACK (Huffman, dynamic table), three
+/// streams at a time, and the graceful GOAWAY nginx sends after `keepalive_requests` (5 here):
+/// the streams above its last id are refused, and nginx logged exactly the ones it answered.
+#[test]
+fn the_http2_client_speaks_h2c_with_nginx_up_to_its_goaway() {
+    use ringblast::proto::Meta;
+    use ringblast::proto::h2::client::{Client, Ended, Event, Request};
+    use std::io::{Read, Write};
+
+    #[derive(Debug, Clone, Copy)]
+    struct Id(u32);
+    impl Meta for Id {
+        fn head(&self) -> bool {
+            false
+        }
+        fn collect(&self) -> bool {
+            self.0 == 0
+        }
+    }
+
+    if !common::have("nginx", "the HTTP/2 client against nginx") {
+        return;
+    }
+    let dir = common::TempDir::new("nginx-h2c");
+    let port = common::free_port();
+    let d = dir.to_str().unwrap();
+    let conf = format!(
+        r#"worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 64; }}
+http {{
+  access_log {d}/access.log;
+  client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d};
+  uwsgi_temp_path {d}; scgi_temp_path {d};
+  keepalive_requests 5;
+  server {{
+    listen 127.0.0.1:{port} http2;
+    location / {{ add_header X-Test "a value long enough for Huffman"; return 200 "hello over h2c\n"; }}
+  }}
+}}
+"#
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf).unwrap();
+    let mut nginx = std::process::Command::new("nginx")
+        .args(["-c", path.to_str().unwrap(), "-g", "daemon off;"])
+        .spawn()
+        .unwrap();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut sock = loop {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            break s;
+        }
+        assert!(std::time::Instant::now() < end, "nginx did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let mut client: Client<Id> = Client::new(false, 4096);
+    let authority = format!("127.0.0.1:{port}");
+    let (mut next, total) = (0u32, 8u32);
+    let (mut answered, mut refused, mut kept) = (Vec::new(), Vec::new(), None);
+    let mut buf = vec![0u8; 16384];
+    while answered.len() + refused.len() < total as usize {
+        let mut out = Vec::new();
+        // Three streams at a time, while nginx has not said it is going away.
+        while next < total && client.in_flight() < 3 && client.may_open() {
+            let path = format!("/item/{next}");
+            let req = Request {
+                fields: vec![
+                    (b":method", b"GET"),
+                    (b":scheme", b"http"),
+                    (b":authority", authority.as_bytes()),
+                    (b":path", path.as_bytes()),
+                ],
+                body: b"",
+            };
+            client.stage(&mut out, &req, Id(next));
+            next += 1;
+        }
+        client.control(&mut out);
+        sock.write_all(&out).unwrap();
+        if !client.may_open() && client.in_flight() == 0 {
+            // The rest were never sent: refused before they left.
+            refused.extend(next..total);
+            break;
+        }
+        let n = sock.read(&mut buf).expect("nginx answers within 5 s");
+        assert!(n > 0, "nginx closed with streams in flight");
+        let mut event = client.feed(&buf[..n]);
+        while let Some(e) = event {
+            match e {
+                Event::Response {
+                    meta,
+                    status,
+                    body_len,
+                    whole,
+                } => {
+                    assert_eq!(
+                        (status, body_len),
+                        (200, 15),
+                        "stream of request {}",
+                        meta.0
+                    );
+                    if let Some(w) = whole {
+                        kept = Some(String::from_utf8_lossy(&w).into_owned());
+                    }
+                    answered.push(meta.0);
+                }
+                Event::Ended(meta, Ended::Refused) => refused.push(meta.0),
+                other => panic!("unexpected {other:?}"),
+            }
+            event = client.feed(&[]);
+        }
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &nginx.id().to_string()])
+        .status();
+    let _ = common::wait_bounded_child(&mut nginx, std::time::Duration::from_secs(5));
+    assert_eq!(
+        answered.len(),
+        5,
+        "nginx answers keepalive_requests, then GOAWAY: {answered:?}"
+    );
+    assert_eq!(answered.len() + refused.len(), total as usize);
+    let logged = std::fs::read_to_string(dir.join("access.log")).unwrap_or_default();
+    assert_eq!(logged.lines().count(), 5, "{logged}");
+    assert!(
+        logged.lines().all(|l| l.contains("HTTP/2.0\" 200")),
+        "{logged}"
+    );
+    // The kept response reads as HTTP/1.1, nginx's Huffman-coded header decoded.
+    let kept = kept.expect("request 0 kept its response");
+    assert!(kept.starts_with("HTTP/1.1 200 "), "{kept}");
+    assert!(
+        kept.contains("x-test: a value long enough for Huffman\r\n"),
+        "{kept}"
+    );
+    assert!(kept.ends_with("hello over h2c\n"), "{kept}");
+}

@@ -9,19 +9,9 @@ use std::time::Duration;
 
 use common::{Mode, Served, TempDir, TestServer, ringblast, run};
 
-/// Whether a program the test needs is installed; on CI its absence is a failure.
+/// Whether a program a TLS test needs is installed; on CI its absence is a failure.
 fn have(program: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        common::skip(
-            "a TLS test",
-            &format!("{program} is not installed (.ci/run installs it)"),
-        );
-    }
-    found
+    common::have(program, "a TLS test")
 }
 
 fn openssl(dir: &Path, args: &[&str]) {

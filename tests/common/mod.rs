@@ -318,6 +318,21 @@ pub fn require_all() -> bool {
 
 /// The one way a test skips: says what it skips and why, and appends that to the skip log
 /// (`target/tmp/skips.log`, counted by .ci/run); under `require_all` it fails instead.
+/// Whether a program `what` needs is installed; on CI its absence is a failure.
+pub fn have(program: &str, what: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        skip(
+            what,
+            &format!("{program} is not installed (.ci/run installs it)"),
+        );
+    }
+    found
+}
+
 pub fn skip(what: &str, why: &str) {
     assert!(
         !require_all(),

@@ -1,6 +1,7 @@
 //! HTTP/2's wire pieces (RFC 9113, RFC 7541): frames, HPACK and its Huffman code, as pure code
 //! with no I/O; the client's connection state on the protocol seam builds on them (issue 22).
 
+pub mod client;
 pub mod frame;
 pub mod hpack;
 pub mod huffman;

@@ -1,0 +1,752 @@
+//! One HTTP/2 client connection (RFC 9113) as a sans-IO state machine: requests staged as
+//! HEADERS and DATA frames, received frames fed in, each stream's end handed out in turn.
+
+use std::collections::VecDeque;
+
+use super::frame::{self, Frame, flag, kind, setting};
+use super::hpack;
+use crate::proto::Meta;
+
+/// What we announce, and the defaults we assume of the peer until its SETTINGS arrive.
+const OUR_WINDOW: u32 = 1 << 24;
+const OUR_TABLE: usize = 4096;
+const DEFAULT_WINDOW: i64 = 65_535;
+
+/// The server's settings, as last announced (RFC 9113 §6.5.2 defaults until then).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerSettings {
+    pub max_streams: u32,
+    pub initial_window: u32,
+    pub max_frame: usize,
+}
+
+impl Default for PeerSettings {
+    fn default() -> Self {
+        Self {
+            max_streams: u32::MAX,
+            initial_window: DEFAULT_WINDOW as u32,
+            max_frame: frame::MIN_FRAME,
+        }
+    }
+}
+
+/// How a stream ended, when it did not end with a whole response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The server reset the stream (RST_STREAM) with this error code.
+    Reset(u32),
+    /// The server's GOAWAY said it never processed the stream: it may be sent again.
+    Refused,
+}
+
+/// What feeding received bytes produced, one at a time.
+#[derive(Debug)]
+pub enum Event<M> {
+    /// A stream's response is complete: status, body bytes, and, when asked for, the response
+    /// written as HTTP/1.1 (head and body) for captures and checks.
+    Response {
+        meta: M,
+        status: u16,
+        body_len: u64,
+        whole: Option<Vec<u8>>,
+    },
+    /// A stream ended without a response.
+    Ended(M, Ended),
+    /// The connection cannot go on (a protocol, compression or flow-control error, or a GOAWAY
+    /// with an error): what is in flight is the caller's to drain.
+    Broken(&'static str),
+}
+
+#[derive(Debug)]
+struct Stream<M> {
+    id: u32,
+    meta: M,
+    status: Option<u16>,
+    body_len: u64,
+    /// The response as HTTP/1.1 text, when the request asked to keep it (None past the bound).
+    whole: Option<Vec<u8>>,
+    /// Request body bytes still waiting for flow-control window.
+    unsent: Vec<u8>,
+    send_window: i64,
+}
+
+/// One connection's streams and what it knows of the peer.
+#[derive(Debug)]
+pub struct Client<M> {
+    scheme: &'static str,
+    started: bool,
+    next_id: u32,
+    streams: VecDeque<Stream<M>>,
+    /// The end of a frame whose start arrived in an earlier read.
+    partial: Vec<u8>,
+    decoder: hpack::Decoder,
+    peer: PeerSettings,
+    send_window: i64,
+    /// Bytes received on the connection since our last WINDOW_UPDATE for it.
+    unacked: u32,
+    /// Frames to send on our own: SETTINGS and PING acknowledgements, WINDOW_UPDATEs, DATA
+    /// that window has opened for.
+    control: Vec<u8>,
+    /// A header block arriving in CONTINUATION frames: its stream, bytes and END_STREAM.
+    block: Option<(u32, Vec<u8>, bool)>,
+    /// The last stream a GOAWAY said the server would process.
+    goaway: Option<u32>,
+    capture_limit: usize,
+    events: VecDeque<Event<M>>,
+}
+
+/// What a request needs to be framed: fields in order (pseudo-headers first) and its body.
+pub struct Request<'a> {
+    pub fields: Vec<(&'a [u8], &'a [u8])>,
+    pub body: &'a [u8],
+}
+
+impl<M: Meta> Client<M> {
+    /// A connection over `https` or not; at most `capture_limit` bytes of a response kept.
+    pub fn new(https: bool, capture_limit: usize) -> Self {
+        Self {
+            scheme: if https { "https" } else { "http" },
+            started: false,
+            next_id: 1,
+            streams: VecDeque::new(),
+            partial: Vec::new(),
+            decoder: hpack::Decoder::new(OUR_TABLE),
+            peer: PeerSettings::default(),
+            send_window: DEFAULT_WINDOW,
+            unacked: 0,
+            control: Vec::new(),
+            block: None,
+            goaway: None,
+            capture_limit,
+            events: VecDeque::new(),
+        }
+    }
+
+    pub fn peer(&self) -> PeerSettings {
+        self.peer
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// Whether another stream may open now: under the peer's limit, and no GOAWAY.
+    pub fn may_open(&self) -> bool {
+        self.goaway.is_none() && (self.streams.len() as u64) < u64::from(self.peer.max_streams)
+    }
+
+    /// The scheme the `:scheme` pseudo-header carries.
+    pub fn scheme(&self) -> &'static str {
+        self.scheme
+    }
+
+    /// Writes the connection preface and our SETTINGS, once, before the first request.
+    fn start(&mut self, out: &mut Vec<u8>) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        out.extend_from_slice(frame::PREFACE);
+        frame::settings(
+            &[
+                (setting::ENABLE_PUSH, 0),
+                (setting::INITIAL_WINDOW_SIZE, OUR_WINDOW),
+                (setting::HEADER_TABLE_SIZE, OUR_TABLE as u32),
+            ],
+            out,
+        );
+        // The connection's window opens as far as the streams'.
+        frame::window_update(0, OUR_WINDOW - DEFAULT_WINDOW as u32, out);
+    }
+
+    /// Frames a request on a new stream into `out`: HEADERS (and CONTINUATION) from an HPACK
+    /// block, then as much of the body as the windows allow (the rest goes out as they open).
+    /// Returns the stream id.
+    pub fn stage(&mut self, out: &mut Vec<u8>, req: &Request, meta: M) -> u32 {
+        self.start(out);
+        let id = self.next_id;
+        self.next_id += 2;
+        let mut block = Vec::with_capacity(128);
+        for (n, v) in &req.fields {
+            let sensitive = matches!(*n, b"authorization" | b"cookie" | b"proxy-authorization");
+            hpack::put_field(n, v, false, sensitive, &mut block);
+        }
+        let max = self.peer.max_frame;
+        frame::headers(id, &block, req.body.is_empty(), max, out);
+        let mut s = Stream {
+            id,
+            meta,
+            status: None,
+            body_len: 0,
+            whole: None,
+            unsent: Vec::new(),
+            send_window: i64::from(self.peer.initial_window),
+        };
+        if !req.body.is_empty() {
+            let n = (req.body.len() as i64)
+                .min(s.send_window)
+                .min(self.send_window)
+                .max(0) as usize;
+            frame::data(id, &req.body[..n], n == req.body.len(), max, out);
+            s.send_window -= n as i64;
+            self.send_window -= n as i64;
+            s.unsent = req.body[n..].to_vec();
+        }
+        self.streams.push_back(s);
+        id
+    }
+
+    /// Frames to send on the client's behalf (acknowledgements, window updates, body bytes the
+    /// peer's window has let through): appended to `out`; false when there are none.
+    pub fn control(&mut self, out: &mut Vec<u8>) -> bool {
+        if self.control.is_empty() {
+            return false;
+        }
+        out.append(&mut self.control);
+        true
+    }
+
+    /// Feeds received bytes; returns the next event, or None when every byte given has been
+    /// used (a frame cut off at the end is kept for the next call). After an event, call again
+    /// with no bytes until it returns None: the bytes after that event are kept too.
+    pub fn feed(&mut self, mut input: &[u8]) -> Option<Event<M>> {
+        loop {
+            if let Some(e) = self.events.pop_front() {
+                self.partial.extend_from_slice(input);
+                return Some(e);
+            }
+            if !self.partial.is_empty() {
+                // Frames that began in an earlier read: read them from the kept bytes.
+                let mut kept = std::mem::take(&mut self.partial);
+                kept.extend_from_slice(input);
+                input = &[];
+                let mut at = 0;
+                while self.events.is_empty() {
+                    match Frame::read(&kept[at..], OUR_FRAME) {
+                        Err(e) => return Some(Event::Broken(e)),
+                        Ok(None) => break,
+                        Ok(Some((f, n))) => {
+                            at += n;
+                            if let Err(e) = self.on_frame(&f) {
+                                return Some(Event::Broken(e));
+                            }
+                        }
+                    }
+                }
+                kept.drain(..at);
+                self.partial = kept;
+                if self.events.is_empty() {
+                    return None;
+                }
+                continue;
+            }
+            match Frame::read(input, OUR_FRAME) {
+                Err(e) => return Some(Event::Broken(e)),
+                Ok(None) => {
+                    self.partial.extend_from_slice(input);
+                    return None;
+                }
+                Ok(Some((f, n))) => {
+                    input = &input[n..];
+                    if let Err(e) = self.on_frame(&f) {
+                        return Some(Event::Broken(e));
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_frame(&mut self, f: &Frame) -> Result<(), &'static str> {
+        if let Some((id, _, _)) = &self.block
+            && (f.kind != kind::CONTINUATION || f.stream != *id)
+        {
+            return Err("HTTP/2: a frame inside a header block");
+        }
+        match f.kind {
+            kind::SETTINGS => {
+                if f.stream != 0 {
+                    return Err("HTTP/2: SETTINGS on a stream");
+                }
+                if f.flags & flag::ACK == 0 {
+                    self.settings(f.payload)?;
+                    frame::settings_ack(&mut self.control);
+                }
+            }
+            kind::PING => {
+                if f.payload.len() != 8 {
+                    return Err("HTTP/2: PING that is not 8 bytes");
+                }
+                if f.flags & flag::ACK == 0 {
+                    frame::ping_ack(f.payload, &mut self.control);
+                }
+            }
+            kind::WINDOW_UPDATE => {
+                let inc = frame::u32_at(f.payload, 0, true).ok_or("HTTP/2: short WINDOW_UPDATE")?;
+                if inc == 0 {
+                    return Err("HTTP/2: WINDOW_UPDATE of 0");
+                }
+                if f.stream == 0 {
+                    self.send_window += i64::from(inc);
+                    if self.send_window > frame::MAX_WINDOW {
+                        return Err("HTTP/2: connection window above 2^31-1");
+                    }
+                } else if let Some(s) = self.streams.iter_mut().find(|s| s.id == f.stream) {
+                    s.send_window += i64::from(inc);
+                    if s.send_window > frame::MAX_WINDOW {
+                        return Err("HTTP/2: stream window above 2^31-1");
+                    }
+                }
+                self.flush_bodies();
+            }
+            kind::HEADERS => {
+                let block = f.content()?.to_vec();
+                let end = f.flags & flag::END_STREAM != 0;
+                if f.flags & flag::END_HEADERS != 0 {
+                    self.on_headers(f.stream, &block, end)?;
+                } else {
+                    self.block = Some((f.stream, block, end));
+                }
+            }
+            kind::CONTINUATION => {
+                let Some((id, mut block, end)) = self.block.take() else {
+                    return Err("HTTP/2: CONTINUATION without HEADERS");
+                };
+                block.extend_from_slice(f.payload);
+                if f.flags & flag::END_HEADERS != 0 {
+                    self.on_headers(id, &block, end)?;
+                } else {
+                    self.block = Some((id, block, end));
+                }
+            }
+            kind::DATA => self.on_data(f.stream, f.content()?, f.payload.len(), f.flags)?,
+            kind::RST_STREAM => {
+                let code = frame::u32_at(f.payload, 0, false).ok_or("HTTP/2: short RST_STREAM")?;
+                if let Some(i) = self.streams.iter().position(|s| s.id == f.stream) {
+                    let s = self.streams.remove(i).expect("found");
+                    self.events
+                        .push_back(Event::Ended(s.meta, Ended::Reset(code)));
+                }
+            }
+            kind::GOAWAY => {
+                let last = frame::u32_at(f.payload, 0, true).ok_or("HTTP/2: short GOAWAY")?;
+                let code = frame::u32_at(f.payload, 4, false).ok_or("HTTP/2: short GOAWAY")?;
+                self.goaway = Some(last);
+                // Streams above the last were never processed: sent again elsewhere.
+                while let Some(i) = self.streams.iter().position(|s| s.id > last) {
+                    let s = self.streams.remove(i).expect("found");
+                    self.events.push_back(Event::Ended(s.meta, Ended::Refused));
+                }
+                if code != 0 && self.streams.is_empty() {
+                    self.events
+                        .push_back(Event::Broken(frame::error_name(code)));
+                }
+            }
+            kind::PUSH_PROMISE => return Err("HTTP/2: PUSH_PROMISE, though push is disabled"),
+            // PRIORITY and unknown types are ignored (§5.5).
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn settings(&mut self, payload: &[u8]) -> Result<(), &'static str> {
+        for (id, v) in frame::read_settings(payload)? {
+            match id {
+                setting::MAX_CONCURRENT_STREAMS => self.peer.max_streams = v,
+                setting::INITIAL_WINDOW_SIZE => {
+                    if i64::from(v) > frame::MAX_WINDOW {
+                        return Err("HTTP/2: INITIAL_WINDOW_SIZE above 2^31-1");
+                    }
+                    // Every open stream's window moves by the difference (§6.9.2).
+                    let delta = i64::from(v) - i64::from(self.peer.initial_window);
+                    for s in self.streams.iter_mut() {
+                        s.send_window += delta;
+                    }
+                    self.peer.initial_window = v;
+                }
+                setting::MAX_FRAME_SIZE => {
+                    let v = v as usize;
+                    if !(frame::MIN_FRAME..=frame::MAX_FRAME).contains(&v) {
+                        return Err("HTTP/2: MAX_FRAME_SIZE out of range");
+                    }
+                    self.peer.max_frame = v;
+                }
+                // The peer's table size bounds our encoder's use of it; we use none.
+                _ => {}
+            }
+        }
+        self.flush_bodies();
+        Ok(())
+    }
+
+    /// Sends what the windows now allow of bodies that were waiting.
+    fn flush_bodies(&mut self) {
+        let max = self.peer.max_frame;
+        for s in self.streams.iter_mut() {
+            if s.unsent.is_empty() {
+                continue;
+            }
+            let n = (s.unsent.len() as i64)
+                .min(s.send_window)
+                .min(self.send_window)
+                .max(0) as usize;
+            if n == 0 {
+                continue;
+            }
+            let last = n == s.unsent.len();
+            frame::data(s.id, &s.unsent[..n], last, max, &mut self.control);
+            s.unsent.drain(..n);
+            s.send_window -= n as i64;
+            self.send_window -= n as i64;
+        }
+    }
+
+    fn on_headers(&mut self, id: u32, block: &[u8], end: bool) -> Result<(), &'static str> {
+        let limit = self.capture_limit;
+        let mut status = None;
+        let mut head = Vec::new();
+        self.decoder.decode(block, |n, v| {
+            if n == b":status" {
+                status = std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|s| s.parse::<u16>().ok());
+            } else if !n.starts_with(b":") {
+                head.extend_from_slice(n);
+                head.extend_from_slice(b": ");
+                head.extend_from_slice(v);
+                head.extend_from_slice(b"\r\n");
+            }
+        })?;
+        let Some(i) = self.streams.iter().position(|s| s.id == id) else {
+            // A stream we reset or never opened: its block still had to be decoded.
+            return Ok(());
+        };
+        let s = &mut self.streams[i];
+        match (s.status, status) {
+            // 1xx: an interim response; the final one follows.
+            (None, Some(code)) if (100..200).contains(&code) => {}
+            (None, Some(code)) => {
+                s.status = Some(code);
+                if self.capture_limit > 0 && self.streams[i].meta.collect() {
+                    let s = &mut self.streams[i];
+                    let mut w = format!("HTTP/1.1 {code} \r\n").into_bytes();
+                    w.extend_from_slice(&head);
+                    w.extend_from_slice(b"\r\n");
+                    s.whole = (w.len() <= limit).then_some(w);
+                }
+            }
+            (None, None) => return Err("HTTP/2: a response without :status"),
+            // Trailers: nothing more to record.
+            (Some(_), _) => {}
+        }
+        if end {
+            self.finish(i);
+        }
+        Ok(())
+    }
+
+    fn on_data(
+        &mut self,
+        id: u32,
+        data: &[u8],
+        flow: usize,
+        flags: u8,
+    ) -> Result<(), &'static str> {
+        // Flow control counts the whole payload, padding included (§6.9).
+        self.unacked += flow as u32;
+        if self.unacked >= OUR_WINDOW / 2 {
+            frame::window_update(0, self.unacked, &mut self.control);
+            self.unacked = 0;
+        }
+        let Some(i) = self.streams.iter().position(|s| s.id == id) else {
+            return Ok(());
+        };
+        let limit = self.capture_limit;
+        let s = &mut self.streams[i];
+        if s.status.is_none() {
+            return Err("HTTP/2: DATA before the response's HEADERS");
+        }
+        s.body_len += data.len() as u64;
+        if let Some(w) = &mut s.whole {
+            if w.len() + data.len() <= limit {
+                w.extend_from_slice(data);
+            } else {
+                s.whole = None;
+            }
+        }
+        if flags & flag::END_STREAM != 0 {
+            self.finish(i);
+        } else if flow > 0 {
+            // Each stream gets its window back as it goes.
+            frame::window_update(id, flow as u32, &mut self.control);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, i: usize) {
+        let s = self.streams.remove(i).expect("in range");
+        self.events.push_back(Event::Response {
+            meta: s.meta,
+            status: s.status.unwrap_or(0),
+            body_len: s.body_len,
+            whole: s.whole,
+        });
+    }
+
+    /// The connection is gone: every stream in flight, oldest first; partial state forgotten.
+    pub fn drain(&mut self) -> impl Iterator<Item = M> + '_ {
+        self.partial.clear();
+        self.block = None;
+        self.events.clear();
+        self.streams.drain(..).map(|s| s.meta)
+    }
+}
+
+/// Our SETTINGS_MAX_FRAME_SIZE: the default, which we do not raise.
+const OUR_FRAME: usize = frame::MIN_FRAME;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    struct M(u32, bool);
+
+    impl Meta for M {
+        fn head(&self) -> bool {
+            false
+        }
+        fn collect(&self) -> bool {
+            self.1
+        }
+    }
+
+    fn get<'a>(path: &'a [u8]) -> Request<'a> {
+        Request {
+            fields: vec![
+                (b":method", b"GET"),
+                (b":scheme", b"http"),
+                (b":authority", b"127.0.0.1:8080"),
+                (b":path", path),
+            ],
+            body: b"",
+        }
+    }
+
+    /// A response as a server frames it: HEADERS (literals with indexing, Huffman), DATA.
+    fn response(id: u32, status: &str, body: &[u8], out: &mut Vec<u8>) {
+        let mut block = Vec::new();
+        block.push(0x48); // :status, literal with indexing (static name 8)
+        hpack::put_str(status.as_bytes(), false, &mut block);
+        block.push(0x40);
+        hpack::put_str(b"content-type", false, &mut block);
+        hpack::put_str(b"application/json", false, &mut block);
+        frame::headers(id, &block, body.is_empty(), frame::MIN_FRAME, out);
+        if !body.is_empty() {
+            frame::data(id, body, true, frame::MIN_FRAME, out);
+        }
+    }
+
+    /// Every event the bytes produce, fed in pieces of `step` bytes.
+    fn events(c: &mut Client<M>, bytes: &[u8], step: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        for piece in bytes.chunks(step.max(1)) {
+            let mut next = c.feed(piece);
+            while let Some(e) = next {
+                out.push(match e {
+                    Event::Response {
+                        meta,
+                        status,
+                        body_len,
+                        whole,
+                    } => {
+                        format!("{} {status} {body_len} {}", meta.0, whole.is_some())
+                    }
+                    Event::Ended(meta, how) => format!("{} {how:?}", meta.0),
+                    Event::Broken(why) => format!("broken {why}"),
+                });
+                next = c.feed(&[]);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_request_opens_with_the_preface_and_is_one_headers_frame() {
+        let mut c = Client::new(false, 4096);
+        let mut out = Vec::new();
+        assert_eq!(c.stage(&mut out, &get(b"/a"), M(1, false)), 1);
+        assert_eq!(c.stage(&mut out, &get(b"/b"), M(2, false)), 3);
+        assert!(out.starts_with(frame::PREFACE));
+        let mut at = frame::PREFACE.len();
+        let mut kinds = Vec::new();
+        let mut d = hpack::Decoder::new(4096);
+        while let Some((f, n)) = Frame::read(&out[at..], frame::MIN_FRAME).unwrap() {
+            kinds.push((f.kind, f.stream));
+            if f.kind == kind::HEADERS {
+                assert_eq!(f.flags, flag::END_STREAM | flag::END_HEADERS);
+                let mut path = Vec::new();
+                d.decode(f.payload, |n, v| {
+                    if n == b":path" {
+                        path = v.to_vec();
+                    }
+                })
+                .unwrap();
+                assert!(path == b"/a" || path == b"/b");
+            }
+            at += n;
+        }
+        assert_eq!(
+            kinds,
+            vec![
+                (kind::SETTINGS, 0),
+                (kind::WINDOW_UPDATE, 0),
+                (kind::HEADERS, 1),
+                (kind::HEADERS, 3)
+            ]
+        );
+    }
+
+    #[test]
+    fn responses_complete_their_streams_in_any_order_however_the_bytes_are_cut() {
+        let mut server = Vec::new();
+        frame::settings(&[(setting::MAX_CONCURRENT_STREAMS, 100)], &mut server);
+        response(3, "404", b"", &mut server);
+        response(1, "200", br#"{"access":"tok-1"}"#, &mut server);
+        for step in [1, 2, 7, server.len()] {
+            let mut c = Client::new(false, 4096);
+            let mut out = Vec::new();
+            c.stage(&mut out, &get(b"/a"), M(1, true));
+            c.stage(&mut out, &get(b"/b"), M(2, false));
+            assert_eq!(
+                events(&mut c, &server, step),
+                vec!["2 404 0 false", "1 200 18 true"],
+                "in pieces of {step}"
+            );
+            assert_eq!(c.peer().max_streams, 100);
+            let mut ack = Vec::new();
+            assert!(c.control(&mut ack));
+            let (f, _) = Frame::read(&ack, frame::MIN_FRAME).unwrap().unwrap();
+            assert_eq!((f.kind, f.flags), (kind::SETTINGS, flag::ACK));
+            assert_eq!(c.in_flight(), 0);
+        }
+    }
+
+    #[test]
+    fn a_kept_response_reads_as_http1_for_captures() {
+        let mut c = Client::new(false, 4096);
+        let mut out = Vec::new();
+        c.stage(&mut out, &get(b"/login"), M(1, true));
+        let mut server = Vec::new();
+        response(1, "200", br#"{"access":"tok-7"}"#, &mut server);
+        let Some(Event::Response { whole: Some(w), .. }) = c.feed(&server) else {
+            panic!("no response")
+        };
+        let got = crate::scenario::capture::extract(
+            &w,
+            &crate::scenario::program::Source::Json("/access".into()),
+        );
+        assert_eq!(got, Some(b"tok-7".to_vec()));
+    }
+
+    #[test]
+    fn continuation_resets_and_goaway() {
+        let mut c = Client::new(false, 0);
+        let mut out = Vec::new();
+        for i in 1..=3 {
+            c.stage(&mut out, &get(b"/x"), M(i, false));
+        }
+        let mut server = Vec::new();
+        // Stream 1's headers cut into 3-byte CONTINUATIONs.
+        let mut block = Vec::new();
+        hpack::put_field(b":status", b"200", false, false, &mut block);
+        hpack::put_field(b"server", b"nginx/1.22.1", false, false, &mut block);
+        frame::headers(1, &block, true, 3, &mut server);
+        frame::rst_stream(3, 0x7, &mut server);
+        frame::goaway(1, 0, &mut server);
+        assert_eq!(
+            events(&mut c, &server, 5),
+            vec!["1 200 0 false", "2 Reset(7)", "3 Refused"]
+        );
+        assert!(!c.may_open());
+        // A frame of another stream inside a header block breaks the connection.
+        let mut c = Client::new(false, 0);
+        c.stage(&mut Vec::new(), &get(b"/x"), M(1, false));
+        let mut bad = Vec::new();
+        frame::headers(1, &block, true, 3, &mut bad);
+        let cut = 9 + 3;
+        let mut spliced = bad[..cut].to_vec();
+        frame::ping_ack(&[0; 8], &mut spliced);
+        assert_eq!(
+            events(&mut c, &spliced, spliced.len()),
+            vec!["broken HTTP/2: a frame inside a header block"]
+        );
+    }
+
+    #[test]
+    fn bodies_wait_for_window_and_pings_are_answered() {
+        let mut c = Client::new(false, 0);
+        let mut server = Vec::new();
+        frame::settings(&[(setting::INITIAL_WINDOW_SIZE, 1)], &mut server);
+        assert!(events(&mut c, &server, server.len()).is_empty());
+        let mut out = Vec::new();
+        let post = Request {
+            fields: vec![(b":method", b"POST"), (b":path", b"/p")],
+            body: b"0123456789",
+        };
+        c.stage(&mut out, &post, M(1, false));
+        let data = |bytes: &[u8]| -> Vec<u8> {
+            let mut got = Vec::new();
+            let mut at = 0;
+            while let Some((f, n)) = Frame::read(&bytes[at..], frame::MIN_FRAME).unwrap() {
+                if f.kind == kind::DATA {
+                    got.extend_from_slice(f.payload);
+                }
+                at += n;
+            }
+            got
+        };
+        assert_eq!(data(&out[frame::PREFACE.len()..]), b"0");
+        let mut more = Vec::new();
+        frame::window_update(1, 4, &mut more);
+        frame::head(8, kind::PING, 0, 0, &mut more);
+        more.extend_from_slice(b"pingpong");
+        assert!(events(&mut c, &more, 3).is_empty());
+        let mut sent = Vec::new();
+        c.control(&mut sent);
+        assert_eq!(data(&sent), b"1234");
+        assert!(
+            sent.windows(8).any(|w| w == b"pingpong"),
+            "PING acknowledged"
+        );
+    }
+
+    #[test]
+    fn protocol_errors_break_the_connection() {
+        for (what, bytes) in [
+            ("DATA before HEADERS", {
+                let mut b = Vec::new();
+                frame::data(1, b"x", true, frame::MIN_FRAME, &mut b);
+                b
+            }),
+            ("push", {
+                let mut b = Vec::new();
+                frame::head(4, kind::PUSH_PROMISE, flag::END_HEADERS, 1, &mut b);
+                b.extend_from_slice(&[0, 0, 0, 2]);
+                b
+            }),
+            ("bad window", {
+                let mut b = Vec::new();
+                frame::window_update(0, frame::MAX_WINDOW as u32, &mut b);
+                b
+            }),
+        ] {
+            let mut c = Client::new(false, 0);
+            c.stage(&mut Vec::new(), &get(b"/x"), M(1, false));
+            let got = events(&mut c, &bytes, bytes.len());
+            assert!(
+                got.len() == 1 && got[0].starts_with("broken"),
+                "{what}: {got:?}"
+            );
+        }
+    }
+}
