@@ -171,6 +171,13 @@ pub struct RunArgs {
     /// Requests pipelined on each connection per batch [default: 1].
     #[arg(short = 'p', long)]
     pub pipeline: Option<u32>,
+    /// Speak HTTP/2: with prior knowledge (h2c) on http://. HTTP/1.1 stays the default.
+    #[arg(long)]
+    pub http2: bool,
+    /// With --http2: streams in flight per connection, like h2load's -m (within the server's
+    /// SETTINGS_MAX_CONCURRENT_STREAMS) [default: 1].
+    #[arg(long, requires = "http2", conflicts_with = "pipeline")]
+    pub streams: Option<u32>,
     /// Open loop: requests per second on a fixed schedule (wrk2-style), or a ramp A:B over -d.
     /// Latency is then measured from each request's intended send time.
     #[arg(short = 'R', long, conflicts_with_all = ["users", "stages"])]

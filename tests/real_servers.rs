@@ -268,43 +268,11 @@ fn the_http2_client_speaks_h2c_with_nginx_up_to_its_goaway() {
         }
     }
 
-    if !common::have("nginx", "the HTTP/2 client against nginx") {
+    let Some(nginx) = NginxH2c::start(5) else {
         return;
-    }
-    let dir = common::TempDir::new("nginx-h2c");
-    let port = common::free_port();
-    let d = dir.to_str().unwrap();
-    let conf = format!(
-        r#"worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 64; }}
-http {{
-  access_log {d}/access.log;
-  client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d};
-  uwsgi_temp_path {d}; scgi_temp_path {d};
-  keepalive_requests 5;
-  server {{
-    listen 127.0.0.1:{port} http2;
-    location / {{ add_header X-Test "a value long enough for Huffman"; return 200 "hello over h2c\n"; }}
-  }}
-}}
-"#
-    );
-    let path = dir.join("nginx.conf");
-    std::fs::write(&path, conf).unwrap();
-    let mut nginx = std::process::Command::new("nginx")
-        .args(["-c", path.to_str().unwrap(), "-g", "daemon off;"])
-        .spawn()
-        .unwrap();
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let mut sock = loop {
-        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            break s;
-        }
-        assert!(std::time::Instant::now() < end, "nginx did not start");
-        std::thread::sleep(std::time::Duration::from_millis(20));
     };
+    let port = nginx.port;
+    let mut sock = nginx.connect();
     sock.set_read_timeout(Some(std::time::Duration::from_secs(5)))
         .unwrap();
     let mut client: Client<Id> = Client::new(false, 4096);
@@ -364,17 +332,14 @@ http {{
             event = client.feed(&[]);
         }
     }
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &nginx.id().to_string()])
-        .status();
-    let _ = common::wait_bounded_child(&mut nginx, std::time::Duration::from_secs(5));
+    drop(sock);
     assert_eq!(
         answered.len(),
         5,
         "nginx answers keepalive_requests, then GOAWAY: {answered:?}"
     );
     assert_eq!(answered.len() + refused.len(), total as usize);
-    let logged = std::fs::read_to_string(dir.join("access.log")).unwrap_or_default();
+    let logged = nginx.logged();
     assert_eq!(logged.lines().count(), 5, "{logged}");
     assert!(
         logged.lines().all(|l| l.contains("HTTP/2.0\" 200")),
@@ -388,4 +353,94 @@ http {{
         "{kept}"
     );
     assert!(kept.ends_with("hello over h2c\n"), "{kept}");
+}
+
+/// Debian's nginx serving h2c (`listen … http2`, prior knowledge), answering
+/// `keepalive_requests` streams a connection before its graceful GOAWAY; None (a skip) when
+/// nginx is not installed.
+struct NginxH2c {
+    child: std::process::Child,
+    dir: common::TempDir,
+    port: u16,
+}
+
+impl NginxH2c {
+    fn start(keepalive_requests: u32) -> Option<Self> {
+        if !common::have("nginx", "the HTTP/2 tests against nginx") {
+            return None;
+        }
+        let dir = common::TempDir::new("nginx-h2c");
+        let port = common::free_port();
+        let d = dir.to_str().unwrap();
+        let conf = format!(
+            r#"worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 256; }}
+http {{
+  access_log {d}/access.log;
+  client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d};
+  uwsgi_temp_path {d}; scgi_temp_path {d};
+  keepalive_requests {keepalive_requests};
+  server {{
+    listen 127.0.0.1:{port} http2;
+    location / {{ add_header X-Test "a value long enough for Huffman"; return 200 "hello over h2c\n"; }}
+  }}
+}}
+"#
+        );
+        let path = dir.join("nginx.conf");
+        std::fs::write(&path, conf).unwrap();
+        let child = std::process::Command::new("nginx")
+            .args(["-c", path.to_str().unwrap(), "-g", "daemon off;"])
+            .spawn()
+            .unwrap();
+        let n = Self { child, dir, port };
+        drop(n.connect());
+        Some(n)
+    }
+
+    fn connect(&self) -> std::net::TcpStream {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                return s;
+            }
+            assert!(std::time::Instant::now() < end, "nginx did not start");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// nginx's access log: one line per request it answered (written as each ends).
+    fn logged(&self) -> String {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for NginxH2c {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = common::wait_bounded_child(&mut self.child, std::time::Duration::from_secs(5));
+    }
+}
+
+per_backend! {
+    fn http2_runs_against_nginx_through_its_goaways_losing_nothing(io) {
+        // nginx ends each connection with a GOAWAY after 50 streams; 8 streams at a time.
+        let Some(nginx) = NginxH2c::start(50) else { return };
+        let url = format!("http://127.0.0.1:{}/", nginx.port);
+        let r = run(&[&url, "--http2", "--streams", "8", "-c", "3", "-n", "3000", "--io", io]);
+        assert_eq!(r.code(), 0);
+        r.assert_accounted();
+        assert_eq!(r.n("/requests/responses"), 3000, "{}", r.json["requests"]);
+        assert_eq!(r.n("/requests/errors"), 0, "{}", r.json["errors"]);
+        // What nginx answered is what ringblast counted: each request once, as HTTP/2.
+        let logged = nginx.logged();
+        assert_eq!(logged.lines().count(), 3000);
+        assert!(logged.lines().all(|l| l.contains("HTTP/2.0\" 200")));
+        assert!(r.n("/diagnostics/connects") >= 60, "a new connection per GOAWAY");
+    }
 }

@@ -4,6 +4,8 @@
 use std::collections::VecDeque;
 
 use crate::proto::Meta;
+use crate::proto::Proto;
+use crate::proto::h2::exchange::H2;
 use crate::proto::http1::Http1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +67,7 @@ impl Meta for Pending {
 pub struct ClientConn {
     pub state: ConnState,
     /// The protocol's requests in flight and its response parsing.
-    pub exchange: Http1<Pending>,
+    pub exchange: Proto<Pending>,
     pub backoff: u64,
     /// Responses on the current socket (a request behind one may be re-sent if the socket closes).
     pub answered: u64,
@@ -81,10 +83,16 @@ pub struct ClientConn {
 }
 
 impl ClientConn {
-    pub fn new(pipeline: usize, capture_limit: usize) -> Self {
+    /// A connection speaking HTTP/1.1 (`pipeline` deep), or HTTP/2 (`http2`, over TLS when
+    /// `https`); at most `capture_limit` bytes of a response kept.
+    pub fn new(pipeline: usize, capture_limit: usize, http2: bool, https: bool) -> Self {
         Self {
             state: ConnState::Idle,
-            exchange: Http1::new(pipeline, capture_limit),
+            exchange: if http2 {
+                Proto::H2(Box::new(H2::new(https, capture_limit)))
+            } else {
+                Proto::H1(Http1::new(pipeline, capture_limit))
+            },
             backoff: 0,
             answered: 0,
             allowed: None,

@@ -87,7 +87,10 @@ pub struct EngineConfig {
     /// The CPUs workers are pinned to, one worker each.
     pub cpus: Vec<usize>,
     pub connections: u32,
+    /// HTTP/1.1's pipeline depth, or HTTP/2's streams per connection.
     pub pipeline: u32,
+    /// Speak HTTP/2 (`--http2`).
+    pub http2: bool,
     pub shape: Shape,
     pub warmup: Duration,
     /// `-n`: stop after this many requests.
@@ -256,6 +259,8 @@ pub fn run(
     for (i, &cpu) in plan.cpus.iter().enumerate() {
         let cfg = ClientConfig {
             addr: plan.addr,
+            http2: plan.http2,
+            https: plan.tls.is_some(),
             program: plan.program.clone(),
             pipeline: plan.pipeline,
             connections: conns[i] as u32,

@@ -45,7 +45,10 @@ pub struct RunPlan {
     pub request: RequestSpec,
     /// Connections (closed loop and open loop), or the most users at once (users).
     pub connections: u32,
+    /// HTTP/1.1's pipeline depth, or HTTP/2's streams per connection.
     pub pipeline: u32,
+    /// Speak HTTP/2 (`--http2`).
+    pub http2: bool,
     pub cpus: Vec<usize>,
     pub stop: StopRule,
     /// The load over time, warm-up included at its start.
@@ -201,6 +204,7 @@ impl RunPlan {
             cpus: self.cpus.clone(),
             connections: self.connections,
             pipeline: self.pipeline,
+            http2: self.http2,
             shape: self.shape.clone(),
             warmup: self.warmup,
             requests: self.stop.requests,
@@ -263,7 +267,17 @@ impl RunPlan {
             ));
         }
         let connections_arg = args.connections.unwrap_or(crate::load::DEFAULT_CONNECTIONS);
-        let pipeline = args.pipeline.unwrap_or(1);
+        let pipeline = args.pipeline.or(args.streams).unwrap_or(1);
+        if args.http2 && target.tls {
+            return Err(usage(
+                "--http2 over https:// (ALPN h2) is not built yet: give an http:// URL for h2c",
+            ));
+        }
+        if args.http2 && args.pipeline.is_some() {
+            return Err(usage(
+                "-p pipelines HTTP/1.1; with --http2, give the streams per connection with --streams",
+            ));
+        }
         let timeout = args.timeout.unwrap_or(Duration::from_secs(10));
         let connect_timeout = args.connect_timeout.unwrap_or(Duration::from_secs(5));
         if connections_arg == 0 || connections_arg > 10_000_000 {
@@ -428,6 +442,7 @@ impl RunPlan {
             target,
             connections,
             pipeline,
+            http2: args.http2,
             cpus,
             stop,
             shape,

@@ -175,6 +175,7 @@ mod tests {
                         Step::Partial => break,
                         Step::Done(c) => done.push((c.meta.0, c.status, c.body_len)),
                         Step::Broken(e) => panic!("{e}"),
+                        Step::Failed(..) => panic!("HTTP/1.1 fails no single request"),
                     }
                 }
             }

@@ -33,6 +33,15 @@ pub struct Completed<M> {
     pub set_cookie: Option<crate::http::response::CookieHead>,
 }
 
+/// How a request ended without a response while its connection went on (HTTP/2 streams).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The server reset the stream, with this HTTP/2 error code.
+    Reset(u32),
+    /// The server's GOAWAY said it never processed the request: it may be sent again.
+    Refused,
+}
+
 /// The result of feeding received bytes.
 #[derive(Debug)]
 pub enum Step<M> {
@@ -42,6 +51,8 @@ pub enum Step<M> {
     Done(Completed<M>),
     /// The bytes cannot be a response to what was asked: the connection cannot be trusted.
     Broken(&'static str),
+    /// A request ended without a response; the connection goes on (HTTP/2).
+    Failed(M, Failure),
 }
 
 /// One connection's exchanges, as a protocol carries them. HTTP/1.1 answers in order on one
@@ -64,6 +75,15 @@ pub trait Exchange<M: Meta> {
     fn control(&mut self, _out: &mut Vec<u8>) -> bool {
         false
     }
+    /// Completions are waiting that need no more bytes: call `feed` again, with none.
+    fn pending(&self) -> bool {
+        false
+    }
+    /// How many more requests the connection takes now, when the protocol limits it (HTTP/2:
+    /// the server's concurrent streams, none after a GOAWAY); None: no limit of its own.
+    fn room(&self) -> Option<usize> {
+        None
+    }
     /// Hands over the heads of responses that set cookies (`Completed::set_cookie`).
     fn keep_cookies(&mut self, on: bool);
     /// Requests awaiting a response, oldest first.
@@ -78,4 +98,145 @@ pub trait Exchange<M: Meta> {
     /// The connection is gone: hands back every request in flight, oldest first, and forgets
     /// all partial state.
     fn drain(&mut self) -> impl Iterator<Item = M>;
+}
+
+/// A connection's protocol, chosen when the run starts: one branch per call. HTTP/1.1 stays
+/// inline, as it was before this enum (its hot path gains no indirection); HTTP/2 is boxed.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Proto<M> {
+    H1(http1::Http1<M>),
+    H2(Box<h2::exchange::H2<M>>),
+}
+
+impl<M: Meta> Proto<M> {
+    /// Stages `k` requests whose bytes the caller already wrote (HTTP/1.1's pre-built batches;
+    /// the engine builds none for HTTP/2).
+    pub fn stage_written(&mut self, meta: M, k: usize) {
+        match self {
+            Self::H1(x) => x.stage_written(meta, k),
+            Self::H2(_) => unreachable!("pre-built batches are HTTP/1.1 bytes"),
+        }
+    }
+}
+
+impl<M: Meta> Exchange<M> for Proto<M> {
+    #[inline]
+    fn stage(&mut self, out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>) -> M) -> u32 {
+        match self {
+            Self::H1(x) => x.stage(out, write),
+            Self::H2(x) => x.stage(out, write),
+        }
+    }
+
+    #[inline(always)]
+    fn feed(&mut self, input: &mut &[u8]) -> Step<M> {
+        match self {
+            Self::H1(x) => x.feed(input),
+            Self::H2(x) => x.feed(input),
+        }
+    }
+
+    fn eof(&mut self) -> Option<Completed<M>> {
+        match self {
+            Self::H1(x) => x.eof(),
+            Self::H2(x) => x.eof(),
+        }
+    }
+
+    fn mid_response(&self) -> bool {
+        match self {
+            Self::H1(x) => x.mid_response(),
+            Self::H2(x) => x.mid_response(),
+        }
+    }
+
+    #[inline]
+    fn control(&mut self, out: &mut Vec<u8>) -> bool {
+        match self {
+            Self::H1(_) => false,
+            Self::H2(x) => x.control(out),
+        }
+    }
+
+    #[inline]
+    fn pending(&self) -> bool {
+        match self {
+            Self::H1(_) => false,
+            Self::H2(x) => x.pending(),
+        }
+    }
+
+    #[inline]
+    fn room(&self) -> Option<usize> {
+        match self {
+            Self::H1(_) => None,
+            Self::H2(x) => x.room(),
+        }
+    }
+
+    fn keep_cookies(&mut self, on: bool) {
+        match self {
+            Self::H1(x) => x.keep_cookies(on),
+            Self::H2(x) => x.keep_cookies(on),
+        }
+    }
+
+    #[inline]
+    fn in_flight(&self) -> usize {
+        match self {
+            Self::H1(x) => x.in_flight(),
+            Self::H2(x) => x.in_flight(),
+        }
+    }
+
+    fn oldest(&self) -> Option<&M> {
+        match self {
+            Self::H1(x) => x.oldest(),
+            Self::H2(x) => x.oldest(),
+        }
+    }
+
+    fn each_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut M> {
+        match self {
+            Self::H1(x) => Either::A(x.each_mut()),
+            Self::H2(x) => Either::B(x.each_mut()),
+        }
+    }
+
+    fn drain(&mut self) -> impl Iterator<Item = M> {
+        match self {
+            Self::H1(x) => Either::A(x.drain()),
+            Self::H2(x) => Either::B(x.drain()),
+        }
+    }
+}
+
+/// One of two iterators: the protocol's own, one branch a step.
+enum Either<A, B> {
+    A(A),
+    B(B),
+}
+
+impl<T, A: Iterator<Item = T>, B: Iterator<Item = T>> Iterator for Either<A, B> {
+    type Item = T;
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        match self {
+            Self::A(a) => a.next(),
+            Self::B(b) => b.next(),
+        }
+    }
+}
+
+impl<T, A: DoubleEndedIterator<Item = T>, B: DoubleEndedIterator<Item = T>> DoubleEndedIterator
+    for Either<A, B>
+{
+    #[inline]
+    fn next_back(&mut self) -> Option<T> {
+        match self {
+            Self::A(a) => a.next_back(),
+            Self::B(b) => b.next_back(),
+        }
+    }
 }

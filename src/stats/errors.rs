@@ -4,7 +4,7 @@
 use crate::io::{Fault, TlsFault};
 
 /// How many kinds of error reports name.
-pub const ERROR_KINDS: usize = 13;
+pub const ERROR_KINDS: usize = 14;
 
 /// How a request ended when it did not end in a complete response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +37,8 @@ pub enum ErrorKind {
     /// TLS: the connection closed mid-response without the server's close_notify: the response
     /// may have been cut short (RFC 9112 §9.8), so it is not counted as complete.
     TlsTruncated,
+    /// HTTP/2: the server reset the request's stream (RST_STREAM); the connection went on.
+    StreamReset,
 }
 
 impl ErrorKind {
@@ -54,6 +56,7 @@ impl ErrorKind {
         Self::TlsAlert,
         Self::TlsHandshakeTimeout,
         Self::TlsTruncated,
+        Self::StreamReset,
     ];
 
     /// The stable name used in reports and JSON.
@@ -72,6 +75,7 @@ impl ErrorKind {
             Self::TlsAlert => "tls_alert",
             Self::TlsHandshakeTimeout => "tls_handshake_timeout",
             Self::TlsTruncated => "tls_truncated",
+            Self::StreamReset => "stream_reset",
         }
     }
 

@@ -23,7 +23,7 @@ use super::worker::{BackendReport, Role};
 use crate::io::{Driver, Event, Gather, Ops, Token, Wait};
 use crate::load::{Kind, Shape, Share, due_count};
 use crate::proto::Exchange;
-use crate::proto::http1::Http1;
+use crate::proto::Proto;
 use crate::scenario::generators::Generators;
 use crate::scenario::program::Program;
 use crate::stats::{Interval, Recorder, Totals};
@@ -35,6 +35,10 @@ const CHECK_EVERY_US: u64 = 10_000;
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     pub addr: SocketAddr,
+    /// Speak HTTP/2 (prior knowledge over TCP, ALPN over TLS), `pipeline` streams at a time.
+    pub http2: bool,
+    /// The connections carry TLS (HTTP/2's `:scheme`).
+    pub https: bool,
     /// What to send: user classes and their tasks (one task for a plain `run URL`).
     pub program: Arc<Program>,
     pub pipeline: u32,
@@ -158,14 +162,20 @@ impl Client {
     ) -> Self {
         let program = &cfg.program;
         let (batch, request_len) = match &program.tasks[0].shared {
-            Some(r) if program.is_static() => {
+            // Pre-built pipelined bytes are HTTP/1.1's; HTTP/2 frames each request.
+            Some(r) if program.is_static() && !cfg.http2 => {
                 (r.bytes.repeat(cfg.pipeline as usize), r.bytes.len())
             }
             _ => (Vec::new(), 0),
         };
         let conns = (0..cfg.connections)
             .map(|_| {
-                let mut c = ClientConn::new(cfg.pipeline as usize, cfg.capture_limit);
+                let mut c = ClientConn::new(
+                    cfg.pipeline as usize,
+                    cfg.capture_limit,
+                    cfg.http2,
+                    cfg.https,
+                );
                 c.exchange.keep_cookies(program.cookies);
                 c
             })
@@ -334,7 +344,11 @@ impl Client {
             self.send_retries(token, ops);
             return;
         }
-        let allowed = conn.allowed.unwrap_or(u64::MAX);
+        // What the server allows: Keep-Alive: max (HTTP/1.1), concurrent streams (HTTP/2).
+        let allowed = conn
+            .allowed
+            .unwrap_or(u64::MAX)
+            .min(conn.exchange.room().map_or(u64::MAX, |r| r as u64));
         match self.kind() {
             Kind::Connections => {
                 // Requests that attempts under way have reserved are theirs: a batch that took
@@ -587,7 +601,7 @@ fn stage_user(
     program: &Program,
     user: &mut User,
     user_id: Token,
-    exchange: &mut Http1<Pending>,
+    exchange: &mut Proto<Pending>,
     gens: &mut Generators,
     k: usize,
     intended: Option<u64>,

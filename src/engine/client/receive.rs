@@ -5,7 +5,7 @@ use super::{Client, Pending};
 use crate::http::response::CookieHead;
 use crate::io::{Fault, Ops, Token};
 use crate::load::Kind;
-use crate::proto::{Exchange, Step};
+use crate::proto::{Exchange, Failure, Step};
 use crate::stats::ErrorKind;
 
 impl Client {
@@ -80,13 +80,19 @@ impl Client {
         // A user's think time runs from when its answer arrived, however late it is read.
         self.answered_at = end.unwrap_or(now);
         let mut rest = bytes;
-        while !rest.is_empty() {
+        // HTTP/2 may hold completions after the bytes are used up (`pending`).
+        while !rest.is_empty() || self.conns[token as usize].exchange.pending() {
             // The completion is read where the protocol left it, field by field: moving the
             // whole record out costs a stalled wide copy per response (see results/…-seam-ab).
             let mut step = self.conns[token as usize].exchange.feed(&mut rest);
             let done = match &mut step {
                 Step::Partial => break,
                 Step::Broken(_) => return self.abort(token, ErrorKind::Malformed, ops),
+                Step::Failed(meta, how) => {
+                    let (meta, how) = (*meta, *how);
+                    self.stream_failed(token, meta, how);
+                    continue;
+                }
                 Step::Done(done) => done,
             };
             if done.meta.counted {
@@ -128,8 +134,46 @@ impl Client {
                 return;
             }
         }
-        if self.conns[token as usize].exchange.is_idle() {
+        let conn = &mut self.conns[token as usize];
+        // HTTP/2: the acknowledgements and window updates these bytes called for.
+        conn.exchange.control(ops.out(token));
+        if conn.exchange.room() == Some(0) && conn.exchange.is_idle() {
+            // A GOAWAY, and every stream it let finish has: a new connection, which starts the
+            // protocol afresh and sends first what the GOAWAY refused.
+            self.fail_in_flight(token, ErrorKind::Closed, false);
+            ops.close(token);
+            self.connect(token, ops);
+            return;
+        }
+        if conn.exchange.is_idle() {
             self.on_idle(token, ops);
+        }
+    }
+
+    /// An HTTP/2 stream ended without a response. A reset is an error of its own kind; a stream
+    /// a GOAWAY refused was never processed, so it is sent again (whatever its method) on the
+    /// next connection, once.
+    fn stream_failed(&mut self, token: Token, p: Pending, how: Failure) {
+        let ep = self.cfg.program.tasks[p.task as usize].endpoint;
+        if how == Failure::Refused && !p.resent {
+            let conn = &mut self.conns[token as usize];
+            conn.retry.push_back(Pending {
+                intended: Some(p.intended.or(p.sent).unwrap_or(self.now)),
+                sent: None,
+                resent: true,
+                ..p
+            });
+            return;
+        }
+        if p.on_start {
+            self.users[p.user as usize].on_start_waiting = false;
+        }
+        if p.counted {
+            let kind = match how {
+                Failure::Reset(_) => ErrorKind::StreamReset,
+                Failure::Refused => ErrorKind::Closed,
+            };
+            self.rec.error(ep, kind, 1);
         }
     }
 

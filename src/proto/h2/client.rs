@@ -92,7 +92,14 @@ pub struct Client<M> {
     /// The last stream a GOAWAY said the server would process.
     goaway: Option<u32>,
     capture_limit: usize,
+    keep_all: bool,
     events: VecDeque<Event<M>>,
+}
+
+/// One field into a request's block: credentials never indexed (RFC 7541 §7.1.3).
+pub fn put(name: &[u8], value: &[u8], block: &mut Vec<u8>) {
+    let sensitive = matches!(name, b"authorization" | b"cookie" | b"proxy-authorization");
+    hpack::put_field(name, value, false, sensitive, block);
 }
 
 /// What a request needs to be framed: fields in order (pseudo-headers first) and its body.
@@ -118,6 +125,7 @@ impl<M: Meta> Client<M> {
             block: None,
             goaway: None,
             capture_limit,
+            keep_all: false,
             events: VecDeque::new(),
         }
     }
@@ -128,6 +136,21 @@ impl<M: Meta> Client<M> {
 
     pub fn in_flight(&self) -> usize {
         self.streams.len()
+    }
+
+    /// The id the next staged stream gets.
+    pub fn next_stream(&self) -> u32 {
+        self.next_id
+    }
+
+    /// Events are waiting, or whole frames that may make some: call `feed` again, with no bytes.
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty() || !matches!(Frame::read(&self.partial, OUR_FRAME), Ok(None))
+    }
+
+    /// Keep every response's head (for the cookies it sets), not only those asked for.
+    pub fn keep_all(&mut self, on: bool) {
+        self.keep_all = on;
     }
 
     /// Whether another stream may open now: under the peer's limit, and no GOAWAY.
@@ -160,19 +183,28 @@ impl<M: Meta> Client<M> {
     }
 
     /// Frames a request on a new stream into `out`: HEADERS (and CONTINUATION) from an HPACK
-    /// block, then as much of the body as the windows allow (the rest goes out as they open).
-    /// Returns the stream id.
+    /// block of its fields, then as much of the body as the windows allow (the rest goes out
+    /// as they open). Returns the stream id.
     pub fn stage(&mut self, out: &mut Vec<u8>, req: &Request, meta: M) -> u32 {
+        let mut block = Vec::with_capacity(128);
+        for (n, v) in &req.fields {
+            put(n, v, &mut block);
+        }
+        self.stage_block(out, &block, req.body, meta)
+    }
+
+    /// As `stage`, with the header block already encoded (stateless HPACK, so it means the same
+    /// on any connection).
+    pub fn stage_block(&mut self, out: &mut Vec<u8>, block: &[u8], body: &[u8], meta: M) -> u32 {
         self.start(out);
         let id = self.next_id;
         self.next_id += 2;
-        let mut block = Vec::with_capacity(128);
-        for (n, v) in &req.fields {
-            let sensitive = matches!(*n, b"authorization" | b"cookie" | b"proxy-authorization");
-            hpack::put_field(n, v, false, sensitive, &mut block);
-        }
+        let req = Request {
+            fields: Vec::new(),
+            body,
+        };
         let max = self.peer.max_frame;
-        frame::headers(id, &block, req.body.is_empty(), max, out);
+        frame::headers(id, block, req.body.is_empty(), max, out);
         let mut s = Stream {
             id,
             meta,
@@ -426,7 +458,7 @@ impl<M: Meta> Client<M> {
             (None, Some(code)) if (100..200).contains(&code) => {}
             (None, Some(code)) => {
                 s.status = Some(code);
-                if self.capture_limit > 0 && self.streams[i].meta.collect() {
+                if self.capture_limit > 0 && (self.keep_all || self.streams[i].meta.collect()) {
                     let s = &mut self.streams[i];
                     let mut w = format!("HTTP/1.1 {code} \r\n").into_bytes();
                     w.extend_from_slice(&head);
@@ -546,12 +578,17 @@ mod tests {
         }
     }
 
-    /// Every event the bytes produce, fed in pieces of `step` bytes.
+    /// Every event the bytes produce, fed in pieces of `step` bytes, and fed again with no
+    /// bytes only while the client says it has more (as the engine does).
     fn events(c: &mut Client<M>, bytes: &[u8], step: usize) -> Vec<String> {
         let mut out = Vec::new();
         for piece in bytes.chunks(step.max(1)) {
             let mut next = c.feed(piece);
-            while let Some(e) = next {
+            loop {
+                let Some(e) = next else {
+                    assert!(!c.has_events(), "nothing is left waiting");
+                    break;
+                };
                 out.push(match e {
                     Event::Response {
                         meta,
@@ -564,6 +601,9 @@ mod tests {
                     Event::Ended(meta, how) => format!("{} {how:?}", meta.0),
                     Event::Broken(why) => format!("broken {why}"),
                 });
+                if !c.has_events() {
+                    break;
+                }
                 next = c.feed(&[]);
             }
         }

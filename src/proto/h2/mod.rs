@@ -2,6 +2,7 @@
 //! with no I/O; the client's connection state on the protocol seam builds on them (issue 22).
 
 pub mod client;
+pub mod exchange;
 pub mod frame;
 pub mod hpack;
 pub mod huffman;
