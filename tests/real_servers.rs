@@ -435,6 +435,7 @@ per_backend! {
         let r = run(&[&url, "--http2", "--streams", "8", "-c", "3", "-n", "3000", "--io", io]);
         assert_eq!(r.code(), 0);
         r.assert_accounted();
+        assert_eq!((r.json["protocol"].as_str(), r.n("/pipeline")), (Some("h2c"), 8));
         assert_eq!(r.n("/requests/responses"), 3000, "{}", r.json["requests"]);
         assert_eq!(r.n("/requests/errors"), 0, "{}", r.json["errors"]);
         // What nginx answered is what ringblast counted: each request once, as HTTP/2.

@@ -33,6 +33,8 @@ pub struct RunResult {
     pub threads: usize,
     pub connections: u32,
     pub pipeline: u32,
+    /// The protocol the connections spoke: `http/1.1` or `h2c`.
+    pub protocol: &'static str,
     pub elapsed: Duration,
     /// Measured time: the run's wall time less the warm-up.
     pub measured: Duration,
@@ -373,6 +375,7 @@ pub fn run(
         threads: workers,
         connections: shard_connections as u32,
         pipeline: plan.pipeline,
+        protocol: if plan.http2 { "h2c" } else { "http/1.1" },
         elapsed,
         measured: elapsed.saturating_sub(plan.warmup),
         totals,

@@ -20,6 +20,10 @@ use crate::load::Kind;
 use crate::stats::ErrorKind;
 use crate::stats::second::TimelineEntry;
 
+fn http11() -> String {
+    "http/1.1".into()
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Requests {
     pub sent: u64,
@@ -200,7 +204,11 @@ pub struct Report {
     pub backend_fallback: Option<String>,
     pub threads: usize,
     pub connections: u32,
+    /// HTTP/1.1's pipeline depth, or HTTP/2's streams per connection.
     pub pipeline: u32,
+    /// `http/1.1`, or `h2c` (HTTP/2 with prior knowledge).
+    #[serde(default = "http11")]
+    pub protocol: String,
     pub load: Load,
     /// Measured seconds (the warm-up excluded).
     pub duration_s: f64,
@@ -412,6 +420,7 @@ impl Report {
             threads: result.threads,
             connections: result.connections,
             pipeline: result.pipeline,
+            protocol: result.protocol.to_string(),
             load: Load {
                 model: shape.kind,
                 peak: shape.peak(),

@@ -75,14 +75,18 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(s, "ringblast {} {}", r.method, r.url);
         }
     }
+    let depth = if r.protocol == "http/1.1" {
+        format!("pipeline {}", r.pipeline)
+    } else {
+        format!("{}, {} streams", r.protocol, r.pipeline)
+    };
     let _ = writeln!(
         s,
-        "  backend {} ({}), {} threads, {} connections, pipeline {}{}",
+        "  backend {} ({}), {} threads, {} connections, {depth}{}",
         r.backend,
         r.backend_flags,
         r.threads,
         r.connections,
-        r.pipeline,
         if r.interrupted { ", interrupted" } else { "" }
     );
     if let Some(why) = &r.backend_fallback {
