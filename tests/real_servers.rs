@@ -445,3 +445,67 @@ per_backend! {
         assert!(r.n("/diagnostics/connects") >= 60, "a new connection per GOAWAY");
     }
 }
+
+per_backend! {
+    fn http2_rides_out_a_misbehaving_server(io) {
+        // Python's h2 as the server (tests/fixtures/h2_server.py), one behaviour at a time; its
+        // log says what it answered and reset, and with what body, as it happened.
+        if !common::python_has("h2", "the misbehaving HTTP/2 server") {
+            return;
+        }
+        let dir = common::TempDir::new("h2-peer");
+        let body = "0123456789012345678901234567890123456789";
+        let cases: [(&str, &[&str], u64); 5] = [
+            ("goaway", &[], 200),
+            ("reset", &[], 200),
+            ("window", &["-m", "POST", "-b", body], 100),
+            ("continuation", &[], 12),
+            ("one-stream", &[], 200),
+        ];
+        for (mode, extra, n) in cases {
+            let log = dir.join(format!("{mode}.log"));
+            let mut peer = common::PythonPeer::start(
+                include_str!("fixtures/h2_server.py"),
+                &[mode, log.to_str().unwrap()],
+            );
+            let url = format!("http://127.0.0.1:{}/", peer.port);
+            let count = n.to_string();
+            let mut args = vec![url.as_str(), "--http2", "--streams", "4", "-c", "2"];
+            args.extend(["-n", count.as_str(), "--timeout", "5s", "--io", io]);
+            args.extend(extra);
+            let r = run(&args);
+            let _ = peer.child.kill();
+            let _ = peer.child.wait();
+            r.assert_accounted();
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let lines = |what: &str| text.lines().filter(|l| l.split(' ').nth(1) == Some(what)).count() as u64;
+            let (answered, reset) = (lines("answer"), lines("reset"));
+            // Every response ringblast counted is one the server answered, once.
+            assert_eq!(r.n("/requests/responses"), answered, "{mode}: {}", r.json["requests"]);
+            match mode {
+                "reset" => {
+                    // Every 4th stream, and nothing else, ends as a named error.
+                    assert_eq!(r.n("/errors/stream_reset"), reset, "{mode}");
+                    assert_eq!(reset, n / 4, "{mode}");
+                    assert_eq!(answered + reset, n, "{mode}");
+                }
+                _ => {
+                    assert_eq!(r.n("/requests/errors"), 0, "{mode}: {}", r.json["errors"]);
+                    assert_eq!(answered, n, "{mode}");
+                }
+            }
+            match mode {
+                // A new connection per GOAWAY, and what it refused sent again.
+                "goaway" => assert!(r.n("/diagnostics/connects") >= n / 20, "{}", r.json["diagnostics"]),
+                // Each body arrived whole through a 1-byte window opened 7 bytes at a time.
+                "window" => assert!(
+                    text.lines().filter(|l| l.contains(" answer ")).all(|l| l.ends_with(" 40")),
+                    "{text}"
+                ),
+                // Never more than the one stream it allows.
+                "one-stream" => assert_eq!(text.lines().rfind(|l| l.starts_with("max")), Some("max 1")),
+                _ => {}
+            }
+        }
+    }
+}

@@ -135,8 +135,11 @@ impl Client {
             }
         }
         let conn = &mut self.conns[token as usize];
-        // HTTP/2: the acknowledgements and window updates these bytes called for.
-        conn.exchange.control(ops.out(token));
+        // HTTP/2: the acknowledgements, window updates and window-held body bytes these bytes
+        // called for, sent now.
+        if conn.exchange.control(ops.out(token)) {
+            ops.flush(token);
+        }
         if conn.exchange.room() == Some(0) && conn.exchange.is_idle() {
             // A GOAWAY, and every stream it let finish has: a new connection, which starts the
             // protocol afresh and sends first what the GOAWAY refused.
