@@ -509,3 +509,42 @@ per_backend! {
         }
     }
 }
+
+per_backend! {
+    fn http2_against_nghttpd_counts_what_it_served(io) {
+        // nghttpd (nghttp2's server) in h2c, verbose: it logs each HEADERS frame it receives
+        // and each response it sends, the server's truth to count against.
+        if !common::have("nghttpd", "the HTTP/2 test against nghttpd") {
+            return;
+        }
+        let dir = common::TempDir::new("nghttpd");
+        std::fs::write(dir.join("index.html"), "hello from nghttpd\n").unwrap();
+        let port = common::free_port();
+        let log = std::fs::File::create(dir.join("log")).unwrap();
+        let mut server = std::process::Command::new("nghttpd")
+            .args(["--no-tls", "-v", "-d", dir.to_str().unwrap(), &port.to_string()])
+            .stdout(log)
+            .spawn()
+            .unwrap();
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < end, "nghttpd did not start");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let url = format!("http://127.0.0.1:{port}/index.html");
+        let r = run(&[&url, "--http2", "--streams", "8", "-c", "2", "-n", "500", "--io", io]);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let _ = server.kill();
+        let _ = server.wait();
+        assert_eq!(r.code(), 0);
+        r.assert_accounted();
+        assert_eq!(r.n("/requests/responses"), 500, "{}", r.json["requests"]);
+        assert_eq!(r.n("/status/200"), 500);
+        assert_eq!(r.n("/endpoints/0/body_bytes"), 500 * 19);
+        let text = std::fs::read_to_string(dir.join("log")).unwrap();
+        // nghttpd received exactly the requests ringblast counted, and answered each with 200.
+        let received = text.matches("recv HEADERS frame").count();
+        let answered = text.matches(":status: 200").count();
+        assert_eq!((received, answered), (500, 500), "{}", &text[..text.len().min(2000)]);
+    }
+}
