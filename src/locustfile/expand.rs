@@ -223,21 +223,30 @@ pub fn is_request(e: &Expr) -> bool {
 }
 
 /// Whether an expression reads one of `names` (a response, or a value read from one).
-fn reads(e: &Expr, names: &HashSet<String>) -> bool {
-    struct Reads<'n>(&'n HashSet<String>, RefCell<bool>);
-    impl Transformer for Reads<'_> {
-        fn visit_expr(&self, expr: &mut Expr) {
-            if let Expr::Name(n) = expr
-                && self.0.contains(n.id.as_str())
-            {
-                *self.1.borrow_mut() = true;
+pub(super) fn reads(e: &Expr, names: &HashSet<String>) -> bool {
+    any_expr(
+        e,
+        |x| matches!(x, Expr::Name(n) if names.contains(n.id.as_str())),
+    )
+}
+
+/// Whether `e` or any expression within it satisfies `pred`.
+fn any_expr(e: &Expr, pred: impl Fn(&Expr) -> bool) -> bool {
+    struct Any<F> {
+        pred: F,
+        found: bool,
+    }
+    impl<'a, F: Fn(&Expr) -> bool> Visitor<'a> for Any<F> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if !self.found {
+                self.found = (self.pred)(expr);
+                visitor::walk_expr(self, expr);
             }
-            walk_expr(self, expr);
         }
     }
-    let v = Reads(names, RefCell::new(false));
-    v.visit_expr(&mut e.clone());
-    v.1.into_inner()
+    let mut v = Any { pred, found: false };
+    v.visit_expr(e);
+    v.found
 }
 
 /// `self.name()` of a helper method of the class: the body to inline.
@@ -315,16 +324,5 @@ impl Transformer for Substitute<'_> {
 
 /// Whether an expression calls something (a generator, most often).
 pub fn draws(e: &Expr) -> bool {
-    struct Calls(RefCell<bool>);
-    impl Transformer for Calls {
-        fn visit_expr(&self, expr: &mut Expr) {
-            if matches!(expr, Expr::Call(_)) {
-                *self.0.borrow_mut() = true;
-            }
-            walk_expr(self, expr);
-        }
-    }
-    let c = Calls(RefCell::new(false));
-    c.visit_expr(&mut e.clone());
-    c.0.into_inner()
+    any_expr(e, |x| matches!(x, Expr::Call(_)))
 }

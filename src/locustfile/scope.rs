@@ -4,10 +4,9 @@
 use std::collections::{HashMap, HashSet};
 
 use rustpython_ruff_python_ast::visitor::transformer::{Transformer, walk_expr};
-use rustpython_ruff_python_ast::visitor::{self, Visitor};
 use rustpython_ruff_python_ast::{self as ast, Expr, Stmt};
 
-use super::expand::{Scope, draws, is_request};
+use super::expand::{Scope, draws, is_request, reads};
 use super::value::{self, dotted, number};
 
 /// The names a set's tasks may use: the module's constants, the class's attributes and the
@@ -50,7 +49,7 @@ pub(super) fn scope(constants: &HashMap<String, Expr>, chain: &[&ast::StmtClassD
                         let Some(x) = value::self_attr(target) else {
                             continue;
                         };
-                        if is_request(value) || mentions(value, &bound) {
+                        if is_request(value) || reads(value, &bound) {
                             continue;
                         }
                         if draws(value) && value::template(value).is_ok() {
@@ -98,32 +97,6 @@ fn bound_names(body: &[Stmt]) -> HashSet<String> {
         }
     }
     out
-}
-
-/// Whether an expression reads one of `names`.
-fn mentions(e: &Expr, names: &HashSet<String>) -> bool {
-    let mut v = Mentions {
-        names,
-        found: false,
-    };
-    v.visit_expr(e);
-    v.found
-}
-
-struct Mentions<'n> {
-    names: &'n HashSet<String>,
-    found: bool,
-}
-
-impl<'a> Visitor<'a> for Mentions<'_> {
-    fn visit_expr(&mut self, expr: &'a Expr) {
-        if let Expr::Name(n) = expr
-            && self.names.contains(n.id.as_str())
-        {
-            self.found = true;
-        }
-        visitor::walk_expr(self, expr);
-    }
 }
 
 /// A task's body with its receiver read as the user: a module function's first parameter, and
