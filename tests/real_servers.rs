@@ -511,6 +511,37 @@ per_backend! {
 }
 
 per_backend! {
+    fn http2_refills_each_stream_as_it_ends(io) {
+        // One connection of 4 streams; the server holds every 8th stream's answer 0.3 s. The
+        // other streams go on meanwhile, each refilled as it ends (h2load's way): a batch that
+        // waited for its slowest stream would see 3 answers at most while one is held.
+        if !common::python_has("h2", "the misbehaving HTTP/2 server") {
+            return;
+        }
+        let dir = common::TempDir::new("h2-refill");
+        let log = dir.join("slow.log");
+        let mut peer = common::PythonPeer::start(
+            include_str!("fixtures/h2_server.py"),
+            &["slow", log.to_str().unwrap()],
+        );
+        let url = format!("http://127.0.0.1:{}/", peer.port);
+        let r = run(&[&url, "--http2", "--streams", "4", "-c", "1", "-n", "200", "--io", io]);
+        let _ = peer.child.kill();
+        let _ = peer.child.wait();
+        r.assert_accounted();
+        assert_eq!(r.n("/requests/responses"), 200, "{}", r.json["requests"]);
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with("max")).collect();
+        assert_eq!(lines.iter().filter(|l| l.contains(" answer ")).count(), 200);
+        // Stream 1 is held: count what was answered between its arrival and its answer.
+        let from = lines.iter().position(|l| *l == "slow held 1 0").expect("stream 1 held");
+        let to = lines.iter().position(|l| *l == "slow answer 1 0").expect("stream 1 answered");
+        let between = lines[from..to].iter().filter(|l| l.contains(" answer ")).count();
+        assert!(between >= 8, "{between} answers while stream 1 was held:\n{text}");
+    }
+}
+
+per_backend! {
     fn http2_against_nghttpd_counts_what_it_served(io) {
         // nghttpd (nghttp2's server) in h2c, verbose: it logs each HEADERS frame it receives
         // and each response it sends, the server's truth to count against.

@@ -80,6 +80,8 @@ pub struct ClientConn {
     pub retry_alone: bool,
     /// The connection attempt in progress holds a request of the quota.
     pub reserving: bool,
+    /// Open loop: it is on the list of connections that can take due requests.
+    pub listed: bool,
 }
 
 impl ClientConn {
@@ -99,6 +101,7 @@ impl ClientConn {
             retry: VecDeque::new(),
             retry_alone: false,
             reserving: false,
+            listed: false,
         }
     }
 }

@@ -255,9 +255,9 @@ impl Client {
             .map_or(u64::MAX, |q| q.saturating_sub(self.issued))
     }
 
-    /// Stages up to `k` requests (at most one batch) on an open connection with nothing in
-    /// flight; returns how many. `intended` is when the batch should have gone out (None:
-    /// when it does). A user still running its on_start tasks sends them one at a time.
+    /// Stages up to `k` requests (at most one batch) on an open connection with room for them
+    /// (`free_slots`); returns how many. `intended` is when the batch should have gone out
+    /// (None: when it does). A user still running its on_start tasks sends them one at a time.
     fn send_batch(
         &mut self,
         token: Token,
@@ -267,6 +267,7 @@ impl Client {
     ) -> usize {
         let counted = self.measuring;
         let conn = &mut self.conns[token as usize];
+        let before = conn.exchange.in_flight();
         let program = &*self.cfg.program;
         if !self.batch.is_empty() && self.users[token as usize].jar.is_empty() {
             // A static program: pre-built, pipelined bytes (until its user has cookies).
@@ -313,7 +314,7 @@ impl Client {
         if let Some(t) = intended {
             self.batch_first = self.batch_first.min(t);
         }
-        let k = conn.exchange.in_flight();
+        let k = conn.exchange.in_flight() - before;
         if let Some(a) = &mut conn.allowed {
             *a = a.saturating_sub(k as u64);
         }
@@ -344,23 +345,19 @@ impl Client {
             self.send_retries(token, ops);
             return;
         }
-        // What the server allows: Keep-Alive: max (HTTP/1.1), concurrent streams (HTTP/2).
-        let allowed = conn
-            .allowed
-            .unwrap_or(u64::MAX)
-            .min(conn.exchange.room().map_or(u64::MAX, |r| r as u64));
         match self.kind() {
             Kind::Connections => {
                 // Requests that attempts under way have reserved are theirs: a batch that took
                 // them would leave a connection opened with nothing to carry.
-                let k = u64::from(self.cfg.pipeline)
+                let k = self
+                    .free_slots(token)
                     .min(self.quota_left().saturating_sub(self.reserved))
-                    .min(allowed) as usize;
+                    as usize;
                 if k > 0 {
                     self.send_batch(token, k, None, ops);
                 }
             }
-            Kind::Rate => self.idle.push(token),
+            Kind::Rate => self.list_idle(token),
             Kind::Users => {
                 if !self.users[token as usize].active {
                     ops.close(token);
@@ -369,6 +366,57 @@ impl Client {
                     self.think(token, self.answered_at, 0);
                 }
             }
+        }
+    }
+
+    /// How many more requests connection `token` may carry now: HTTP/1.1 sends a batch of
+    /// `pipeline` only once the last is answered; HTTP/2 refills its `pipeline` streams as each
+    /// ends, under the server's concurrent streams (none after a GOAWAY). Both stay within
+    /// what the server allows on the connection (`Keep-Alive: max`, `--requests-per-conn`).
+    pub(super) fn free_slots(&self, token: Token) -> u64 {
+        let conn = &self.conns[token as usize];
+        let in_flight = conn.exchange.in_flight() as u64;
+        if conn.state != ConnState::Open || !conn.retry.is_empty() {
+            return 0;
+        }
+        if !self.cfg.http2 && in_flight > 0 {
+            return 0;
+        }
+        u64::from(self.cfg.pipeline)
+            .saturating_sub(in_flight)
+            .min(conn.allowed.unwrap_or(u64::MAX))
+            .min(conn.exchange.room().map_or(u64::MAX, |r| r as u64))
+    }
+
+    /// Open loop: the connection can take requests; the schedule hands it the next due ones.
+    pub(super) fn list_idle(&mut self, token: Token) {
+        let conn = &mut self.conns[token as usize];
+        if !conn.listed {
+            conn.listed = true;
+            self.idle.push(token);
+        }
+    }
+
+    /// HTTP/2, after a stream ended on a connection that still has others in flight: the
+    /// closed loop sends the next request at once, as h2load does with `-m`, and the open loop
+    /// may hand it due ones.
+    pub(super) fn refill(&mut self, token: Token, ops: &mut Ops) {
+        if self.stopping || self.free_slots(token) == 0 {
+            return;
+        }
+        match self.kind() {
+            Kind::Connections => {
+                let k = self
+                    .free_slots(token)
+                    .min(self.quota_left().saturating_sub(self.reserved))
+                    as usize;
+                if k > 0 {
+                    self.send_batch(token, k, None, ops);
+                }
+            }
+            Kind::Rate => self.list_idle(token),
+            // A user sends one request at a time, after thinking.
+            Kind::Users => {}
         }
     }
 

@@ -150,6 +150,8 @@ impl Client {
         }
         if conn.exchange.is_idle() {
             self.on_idle(token, ops);
+        } else if self.cfg.http2 {
+            self.refill(token, ops);
         }
     }
 

@@ -21,20 +21,22 @@ impl Client {
                 starved = true;
                 break;
             };
-            let conn = &self.conns[token as usize];
-            if conn.state != ConnState::Open || !conn.exchange.is_idle() {
+            self.conns[token as usize].listed = false;
+            let free = self.free_slots(token);
+            if free == 0 {
                 continue;
             }
-            let allowed = conn.allowed.unwrap_or(u64::MAX);
-            let k = u64::from(self.cfg.pipeline)
-                .min(due - self.scheduled)
-                .min(allowed) as usize;
+            let k = free.min(due - self.scheduled) as usize;
             // A batch's intended time is that of its first request: no response is gifted time.
             let intended = due_time(&shape, self.cfg.share, self.scheduled)
                 .map_or(self.now, |t| (t * 1e6) as u64);
             // A connection with nothing it may send (its tasks wait for captures) drops out.
             let sent = self.send_batch(token, k, Some(intended), ops);
             self.scheduled += sent as u64;
+            // HTTP/2 streams left over stay on offer for the next due requests.
+            if sent > 0 && self.free_slots(token) > 0 {
+                self.list_idle(token);
+            }
         }
         self.starved += u64::from(starved && self.measuring);
         self.starving = starved;
