@@ -15,6 +15,16 @@ const DROPPED: [&str; 6] = [
     "host",
 ];
 
+/// Request heads whose HPACK blocks are kept: a scenario's distinct templates, most often.
+const CACHED_BLOCKS: usize = 8;
+
+/// A request head (HTTP/1.1, through its blank line) and its HPACK block.
+#[derive(Debug, Default)]
+struct Encoded {
+    head: Vec<u8>,
+    block: Vec<u8>,
+}
+
 /// What the connection's `Client` keeps of a stream: its id, and whether its response is kept.
 /// The client's own record of the request (its meta) stays here, where the engine updates it.
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +53,11 @@ pub struct H2<M> {
     rendered: Vec<u8>,
     block: Vec<u8>,
     lower: Vec<u8>,
+    /// The last heads encoded, so a request whose head repeats one (a static request, or a
+    /// template whose values are the same) reuses its block: each is encoded once.
+    cache: Vec<Encoded>,
+    /// The entry the next new head replaces, round robin.
+    evict: usize,
     /// Streams in flight, in staging order (the seam's oldest-first view).
     metas: Vec<(u32, M)>,
 }
@@ -57,6 +72,8 @@ impl<M: Meta> H2<M> {
             rendered: Vec::with_capacity(512),
             block: Vec::with_capacity(256),
             lower: Vec::with_capacity(64),
+            cache: Vec::new(),
+            evict: 0,
             metas: Vec::new(),
         }
     }
@@ -96,6 +113,23 @@ impl<M: Meta> H2<M> {
             put(&self.lower, h.value, &mut self.block);
         }
         Some(n)
+    }
+
+    /// Keeps the block just encoded for the head `rendered[..head_len]`.
+    fn remember(&mut self, head_len: usize) {
+        if !self.rendered[..head_len].ends_with(b"\r\n\r\n") {
+            return;
+        }
+        if self.cache.len() < CACHED_BLOCKS {
+            self.cache.push(Encoded::default());
+        }
+        let i = self.evict.min(self.cache.len() - 1);
+        self.evict = (i + 1) % CACHED_BLOCKS;
+        let e = &mut self.cache[i];
+        e.head.clear();
+        e.head.extend_from_slice(&self.rendered[..head_len]);
+        e.block.clear();
+        e.block.extend_from_slice(&self.block);
     }
 
     fn step(&mut self, e: Event<Key>) -> Step<M> {
@@ -165,14 +199,29 @@ impl<M: Meta> Exchange<M> for H2<M> {
         let mut rendered = std::mem::take(&mut self.rendered);
         let meta = write(&mut rendered);
         self.rendered = rendered;
-        let body_at = self.encode().unwrap_or(self.rendered.len());
         let key = Key {
             id: self.client.next_stream(),
             collect: meta.collect(),
         };
-        let id = self
-            .client
-            .stage_block(out, &self.block, &self.rendered[body_at..], key);
+        // A head that ends in its blank line and starts the request repeats it exactly.
+        let id = match self
+            .cache
+            .iter()
+            .position(|e| self.rendered.starts_with(&e.head))
+        {
+            Some(i) => {
+                let (e, body) = (&self.cache[i], &self.rendered[self.cache[i].head.len()..]);
+                self.client.stage_block(out, &e.block, body, key)
+            }
+            None => {
+                let body_at = self.encode().unwrap_or(self.rendered.len());
+                let id = self
+                    .client
+                    .stage_block(out, &self.block, &self.rendered[body_at..], key);
+                self.remember(body_at);
+                id
+            }
+        };
         debug_assert_eq!(id, key.id);
         self.metas.push((id, meta));
         id
@@ -233,5 +282,102 @@ impl<M: Meta> Exchange<M> for H2<M> {
         self.client = Client::new(self.https, self.capture_limit);
         self.client.keep_all(cookies);
         self.metas.drain(..).map(|(_, m)| m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::h2::hpack::Decoder;
+
+    #[derive(Debug, Clone, Copy)]
+    struct M;
+    impl Meta for M {
+        fn head(&self) -> bool {
+            false
+        }
+        fn collect(&self) -> bool {
+            false
+        }
+    }
+
+    /// The fields of the HEADERS frame at the end of `out`, and what follows it.
+    fn last_request(out: &[u8], from: usize) -> (Vec<(String, String)>, Vec<u8>) {
+        // The first request follows the connection preface.
+        let mut at = from
+            + if out[from..].starts_with(b"PRI * ") {
+                24
+            } else {
+                0
+            };
+        let (mut fields, mut data) = (Vec::new(), Vec::new());
+        while at + 9 <= out.len() {
+            let len = u32::from_be_bytes([0, out[at], out[at + 1], out[at + 2]]) as usize;
+            let payload = &out[at + 9..at + 9 + len];
+            match out[at + 3] {
+                0x1 => Decoder::new(4096)
+                    .decode(payload, |n, v| {
+                        let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+                        fields.push((s(n), s(v)));
+                    })
+                    .unwrap(),
+                0x0 => data.extend_from_slice(payload),
+                _ => {}
+            }
+            at += 9 + len;
+        }
+        (fields, data)
+    }
+
+    fn stage(h: &mut H2<M>, out: &mut Vec<u8>, req: &str) -> (Vec<(String, String)>, Vec<u8>) {
+        let from = out.len();
+        h.stage(out, |o| {
+            o.extend_from_slice(req.as_bytes());
+            M
+        });
+        last_request(out, from)
+    }
+
+    #[test]
+    fn a_repeated_head_reuses_its_block_and_a_changed_one_is_encoded_afresh() {
+        let mut h = H2::<M>::new(false, 1024);
+        let mut out = Vec::new();
+        let get = "GET /a HTTP/1.1\r\nHost: x:1\r\nX-Id: 7\r\n\r\n";
+        let first = stage(&mut h, &mut out, get);
+        assert_eq!(h.cache.len(), 1);
+        let again = stage(&mut h, &mut out, get);
+        assert_eq!(first, again);
+        assert_eq!(h.cache.len(), 1, "the repeat was not encoded again");
+        // A value that differs is a different head, however small the change.
+        let (fields, _) = stage(
+            &mut h,
+            &mut out,
+            "GET /a HTTP/1.1\r\nHost: x:1\r\nX-Id: 8\r\n\r\n",
+        );
+        assert!(fields.contains(&("x-id".into(), "8".into())), "{fields:?}");
+        assert_eq!(h.cache.len(), 2);
+        // The same head with another body: the block is reused, the body is this request's.
+        let post =
+            |b: &str| format!("POST /p HTTP/1.1\r\nHost: x:1\r\nContent-Length: 3\r\n\r\n{b}");
+        let (f1, d1) = stage(&mut h, &mut out, &post("one"));
+        let (f2, d2) = stage(&mut h, &mut out, &post("two"));
+        assert_eq!(
+            (f1, d1.as_slice(), d2.as_slice()),
+            (f2, &b"one"[..], &b"two"[..])
+        );
+        assert_eq!(h.cache.len(), 3);
+        // The cache is bounded: older heads give way.
+        for i in 0..20 {
+            stage(
+                &mut h,
+                &mut out,
+                &format!("GET /{i} HTTP/1.1\r\nHost: x:1\r\n\r\n"),
+            );
+        }
+        assert_eq!(h.cache.len(), CACHED_BLOCKS);
+        let (fields, _) = stage(&mut h, &mut out, get);
+        assert_eq!(fields, first.0);
+        assert!(fields.contains(&(":path".into(), "/a".into())));
+        assert!(fields.contains(&(":authority".into(), "x:1".into())));
     }
 }
