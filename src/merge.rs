@@ -177,6 +177,20 @@ fn combine(rs: &[&Report], shards: Option<&[ShardReport]>) -> Result<Report, Str
             .sum();
         tls.handshake_us = Latency::of(&handshake);
     }
+    if let Some(h2) = &mut m.connections_detail.http2 {
+        let all: Vec<_> = rs
+            .iter()
+            .filter_map(|r| r.connections_detail.http2.as_ref())
+            .collect();
+        h2.connections = all.iter().map(|h| h.connections).sum();
+        h2.goaways = all.iter().map(|h| h.goaways).sum();
+        h2.flow_control_stalls = all.iter().map(|h| h.flow_control_stalls).sum();
+        h2.flow_control_stall_us = all.iter().map(|h| h.flow_control_stall_us).sum();
+        h2.resets.clear();
+        for h in all {
+            add_maps(&mut h2.resets, &h.resets);
+        }
+    }
     let d = &mut m.diagnostics;
     d.connects = sum(&|r| r.diagnostics.connects);
     d.recv_buffer_exhausted = sum(&|r| r.diagnostics.recv_buffer_exhausted);

@@ -454,6 +454,7 @@ per_backend! {
             return;
         }
         let dir = common::TempDir::new("h2-peer");
+        let schema: serde_json::Value = serde_json::from_str(include_str!("../docs/report.schema.json")).unwrap();
         let body = "0123456789012345678901234567890123456789";
         let cases: [(&str, &[&str], u64); 5] = [
             ("goaway", &[], 200),
@@ -477,6 +478,8 @@ per_backend! {
             let _ = peer.child.kill();
             let _ = peer.child.wait();
             r.assert_accounted();
+            // The report's HTTP/2 section fits the published schema.
+            common::validate(&schema, &r.json, "$").unwrap_or_else(|e| panic!("{mode}: {e}"));
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             let lines = |what: &str| text.lines().filter(|l| l.split(' ').nth(1) == Some(what)).count() as u64;
             let (answered, reset) = (lines("answer"), lines("reset"));
@@ -484,8 +487,10 @@ per_backend! {
             assert_eq!(r.n("/requests/responses"), answered, "{mode}: {}", r.json["requests"]);
             match mode {
                 "reset" => {
-                    // Every 4th stream, and nothing else, ends as a named error.
+                    // Every 4th stream, and nothing else, ends as a named error, with its code.
                     assert_eq!(r.n("/errors/stream_reset"), reset, "{mode}");
+                    let h2 = "/connections_detail/http2";
+                    assert_eq!(r.n(&format!("{h2}/resets/INTERNAL_ERROR")), reset, "{}", r.json[h2]);
                     assert_eq!(reset, n / 4, "{mode}");
                     assert_eq!(answered + reset, n, "{mode}");
                 }
@@ -496,12 +501,25 @@ per_backend! {
             }
             match mode {
                 // A new connection per GOAWAY, and what it refused sent again.
-                "goaway" => assert!(r.n("/diagnostics/connects") >= n / 20, "{}", r.json["diagnostics"]),
-                // Each body arrived whole through a 1-byte window opened 7 bytes at a time.
-                "window" => assert!(
-                    text.lines().filter(|l| l.contains(" answer ")).all(|l| l.ends_with(" 40")),
-                    "{text}"
-                ),
+                "goaway" => {
+                    assert!(r.n("/diagnostics/connects") >= n / 20, "{}", r.json["diagnostics"]);
+                    // Each connection's GOAWAY is counted, and each connection spoke HTTP/2.
+                    let h2 = &r.json["connections_detail"]["http2"];
+                    let goaways = h2["goaways"].as_u64().unwrap();
+                    assert!(goaways >= n / 20 && goaways <= r.n("/diagnostics/connects"), "{h2}");
+                    assert_eq!(h2["connections"], r.json["connections_detail"]["opened"], "{h2}");
+                }
+                // Each body arrived whole through a 1-byte window opened 7 bytes at a time,
+                // and the report shows the waits.
+                "window" => {
+                    assert!(
+                        text.lines().filter(|l| l.contains(" answer ")).all(|l| l.ends_with(" 40")),
+                        "{text}"
+                    );
+                    let h2 = &r.json["connections_detail"]["http2"];
+                    assert!(h2["flow_control_stalls"].as_u64().unwrap() >= 1, "{h2}");
+                    assert!(h2["flow_control_stall_us"].as_u64().unwrap() > 0, "{h2}");
+                }
                 // Never more than the one stream it allows.
                 "one-stream" => assert_eq!(text.lines().rfind(|l| l.starts_with("max")), Some("max 1")),
                 _ => {}

@@ -82,6 +82,8 @@ pub struct ClientConn {
     pub reserving: bool,
     /// Open loop: it is on the list of connections that can take due requests.
     pub listed: bool,
+    /// HTTP/2: since when request body bytes wait for the server's window.
+    pub stalled_since: Option<u64>,
 }
 
 impl ClientConn {
@@ -102,6 +104,7 @@ impl ClientConn {
             retry_alone: false,
             reserving: false,
             listed: false,
+            stalled_since: None,
         }
     }
 }

@@ -42,6 +42,15 @@ pub enum Failure {
     Refused,
 }
 
+/// What a protocol reports of its connection after a read (HTTP/2's; HTTP/1.1 has none).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Signals {
+    /// GOAWAY frames received since the last call.
+    pub goaways: u32,
+    /// Request body bytes wait for the server's flow-control window now.
+    pub stalled: bool,
+}
+
 /// The result of feeding received bytes.
 #[derive(Debug)]
 pub enum Step<M> {
@@ -83,6 +92,10 @@ pub trait Exchange<M: Meta> {
     /// the server's concurrent streams, none after a GOAWAY); None: no limit of its own.
     fn room(&self) -> Option<usize> {
         None
+    }
+    /// What the connection met since the last call (HTTP/2: GOAWAYs, flow-control waits).
+    fn signals(&mut self) -> Signals {
+        Signals::default()
     }
     /// Hands over the heads of responses that set cookies (`Completed::set_cookie`).
     fn keep_cookies(&mut self, on: bool);
@@ -172,6 +185,14 @@ impl<M: Meta> Exchange<M> for Proto<M> {
         match self {
             Self::H1(_) => None,
             Self::H2(x) => x.room(),
+        }
+    }
+
+    #[inline]
+    fn signals(&mut self) -> Signals {
+        match self {
+            Self::H1(_) => Signals::default(),
+            Self::H2(x) => x.signals(),
         }
     }
 

@@ -62,6 +62,29 @@ fn connections(s: &mut String, r: &Report) {
             );
         }
     }
+    if let Some(h) = &c.http2 {
+        let resets = h
+            .resets
+            .iter()
+            .map(|(code, n)| format!("{} {code}", fmt_count(*n)))
+            .collect::<Vec<_>>();
+        let resets = if resets.is_empty() {
+            "none".to_string()
+        } else {
+            resets.join(", ")
+        };
+        let _ = writeln!(
+            s,
+            "  http/2    {} of {} connections, {} streams each; {} GOAWAYs; resets: {resets}; \
+             {} waits for window ({})",
+            fmt_count(h.connections),
+            fmt_count(c.opened),
+            h.streams,
+            fmt_count(h.goaways),
+            fmt_count(h.flow_control_stalls),
+            fmt_us(h.flow_control_stall_us as f64),
+        );
+    }
 }
 
 /// The multi-line summary printed at the end of a run.

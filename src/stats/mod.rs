@@ -165,6 +165,44 @@ pub struct Totals {
     pub unset_skipped: Vec<u64>,
     /// Per endpoint, indexed like the program's endpoints.
     pub endpoints: Vec<EndpointTotals>,
+    /// What HTTP/2 connections met: GOAWAYs, resets by code, flow-control waits.
+    pub h2: H2Totals,
+}
+
+/// HTTP/2's own counts over a run (all zero for HTTP/1.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct H2Totals {
+    /// Connections that spoke HTTP/2.
+    pub connections: u64,
+    /// GOAWAY frames received.
+    pub goaways: u64,
+    /// Streams the server reset, by error code (RFC 9113 §7; the last entry counts codes past
+    /// the RFC's).
+    pub resets: [u64; H2_CODES + 1],
+    /// Time connections spent with request body bytes waiting for flow-control window (µs).
+    pub stall_us: u64,
+    /// Waits for window that began.
+    pub stalls: u64,
+}
+
+/// HTTP/2's error codes, 0x0 to 0xd.
+pub const H2_CODES: usize = 14;
+
+impl H2Totals {
+    pub fn merge(&mut self, o: &H2Totals) {
+        self.connections += o.connections;
+        self.goaways += o.goaways;
+        for (a, b) in self.resets.iter_mut().zip(&o.resets) {
+            *a += b;
+        }
+        self.stall_us += o.stall_us;
+        self.stalls += o.stalls;
+    }
+
+    /// Counts a stream reset with `code`.
+    pub fn reset(&mut self, code: u32) {
+        self.resets[(code as usize).min(H2_CODES)] += 1;
+    }
 }
 
 impl Default for Totals {
@@ -193,6 +231,7 @@ impl Default for Totals {
             capture_too_large: 0,
             unset_skipped: Vec::new(),
             endpoints: Vec::new(),
+            h2: H2Totals::default(),
         }
     }
 }
@@ -226,6 +265,7 @@ impl Totals {
         self.capture_too_large += other.capture_too_large;
         add_by_index(&mut self.capture_failed, &other.capture_failed);
         add_by_index(&mut self.unset_skipped, &other.unset_skipped);
+        self.h2.merge(&other.h2);
         if self.endpoints.len() < other.endpoints.len() {
             self.endpoints
                 .resize_with(other.endpoints.len(), EndpointTotals::default);

@@ -143,6 +143,9 @@ impl Client {
             }
         }
         let conn = &mut self.conns[token as usize];
+        if self.measuring && matches!(conn.exchange, crate::proto::Proto::H2(_)) {
+            self.rec.totals.h2.connections += 1;
+        }
         conn.state = ConnState::Open;
         conn.backoff = 0;
         conn.answered = 0;

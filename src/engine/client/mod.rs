@@ -315,6 +315,10 @@ impl Client {
             self.batch_first = self.batch_first.min(t);
         }
         let k = conn.exchange.in_flight() - before;
+        if self.cfg.http2 {
+            self.h2_signals(token);
+        }
+        let conn = &mut self.conns[token as usize];
         if let Some(a) = &mut conn.allowed {
             *a = a.saturating_sub(k as u64);
         }

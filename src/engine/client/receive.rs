@@ -8,6 +8,9 @@ use crate::load::Kind;
 use crate::proto::{Exchange, Failure, Step};
 use crate::stats::ErrorKind;
 
+/// RST_STREAM's code for a stream the server refused before processing it.
+const REFUSED_STREAM: u32 = 0x7;
+
 impl Client {
     /// Records a complete response. It ended at `end` (the kernel's receive time) when the
     /// socket has timestamps, else at `now`, when it was parsed. Its user keeps what it captured.
@@ -134,6 +137,9 @@ impl Client {
                 return;
             }
         }
+        if self.cfg.http2 {
+            self.h2_signals(token);
+        }
         let conn = &mut self.conns[token as usize];
         // HTTP/2: the acknowledgements, window updates and window-held body bytes these bytes
         // called for, sent now.
@@ -160,7 +166,15 @@ impl Client {
     /// next connection, once.
     fn stream_failed(&mut self, token: Token, p: Pending, how: Failure) {
         let ep = self.cfg.program.tasks[p.task as usize].endpoint;
-        if how == Failure::Refused && !p.resent {
+        if let Failure::Reset(code) = how
+            && self.measuring
+        {
+            self.rec.totals.h2.reset(code);
+        }
+        // REFUSED_STREAM, like a GOAWAY's refusal, says the request was never processed
+        // (RFC 9113 §8.7).
+        let refused = how == Failure::Refused || how == Failure::Reset(REFUSED_STREAM);
+        if refused && !p.resent {
             let conn = &mut self.conns[token as usize];
             conn.retry.push_back(Pending {
                 intended: Some(p.intended.or(p.sent).unwrap_or(self.now)),
@@ -179,6 +193,30 @@ impl Client {
                 Failure::Refused => ErrorKind::Closed,
             };
             self.rec.error(ep, kind, 1);
+        }
+    }
+
+    /// HTTP/2: counts the GOAWAYs the connection received, and times its waits for window.
+    pub(super) fn h2_signals(&mut self, token: Token) {
+        let conn = &mut self.conns[token as usize];
+        let s = conn.exchange.signals();
+        let (now, measuring) = (self.now, self.measuring);
+        let h2 = &mut self.rec.totals.h2;
+        if measuring {
+            h2.goaways += u64::from(s.goaways);
+        }
+        match (s.stalled, conn.stalled_since) {
+            (true, None) => {
+                conn.stalled_since = Some(now);
+                h2.stalls += u64::from(measuring);
+            }
+            (false, Some(since)) => {
+                conn.stalled_since = None;
+                if measuring {
+                    h2.stall_us += now.saturating_sub(since);
+                }
+            }
+            _ => {}
         }
     }
 

@@ -13,6 +13,12 @@ impl Client {
     /// (recorded unless sent in the warm-up).
     pub(super) fn fail_in_flight(&mut self, token: Token, kind: ErrorKind, retry: bool) {
         let conn = &mut self.conns[token as usize];
+        // HTTP/2: a wait for window ends with its connection.
+        if let Some(since) = conn.stalled_since.take()
+            && self.measuring
+        {
+            self.rec.totals.h2.stall_us += self.now.saturating_sub(since);
+        }
         for p in conn.exchange.drain() {
             let task = &self.cfg.program.tasks[p.task as usize];
             let ep = task.endpoint;

@@ -91,6 +91,10 @@ pub struct Client<M> {
     block: Option<(u32, Vec<u8>, bool)>,
     /// The last stream a GOAWAY said the server would process.
     goaway: Option<u32>,
+    /// GOAWAY frames received and not yet reported (`take_goaways`).
+    goaways: u32,
+    /// Some stream's body bytes wait for window (kept as streams change, not searched for).
+    waiting: bool,
     capture_limit: usize,
     keep_all: bool,
     events: VecDeque<Event<M>>,
@@ -124,6 +128,8 @@ impl<M: Meta> Client<M> {
             control: Vec::new(),
             block: None,
             goaway: None,
+            goaways: 0,
+            waiting: false,
             capture_limit,
             keep_all: false,
             events: VecDeque::new(),
@@ -151,6 +157,23 @@ impl<M: Meta> Client<M> {
     /// Keep every response's head (for the cookies it sets), not only those asked for.
     pub fn keep_all(&mut self, on: bool) {
         self.keep_all = on;
+    }
+
+    /// GOAWAY frames received since the last call.
+    pub fn take_goaways(&mut self) -> u32 {
+        std::mem::take(&mut self.goaways)
+    }
+
+    /// Whether some request body waits for the peer's flow-control window.
+    pub fn waiting(&self) -> bool {
+        self.waiting
+    }
+
+    /// Looks again whether a body waits, after a stream that may have held one ended.
+    fn recheck_waiting(&mut self) {
+        if self.waiting {
+            self.waiting = self.streams.iter().any(|s| !s.unsent.is_empty());
+        }
     }
 
     /// Whether another stream may open now: under the peer's limit, and no GOAWAY.
@@ -199,12 +222,8 @@ impl<M: Meta> Client<M> {
         self.start(out);
         let id = self.next_id;
         self.next_id += 2;
-        let req = Request {
-            fields: Vec::new(),
-            body,
-        };
         let max = self.peer.max_frame;
-        frame::headers(id, block, req.body.is_empty(), max, out);
+        frame::headers(id, block, body.is_empty(), max, out);
         let mut s = Stream {
             id,
             meta,
@@ -214,15 +233,16 @@ impl<M: Meta> Client<M> {
             unsent: Vec::new(),
             send_window: i64::from(self.peer.initial_window),
         };
-        if !req.body.is_empty() {
-            let n = (req.body.len() as i64)
+        if !body.is_empty() {
+            let n = (body.len() as i64)
                 .min(s.send_window)
                 .min(self.send_window)
                 .max(0) as usize;
-            frame::data(id, &req.body[..n], n == req.body.len(), max, out);
+            frame::data(id, &body[..n], n == body.len(), max, out);
             s.send_window -= n as i64;
             self.send_window -= n as i64;
-            s.unsent = req.body[n..].to_vec();
+            s.unsent = body[n..].to_vec();
+            self.waiting |= !s.unsent.is_empty();
         }
         self.streams.push_back(s);
         id
@@ -357,17 +377,20 @@ impl<M: Meta> Client<M> {
                     let s = self.streams.remove(i).expect("found");
                     self.events
                         .push_back(Event::Ended(s.meta, Ended::Reset(code)));
+                    self.recheck_waiting();
                 }
             }
             kind::GOAWAY => {
                 let last = frame::u32_at(f.payload, 0, true).ok_or("HTTP/2: short GOAWAY")?;
                 let code = frame::u32_at(f.payload, 4, false).ok_or("HTTP/2: short GOAWAY")?;
                 self.goaway = Some(last);
+                self.goaways += 1;
                 // Streams above the last were never processed: sent again elsewhere.
                 while let Some(i) = self.streams.iter().position(|s| s.id > last) {
                     let s = self.streams.remove(i).expect("found");
                     self.events.push_back(Event::Ended(s.meta, Ended::Refused));
                 }
+                self.recheck_waiting();
                 if code != 0 && self.streams.is_empty() {
                     self.events
                         .push_back(Event::Broken(frame::error_name(code)));
@@ -412,7 +435,11 @@ impl<M: Meta> Client<M> {
 
     /// Sends what the windows now allow of bodies that were waiting.
     fn flush_bodies(&mut self) {
+        if !self.waiting {
+            return;
+        }
         let max = self.peer.max_frame;
+        let mut waiting = false;
         for s in self.streams.iter_mut() {
             if s.unsent.is_empty() {
                 continue;
@@ -422,6 +449,7 @@ impl<M: Meta> Client<M> {
                 .min(self.send_window)
                 .max(0) as usize;
             if n == 0 {
+                waiting = true;
                 continue;
             }
             let last = n == s.unsent.len();
@@ -429,7 +457,9 @@ impl<M: Meta> Client<M> {
             s.unsent.drain(..n);
             s.send_window -= n as i64;
             self.send_window -= n as i64;
+            waiting |= !s.unsent.is_empty();
         }
+        self.waiting = waiting;
     }
 
     fn on_headers(&mut self, id: u32, block: &[u8], end: bool) -> Result<(), &'static str> {
@@ -522,6 +552,8 @@ impl<M: Meta> Client<M> {
             body_len: s.body_len,
             whole: s.whole,
         });
+        // A server may answer before the whole body was sent; what was left is not sent.
+        self.recheck_waiting();
     }
 
     /// The connection is gone: every stream in flight, oldest first; partial state forgotten.
@@ -529,6 +561,7 @@ impl<M: Meta> Client<M> {
         self.partial.clear();
         self.block = None;
         self.events.clear();
+        self.waiting = false;
         self.streams.drain(..).map(|s| s.meta)
     }
 }

@@ -221,6 +221,20 @@ fn bodies_wait_for_window_and_pings_are_answered() {
         sent.windows(8).any(|w| w == b"pingpong"),
         "PING acknowledged"
     );
+    assert!(c.waiting(), "5 bytes still wait");
+    // The connection's window alone opens: the stream's is still shut, so nothing moves.
+    let mut conn_only = Vec::new();
+    frame::window_update(0, 100, &mut conn_only);
+    assert!(events(&mut c, &conn_only, conn_only.len()).is_empty());
+    assert!(!c.control(&mut Vec::new()));
+    assert!(c.waiting(), "still waiting on the stream's window");
+    let mut stream = Vec::new();
+    frame::window_update(1, 100, &mut stream);
+    assert!(events(&mut c, &stream, stream.len()).is_empty());
+    let mut rest = Vec::new();
+    c.control(&mut rest);
+    assert_eq!(data(&rest), b"56789");
+    assert!(!c.waiting());
 }
 
 #[test]

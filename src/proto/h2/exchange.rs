@@ -3,7 +3,7 @@
 
 use super::client::{Client, Ended, Event, put};
 use crate::http::response::CookieHead;
-use crate::proto::{Completed, Exchange, Failure, Meta, Step};
+use crate::proto::{Completed, Exchange, Failure, Meta, Signals, Step};
 
 /// Header fields HTTP/2 forbids (RFC 9113 §8.2.2), and Host, which `:authority` replaces.
 const DROPPED: [&str; 6] = [
@@ -249,6 +249,13 @@ impl<M: Meta> Exchange<M> for H2<M> {
 
     fn control(&mut self, out: &mut Vec<u8>) -> bool {
         self.client.control(out)
+    }
+
+    fn signals(&mut self) -> Signals {
+        Signals {
+            goaways: self.client.take_goaways(),
+            stalled: self.client.waiting(),
+        }
     }
 
     fn keep_cookies(&mut self, on: bool) {
