@@ -106,6 +106,16 @@ impl From<KernelStatsArg> for crate::kstats::Mode {
     }
 }
 
+/// `--http`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HttpArg {
+    #[value(name = "1.1")]
+    Http1,
+    #[value(name = "2")]
+    Http2,
+    Auto,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum IoArg {
     /// io_uring if this kernel and sandbox allow it, else epoll.
@@ -171,12 +181,17 @@ pub struct RunArgs {
     /// Requests pipelined on each connection per batch [default: 1].
     #[arg(short = 'p', long)]
     pub pipeline: Option<u32>,
-    /// Speak HTTP/2: with prior knowledge (h2c) on http://. HTTP/1.1 stays the default.
-    #[arg(long)]
+    /// Speak HTTP/2: with prior knowledge (h2c) on http://, over ALPN h2 on https://. The same
+    /// as --http 2.
+    #[arg(long, conflicts_with = "http")]
     pub http2: bool,
-    /// With --http2: streams in flight per connection, like h2load's -m (within the server's
+    /// Which HTTP: 1.1 (the default), 2, or auto (https:// only: ALPN offers h2 and http/1.1,
+    /// and each connection speaks what the server chose).
+    #[arg(long, value_enum)]
+    pub http: Option<HttpArg>,
+    /// With HTTP/2: streams in flight per connection, like h2load's -m (within the server's
     /// SETTINGS_MAX_CONCURRENT_STREAMS) [default: 1].
-    #[arg(long, requires = "http2", conflicts_with = "pipeline")]
+    #[arg(long, conflicts_with = "pipeline")]
     pub streams: Option<u32>,
     /// Open loop: requests per second on a fixed schedule (wrk2-style), or a ramp A:B over -d.
     /// Latency is then measured from each request's intended send time.
@@ -338,6 +353,17 @@ pub struct ReportArgs {
 }
 
 impl RunArgs {
+    /// The HTTP asked for: --http, or --http2.
+    pub fn version(&self) -> crate::proto::Version {
+        use crate::proto::Version;
+        match (self.http, self.http2) {
+            (Some(HttpArg::Http1), _) => Version::Http1,
+            (Some(HttpArg::Http2), _) | (None, true) => Version::Http2,
+            (Some(HttpArg::Auto), _) => Version::Auto,
+            (None, false) => Version::Http1,
+        }
+    }
+
     /// Whether the flags set the load's size or length (-R, -u, --stages, -n, -d), which
     /// `peak` and a Locust master decide themselves.
     pub fn sets_load(&self) -> bool {

@@ -35,6 +35,9 @@ pub enum TlsFault {
     Protocol,
     /// The peer ended the session with a fatal alert.
     Alert,
+    /// The server agreed to none of the application protocols offered (ALPN's
+    /// no_application_protocol alert): one that does not speak HTTP/2, asked only for h2.
+    NoProtocol,
     /// TCP closed without the peer's close_notify: what was being read may be cut short.
     Truncated,
 }
@@ -43,9 +46,11 @@ pub enum TlsFault {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Session {
     Plain,
-    /// TLS, after its handshake: `resumed` when it reused an earlier session.
+    /// TLS, after its handshake: `resumed` when it reused an earlier session; `alpn`, the
+    /// application protocol the server chose (None: it chose none).
     Tls {
         resumed: bool,
+        alpn: Option<crate::proto::Alpn>,
     },
 }
 

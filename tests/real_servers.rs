@@ -355,23 +355,67 @@ fn the_http2_client_speaks_h2c_with_nginx_up_to_its_goaway() {
     assert!(kept.ends_with("hello over h2c\n"), "{kept}");
 }
 
-/// Debian's nginx serving h2c (`listen … http2`, prior knowledge), answering
-/// `keepalive_requests` streams a connection before its graceful GOAWAY; None (a skip) when
-/// nginx is not installed.
+/// Debian's nginx serving HTTP/2, answering `keepalive_requests` streams a connection before its
+/// graceful GOAWAY: h2c (`listen … http2`, prior knowledge), or with `tls` HTTPS on two ports,
+/// `port` offering h2 and http/1.1 over ALPN (`listen … ssl http2`) and `port_h1` HTTP/1.1 only
+/// (`listen … ssl`), with a self-signed certificate. None (a skip) when nginx or openssl is
+/// not installed.
 struct NginxH2c {
     child: std::process::Child,
     dir: common::TempDir,
     port: u16,
+    port_h1: u16,
 }
 
 impl NginxH2c {
     fn start(keepalive_requests: u32) -> Option<Self> {
+        Self::launch(keepalive_requests, false)
+    }
+
+    fn start_tls(keepalive_requests: u32) -> Option<Self> {
+        if !common::have("openssl", "the HTTPS tests against nginx") {
+            return None;
+        }
+        Self::launch(keepalive_requests, true)
+    }
+
+    fn launch(keepalive_requests: u32, tls: bool) -> Option<Self> {
         if !common::have("nginx", "the HTTP/2 tests against nginx") {
             return None;
         }
         let dir = common::TempDir::new("nginx-h2c");
-        let port = common::free_port();
+        let (port, port_h1) = (common::free_port(), common::free_port());
         let d = dir.to_str().unwrap();
+        let location = r#"location / { add_header X-Test "a value long enough for Huffman"; return 200 "hello over h2c\n"; }"#;
+        let servers = if tls {
+            let made = std::process::Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:P-256",
+                ])
+                .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
+                .args([
+                    "-keyout",
+                    &format!("{d}/key.pem"),
+                    "-out",
+                    &format!("{d}/cert.pem"),
+                ])
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap();
+            assert!(made.success(), "openssl made no certificate");
+            let certs = format!("ssl_certificate {d}/cert.pem; ssl_certificate_key {d}/key.pem;");
+            format!(
+                "server {{ listen 127.0.0.1:{port} ssl http2; {certs} {location} }}\n  \
+                 server {{ listen 127.0.0.1:{port_h1} ssl; {certs} {location} }}"
+            )
+        } else {
+            format!("server {{ listen 127.0.0.1:{port} http2; {location} }}")
+        };
         let conf = format!(
             r#"worker_processes 1;
 pid {d}/nginx.pid;
@@ -382,10 +426,7 @@ http {{
   client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d};
   uwsgi_temp_path {d}; scgi_temp_path {d};
   keepalive_requests {keepalive_requests};
-  server {{
-    listen 127.0.0.1:{port} http2;
-    location / {{ add_header X-Test "a value long enough for Huffman"; return 200 "hello over h2c\n"; }}
-  }}
+  {servers}
 }}
 "#
         );
@@ -395,7 +436,12 @@ http {{
             .args(["-c", path.to_str().unwrap(), "-g", "daemon off;"])
             .spawn()
             .unwrap();
-        let n = Self { child, dir, port };
+        let n = Self {
+            child,
+            dir,
+            port,
+            port_h1,
+        };
         drop(n.connect());
         Some(n)
     }
@@ -443,6 +489,48 @@ per_backend! {
         assert_eq!(logged.lines().count(), 3000);
         assert!(logged.lines().all(|l| l.contains("HTTP/2.0\" 200")));
         assert!(r.n("/diagnostics/connects") >= 60, "a new connection per GOAWAY");
+    }
+}
+
+per_backend! {
+    fn http2_over_tls_with_nginx_by_alpn(io) {
+        // nginx offering h2 and http/1.1 on one port and http/1.1 alone on another, over TLS.
+        let Some(nginx) = NginxH2c::start_tls(50) else { return };
+        let both = format!("https://127.0.0.1:{}/", nginx.port);
+        let h1_only = format!("https://127.0.0.1:{}/", nginx.port_h1);
+        // --http2: ALPN h2, through GOAWAYs every 50 streams.
+        let r = run(&[&both, "-k", "--http2", "--streams", "8", "-c", "2", "-n", "400", "--io", io]);
+        assert_eq!(r.code(), 0);
+        r.assert_accounted();
+        assert_eq!(r.json["protocol"], "h2");
+        assert_eq!(r.n("/requests/ok"), 400, "{}", r.json["errors"]);
+        let h2 = &r.json["connections_detail"]["http2"];
+        assert_eq!(h2["connections"], r.json["connections_detail"]["opened"], "{h2}");
+        assert!(h2["goaways"].as_u64().unwrap() >= 400 / 50 - 1, "{h2}");
+        // --http auto: the server that offers h2 gets it; the other, HTTP/1.1.
+        let r = run(&[&both, "-k", "--http", "auto", "--streams", "4", "-c", "2", "-n", "100", "--io", io]);
+        r.assert_accounted();
+        assert_eq!(r.json["protocol"], "auto");
+        assert_eq!(r.n("/requests/ok"), 100);
+        assert_eq!(r.n("/connections_detail/http2/connections"), r.n("/connections_detail/opened"));
+        let r = run(&[&h1_only, "-k", "--http", "auto", "--streams", "4", "-c", "2", "-n", "100", "--io", io]);
+        r.assert_accounted();
+        assert_eq!(r.n("/requests/ok"), 100, "{}", r.json["errors"]);
+        assert_eq!(r.n("/connections_detail/http2/connections"), 0, "every connection spoke HTTP/1.1");
+        // What nginx answered, and how: 500 over HTTP/2 and 100 over HTTP/1.1.
+        let logged = nginx.logged();
+        let count = |v: &str| logged.lines().filter(|l| l.contains(v)).count();
+        assert_eq!((count("HTTP/2.0\" 200"), count("HTTP/1.1\" 200")), (500, 100), "{logged}");
+        // --http2 where the server will not speak it: one line that says what it did.
+        let out = common::ringblast(
+            &["run", &h1_only, "-k", "--http2", "-n", "10", "-q", "--io", io],
+            std::time::Duration::from_secs(30),
+        );
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("did not agree to HTTP/2"), "{err}");
+        assert!(err.contains("no_application_protocol") || err.contains("chose"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }
 

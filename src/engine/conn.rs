@@ -3,10 +3,10 @@
 
 use std::collections::VecDeque;
 
-use crate::proto::Meta;
 use crate::proto::Proto;
 use crate::proto::h2::exchange::H2;
 use crate::proto::http1::Http1;
+use crate::proto::{Exchange, Meta};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnState {
@@ -87,6 +87,21 @@ pub struct ClientConn {
 }
 
 impl ClientConn {
+    /// Makes the connection speak HTTP/2 (`h2`) or HTTP/1.1 from now on: what the server chose
+    /// over ALPN. Called when a connection opens, with nothing in flight.
+    pub fn speak(&mut self, h2: bool, pipeline: usize, capture_limit: usize, cookies: bool) {
+        if self.exchange.is_h2() == h2 {
+            return;
+        }
+        debug_assert!(self.exchange.is_idle());
+        self.exchange = if h2 {
+            Proto::H2(Box::new(H2::new(true, capture_limit)))
+        } else {
+            Proto::H1(Http1::new(pipeline, capture_limit))
+        };
+        self.exchange.keep_cookies(cookies);
+    }
+
     /// A connection speaking HTTP/1.1 (`pipeline` deep), or HTTP/2 (`http2`, over TLS when
     /// `https`); at most `capture_limit` bytes of a response kept.
     pub fn new(pipeline: usize, capture_limit: usize, http2: bool, https: bool) -> Self {

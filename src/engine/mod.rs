@@ -33,7 +33,7 @@ pub struct RunResult {
     pub threads: usize,
     pub connections: u32,
     pub pipeline: u32,
-    /// The protocol the connections spoke: `http/1.1` or `h2c`.
+    /// The protocol asked for: `http/1.1`, `h2c`, `h2` or `auto`.
     pub protocol: &'static str,
     pub elapsed: Duration,
     /// Measured time: the run's wall time less the warm-up.
@@ -66,6 +66,8 @@ pub struct RunResult {
     pub kernel: Option<crate::kstats::KernelReport>,
     /// The part of the plan this run was (`--shard`).
     pub shard: crate::load::Shard,
+    /// Why the server would not speak the HTTP asked for over ALPN, if it would not.
+    pub alpn_refused: Option<String>,
 }
 
 /// The run's connection settings, for reports.
@@ -91,8 +93,8 @@ pub struct EngineConfig {
     pub connections: u32,
     /// HTTP/1.1's pipeline depth, or HTTP/2's streams per connection.
     pub pipeline: u32,
-    /// Speak HTTP/2 (`--http2`).
-    pub http2: bool,
+    /// Which HTTP the connections speak (`--http`).
+    pub http: crate::proto::Version,
     pub shape: Shape,
     pub warmup: Duration,
     /// `-n`: stop after this many requests.
@@ -261,7 +263,7 @@ pub fn run(
     for (i, &cpu) in plan.cpus.iter().enumerate() {
         let cfg = ClientConfig {
             addr: plan.addr,
-            http2: plan.http2,
+            http: plan.http,
             https: plan.tls.is_some(),
             program: plan.program.clone(),
             pipeline: plan.pipeline,
@@ -351,6 +353,7 @@ pub fn run(
     let mut flags = String::new();
     let mut failure = None;
     let (mut starved, mut busiest, mut due_unsent) = (0, 0.0f64, 0);
+    let mut alpn_refused = None;
     for h in handles {
         match h.join() {
             Ok(Ok(outcome)) => {
@@ -358,6 +361,7 @@ pub fn run(
                 flags = outcome.backend_flags.to_string();
                 starved += outcome.starved;
                 due_unsent += outcome.due_unsent;
+                alpn_refused = alpn_refused.or(outcome.alpn_refused);
                 busiest = busiest.max(outcome.cpu_seconds / outcome.wall_seconds.max(1e-9));
             }
             Ok(Err(e)) => failure = Some(e),
@@ -375,7 +379,7 @@ pub fn run(
         threads: workers,
         connections: shard_connections as u32,
         pipeline: plan.pipeline,
-        protocol: if plan.http2 { "h2c" } else { "http/1.1" },
+        protocol: plan.http.name(plan.tls.is_some()),
         elapsed,
         measured: elapsed.saturating_sub(plan.warmup),
         totals,
@@ -400,6 +404,7 @@ pub fn run(
         },
         kernel: None,
         shard,
+        alpn_refused,
     })
 }
 

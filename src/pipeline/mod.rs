@@ -150,10 +150,17 @@ impl Pipeline {
         let t = &result.totals;
         if t.connects == 0 && t.counts.errors > 0 {
             let refusal = self.plan.tls.as_ref().and_then(|t| t.refusal());
+            let hint = match &result.alpn_refused {
+                Some(why) => format!(
+                    "; the server did not agree to HTTP/2: {why}; use --http auto to speak \
+                     what it offers, or --http 1.1"
+                )
+                .into(),
+                None => tls_hint(t, refusal),
+            };
             eprintln!(
-                "ringblast: no connection to {} could be made{}",
+                "ringblast: no connection to {} could be made{hint}",
                 self.plan.target.addr,
-                tls_hint(t, refusal)
             );
             return Exit::Failed;
         }

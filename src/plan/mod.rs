@@ -47,8 +47,8 @@ pub struct RunPlan {
     pub connections: u32,
     /// HTTP/1.1's pipeline depth, or HTTP/2's streams per connection.
     pub pipeline: u32,
-    /// Speak HTTP/2 (`--http2`).
-    pub http2: bool,
+    /// Which HTTP the connections speak (`--http`, `--http2`).
+    pub http: crate::proto::Version,
     pub cpus: Vec<usize>,
     pub stop: StopRule,
     /// The load over time, warm-up included at its start.
@@ -204,7 +204,7 @@ impl RunPlan {
             cpus: self.cpus.clone(),
             connections: self.connections,
             pipeline: self.pipeline,
-            http2: self.http2,
+            http: self.http,
             shape: self.shape.clone(),
             warmup: self.warmup,
             requests: self.stop.requests,
@@ -257,7 +257,12 @@ impl RunPlan {
             .clone()
             .expect("clap requires a URL, --host or --scenario");
         let target = Target::resolve(&url).map_err(usage)?;
-        let tls = client_tls(&target, &args.tls, roots)?;
+        let http = match args.version() {
+            // Without TLS there is no ALPN to ask: auto is HTTP/1.1 (h2c needs --http 2).
+            crate::proto::Version::Auto if !target.tls => crate::proto::Version::Http1,
+            v => v,
+        };
+        let tls = client_tls(&target, &args.tls, roots, http)?;
         if args.requests_per_conn == Some(0) {
             return Err(usage("--requests-per-conn must be at least 1"));
         }
@@ -268,14 +273,14 @@ impl RunPlan {
         }
         let connections_arg = args.connections.unwrap_or(crate::load::DEFAULT_CONNECTIONS);
         let pipeline = args.pipeline.or(args.streams).unwrap_or(1);
-        if args.http2 && target.tls {
+        if http.may_be_h2() && args.pipeline.is_some() {
             return Err(usage(
-                "--http2 over https:// (ALPN h2) is not built yet: give an http:// URL for h2c",
+                "-p pipelines HTTP/1.1; with HTTP/2, give the streams per connection with --streams",
             ));
         }
-        if args.http2 && args.pipeline.is_some() {
+        if !http.may_be_h2() && args.streams.is_some() {
             return Err(usage(
-                "-p pipelines HTTP/1.1; with --http2, give the streams per connection with --streams",
+                "--streams is HTTP/2's (with --http2, or --http auto on https://); HTTP/1.1 pipelines with -p",
             ));
         }
         let timeout = args.timeout.unwrap_or(Duration::from_secs(10));
@@ -442,7 +447,7 @@ impl RunPlan {
             target,
             connections,
             pipeline,
-            http2: args.http2,
+            http,
             cpus,
             stop,
             shape,
@@ -561,6 +566,7 @@ fn client_tls(
     target: &Target,
     args: &crate::cli::TlsArgs,
     roots: Vec<pki_types::CertificateDer<'static>>,
+    http: crate::proto::Version,
 ) -> Result<Option<crate::tls::ClientTls>, SetupError> {
     let given = args.cacert.is_some()
         || args.insecure
@@ -588,6 +594,7 @@ fn client_tls(
         insecure: args.insecure,
         version,
         resume: !args.no_tls_resume,
+        alpn: http.alpn(),
     };
     crate::tls::ClientTls::new(&target.host, &opts).map(Some)
 }

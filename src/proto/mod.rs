@@ -13,6 +13,80 @@ pub trait Meta: Copy + 'static {
     fn collect(&self) -> bool;
 }
 
+/// Which HTTP a run speaks (`--http`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Version {
+    /// HTTP/1.1, the default; over TLS it offers ALPN http/1.1.
+    #[default]
+    Http1,
+    /// HTTP/2 only: prior knowledge (h2c) on http://, ALPN h2 on https://.
+    Http2,
+    /// Over TLS, ALPN offers h2 and http/1.1 and each connection speaks what the server chose.
+    Auto,
+}
+
+impl Version {
+    /// The ALPN protocols a TLS connection offers, most wanted first.
+    pub fn alpn(self) -> Vec<Vec<u8>> {
+        match self {
+            Self::Http1 => vec![b"http/1.1".to_vec()],
+            Self::Http2 => vec![b"h2".to_vec()],
+            Self::Auto => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        }
+    }
+
+    /// The ALPN protocols offered, in words.
+    pub fn offered(self) -> &'static str {
+        match self {
+            Self::Http1 => "http/1.1",
+            Self::Http2 => "h2",
+            Self::Auto => "h2, http/1.1",
+        }
+    }
+
+    /// Whether a connection of the run may speak HTTP/2.
+    pub fn may_be_h2(self) -> bool {
+        self != Self::Http1
+    }
+
+    /// The report's name for what the run asked for, over TLS or not.
+    pub fn name(self, tls: bool) -> &'static str {
+        match (self, tls) {
+            (Self::Http1, _) => "http/1.1",
+            (Self::Http2, false) => "h2c",
+            (Self::Http2, true) => "h2",
+            (Self::Auto, _) => "auto",
+        }
+    }
+}
+
+/// The application protocol a server chose over ALPN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alpn {
+    H2,
+    Http1,
+    /// Something else (its name is not kept).
+    Other,
+}
+
+impl Alpn {
+    pub fn of(id: &[u8]) -> Self {
+        match id {
+            b"h2" => Self::H2,
+            b"http/1.1" => Self::Http1,
+            _ => Self::Other,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::H2 => "h2",
+            Self::Http1 => "http/1.1",
+            Self::Other => "a protocol other than h2 and http/1.1",
+        }
+    }
+}
+
 /// An exchange that ended with a response.
 #[derive(Debug)]
 pub struct Completed<M> {
@@ -123,6 +197,10 @@ pub enum Proto<M> {
 }
 
 impl<M: Meta> Proto<M> {
+    pub fn is_h2(&self) -> bool {
+        matches!(self, Self::H2(_))
+    }
+
     /// Stages `k` requests whose bytes the caller already wrote (HTTP/1.1's pre-built batches;
     /// the engine builds none for HTTP/2).
     pub fn stage_written(&mut self, meta: M, k: usize) {

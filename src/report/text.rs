@@ -75,11 +75,10 @@ fn connections(s: &mut String, r: &Report) {
         };
         let _ = writeln!(
             s,
-            "  http/2    {} of {} connections, {} streams each; {} GOAWAYs; resets: {resets}; \
+            "  http/2    {} of {} connections; {} GOAWAYs; resets: {resets}; \
              {} waits for window ({})",
             fmt_count(h.connections),
             fmt_count(c.opened),
-            h.streams,
             fmt_count(h.goaways),
             fmt_count(h.flow_control_stalls),
             fmt_us(h.flow_control_stall_us as f64),
@@ -101,7 +100,8 @@ pub fn render(r: &Report) -> String {
     let depth = if r.protocol == "http/1.1" {
         format!("pipeline {}", r.pipeline)
     } else {
-        format!("{}, {} streams", r.protocol, r.pipeline)
+        let s = if r.pipeline == 1 { "" } else { "s" };
+        format!("{}, {} stream{s} a connection", r.protocol, r.pipeline)
     };
     let _ = writeln!(
         s,

@@ -116,7 +116,7 @@ impl ErrorKind {
     fn from_tls(fault: TlsFault) -> Self {
         match fault {
             TlsFault::Certificate => Self::TlsCertificate,
-            TlsFault::Protocol => Self::TlsProtocol,
+            TlsFault::Protocol | TlsFault::NoProtocol => Self::TlsProtocol,
             TlsFault::Alert => Self::TlsAlert,
             TlsFault::Truncated => Self::TlsTruncated,
         }

@@ -28,6 +28,8 @@ pub struct ClientTlsOptions {
     pub version: Option<TlsVersion>,
     /// Resume sessions across reconnects (on unless `--no-tls-resume`).
     pub resume: bool,
+    /// The application protocols offered (ALPN), most wanted first; none: http/1.1.
+    pub alpn: Vec<Vec<u8>>,
 }
 
 /// Resolved client TLS: the shared settings and the name the server must prove.
@@ -76,7 +78,11 @@ impl ClientTls {
                 .map_err(|e| SetupError::Tls(format!("--cert/--key do not make a pair: {e}")))?,
             None => builder.with_no_client_auth(),
         };
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.alpn_protocols = if opts.alpn.is_empty() {
+            vec![b"http/1.1".to_vec()]
+        } else {
+            opts.alpn.clone()
+        };
         // The crypto library sets itself up on first use: do it now, not in the first
         // connection's measured handshake.
         let _ = rustls::ClientConnection::new(Arc::new(config.clone()), server_name.clone());

@@ -168,7 +168,8 @@ impl<W: Driver> Tls<W> {
                 link.secured = true;
                 if client {
                     let resumed = link.conn.handshake_kind() == Some(HandshakeKind::Resumed);
-                    let result = Ok(Session::Tls { resumed });
+                    let alpn = link.conn.alpn_protocol().map(crate::proto::Alpn::of);
+                    let result = Ok(Session::Tls { resumed, alpn });
                     inner.on_event(Event::Connected { token, result }, ops);
                     if !ops.is_current(token, generation) {
                         return;

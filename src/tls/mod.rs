@@ -74,6 +74,7 @@ pub fn classify(e: &Error) -> TlsFault {
             AlertDescription::ProtocolVersion | AlertDescription::InsufficientSecurity => {
                 TlsFault::Protocol
             }
+            AlertDescription::NoApplicationProtocol => TlsFault::NoProtocol,
             AlertDescription::BadCertificate
             | AlertDescription::UnsupportedCertificate
             | AlertDescription::CertificateRevoked

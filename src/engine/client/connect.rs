@@ -3,8 +3,9 @@
 
 use super::Client;
 use crate::engine::conn::ConnState;
-use crate::io::{Fault, Ops, Session, Token};
+use crate::io::{Fault, Ops, Session, TlsFault, Token};
 use crate::load::Kind;
+use crate::proto::{Alpn, Version};
 use crate::stats::ErrorKind;
 
 /// Backoff between failed attempts of one connection, doubling from the first to the last.
@@ -124,9 +125,32 @@ impl Client {
             Ok(session) => session,
             Err(fault) => {
                 self.now = self.clock();
+                if fault == Fault::Tls(TlsFault::NoProtocol) {
+                    self.alpn_refused = Some(format!(
+                        "it refused every protocol offered ({}) with alert no_application_protocol",
+                        self.cfg.http.offered()
+                    ));
+                }
                 return self.connect_failed(token, ErrorKind::from_connect_fault(fault));
             }
         };
+        if let Session::Tls { alpn, .. } = session {
+            let h2 = alpn == Some(Alpn::H2);
+            if self.cfg.http == Version::Http2 && !h2 {
+                // Asked for HTTP/2 only, and the server chose otherwise: nothing to speak.
+                self.alpn_refused = Some(match alpn {
+                    Some(a) => format!("it chose {} over ALPN", a.name()),
+                    None => "it chose no protocol over ALPN".to_string(),
+                });
+                ops.close(token);
+                self.now = self.clock();
+                return self.connect_failed(token, ErrorKind::TlsProtocol);
+            }
+            // `--http auto`: this connection speaks what its server chose.
+            let cookies = self.cfg.program.cookies;
+            let (pipeline, limit) = (self.cfg.pipeline as usize, self.cfg.capture_limit);
+            self.conns[token as usize].speak(h2, pipeline, limit, cookies);
+        }
         self.attempt_over(token);
         self.ever_connected = true;
         let now = self.clock();
@@ -136,7 +160,7 @@ impl Client {
                 (ConnState::Connecting { since }, Session::Plain) => {
                     self.rec.connected(now.saturating_sub(since));
                 }
-                (ConnState::Handshaking { since }, Session::Tls { resumed }) => {
+                (ConnState::Handshaking { since }, Session::Tls { resumed, .. }) => {
                     self.rec.secured(now.saturating_sub(since), resumed);
                 }
                 _ => {}

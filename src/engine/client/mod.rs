@@ -35,8 +35,9 @@ const CHECK_EVERY_US: u64 = 10_000;
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     pub addr: SocketAddr,
-    /// Speak HTTP/2 (prior knowledge over TCP, ALPN over TLS), `pipeline` streams at a time.
-    pub http2: bool,
+    /// Which HTTP: HTTP/2 (prior knowledge over TCP, ALPN over TLS) has `pipeline` streams at
+    /// a time; with `Auto`, each connection speaks what the server chose.
+    pub http: crate::proto::Version,
     /// The connections carry TLS (HTTP/2's `:scheme`).
     pub https: bool,
     /// What to send: user classes and their tasks (one task for a plain `run URL`).
@@ -86,6 +87,8 @@ pub struct ClientOutcome {
     /// CPU-seconds this worker's thread used, and the wall time it ran.
     pub cpu_seconds: f64,
     pub wall_seconds: f64,
+    /// Why the server would not speak the HTTP asked for over ALPN, if it would not.
+    pub alpn_refused: Option<String>,
 }
 
 pub struct Client {
@@ -149,6 +152,8 @@ pub struct Client {
     ever_connected: bool,
     /// The run cannot succeed (see `ever_connected`): stop.
     given_up: bool,
+    /// Why the server would not speak the HTTP asked for over ALPN, if it would not.
+    alpn_refused: Option<String>,
     stop: Arc<AtomicBool>,
     intervals: Sender<Interval>,
 }
@@ -163,7 +168,7 @@ impl Client {
         let program = &cfg.program;
         let (batch, request_len) = match &program.tasks[0].shared {
             // Pre-built pipelined bytes are HTTP/1.1's; HTTP/2 frames each request.
-            Some(r) if program.is_static() && !cfg.http2 => {
+            Some(r) if program.is_static() && !cfg.http.may_be_h2() => {
                 (r.bytes.repeat(cfg.pipeline as usize), r.bytes.len())
             }
             _ => (Vec::new(), 0),
@@ -173,7 +178,7 @@ impl Client {
                 let mut c = ClientConn::new(
                     cfg.pipeline as usize,
                     cfg.capture_limit,
-                    cfg.http2,
+                    cfg.http.may_be_h2(),
                     cfg.https,
                 );
                 c.exchange.keep_cookies(program.cookies);
@@ -234,6 +239,7 @@ impl Client {
             stopping: false,
             ever_connected: false,
             given_up: false,
+            alpn_refused: None,
             stop,
             intervals,
             cfg,
@@ -315,7 +321,7 @@ impl Client {
             self.batch_first = self.batch_first.min(t);
         }
         let k = conn.exchange.in_flight() - before;
-        if self.cfg.http2 {
+        if conn.exchange.is_h2() {
             self.h2_signals(token);
         }
         let conn = &mut self.conns[token as usize];
@@ -383,7 +389,7 @@ impl Client {
         if conn.state != ConnState::Open || !conn.retry.is_empty() {
             return 0;
         }
-        if !self.cfg.http2 && in_flight > 0 {
+        if !conn.exchange.is_h2() && in_flight > 0 {
             return 0;
         }
         u64::from(self.cfg.pipeline)
@@ -641,6 +647,7 @@ impl Role for Client {
             due_unsent,
             cpu_seconds: crate::sys::thread_cpu_seconds(),
             wall_seconds: wall,
+            alpn_refused: self.alpn_refused.take(),
         }
     }
 }

@@ -137,7 +137,7 @@ impl Client {
                 return;
             }
         }
-        if self.cfg.http2 {
+        if self.conns[token as usize].exchange.is_h2() {
             self.h2_signals(token);
         }
         let conn = &mut self.conns[token as usize];
@@ -156,7 +156,7 @@ impl Client {
         }
         if conn.exchange.is_idle() {
             self.on_idle(token, ops);
-        } else if self.cfg.http2 {
+        } else if conn.exchange.is_h2() {
             self.refill(token, ops);
         }
     }
