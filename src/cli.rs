@@ -504,6 +504,10 @@ pub struct ServeArgs {
     /// Accept only this TLS version: 1.2 or 1.3 [default: either].
     #[arg(long, requires = "tls")]
     pub tls_version: Option<String>,
+    /// Serve HTTP/2 too: connections that open with its preface (h2c, prior knowledge), and
+    /// with --tls those that choose h2 over ALPN. HTTP/1.1 clients are served as before.
+    #[arg(long)]
+    pub http2: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -511,6 +515,9 @@ pub struct DemoArgs {
     /// Run the demo over HTTPS (the target makes a self-signed certificate; the client trusts it).
     #[arg(long)]
     pub tls: bool,
+    /// Run the demo over HTTP/2: h2c, or with --tls ALPN h2.
+    #[arg(long)]
+    pub http2: bool,
     /// How long to load the built-in target.
     #[arg(short = 'd', long, default_value = "3s", value_parser = parse_duration)]
     pub duration: Duration,

@@ -44,11 +44,15 @@ pub fn run(args: &DemoArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
         limits: crate::plan::Limits::default(),
         routes: Some(Arc::new(routes)),
         tls: if args.tls {
-            Some(crate::tls::ServerTls::new(&Default::default())?)
+            Some(crate::tls::ServerTls::new(&crate::tls::ServerTlsOptions {
+                http2: args.http2,
+                ..Default::default()
+            })?)
         } else {
             None
         },
         io: args.io.into(),
+        http2: args.http2,
     };
     let scenario = Scenario::parse(SCENARIO, std::path::Path::new("the demo's scenario"))?;
     // Over TLS the client trusts the certificate the target just made, and nothing else extra.
@@ -73,6 +77,9 @@ pub fn run(args: &DemoArgs, stop: Arc<AtomicBool>) -> Result<Exit, SetupError> {
     }
     if let Some(p) = &args.html {
         flag("--html", p.into());
+    }
+    if args.http2 {
+        argv.push("--http2".into());
     }
     let outcome = DemoRun::try_parse_from(argv)
         .map_err(|e| SetupError::Usage(e.to_string()))

@@ -137,6 +137,8 @@ pub struct ServePlan {
     /// Serve HTTPS with these settings.
     pub tls: Option<crate::tls::ServerTls>,
     pub io: IoChoice,
+    /// Serve HTTP/2 to connections that open with its preface (`--http2`).
+    pub http2: bool,
 }
 
 fn positive(d: Duration, flag: &str) -> Result<Duration, SetupError> {
@@ -552,11 +554,13 @@ impl ServePlan {
                     cert: args.cert.clone(),
                     key: args.key.clone(),
                     version,
+                    http2: args.http2,
                 })?)
             } else {
                 None
             },
             io: args.workers.io.into(),
+            http2: args.http2,
         })
     }
 }

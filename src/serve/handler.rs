@@ -33,6 +33,8 @@ pub struct Responses {
     pub delay: Duration,
     /// Where a 16-hex-digit response counter sits in both, when every head must differ.
     pub counter_at: Option<usize>,
+    /// The same response for HTTP/2: its HPACK block (where the counter sits in it), and body.
+    pub h2: super::h2::H2Response,
 }
 
 impl Responses {
@@ -61,9 +63,11 @@ impl Responses {
             }
             (full.into(), head.into_bytes().into())
         };
-        let (full, head_only) = build("");
+        let (full, head_only): (Arc<[u8]>, Arc<[u8]>) = build("");
         let (full_close, head_only_close) = build("Connection: close\r\n");
+        let h2 = super::h2::H2Response::new(status, &full[head_only.len()..], unique_heads);
         Self {
+            h2,
             full,
             head_only,
             full_close,
@@ -76,7 +80,7 @@ impl Responses {
 
 /// An answer waiting for its due time.
 #[derive(Debug)]
-enum Outgoing {
+pub(super) enum Outgoing {
     /// The target's one pre-built response (or its head, for HEAD).
     Fixed { head: bool },
     /// A mock route's response, or an error answer.
@@ -84,28 +88,38 @@ enum Outgoing {
 }
 
 #[derive(Debug)]
-struct ServerConn {
+pub(super) struct ServerConn {
     open: bool,
+    /// The connection speaks HTTP/2 (it began with the preface, `serve --http2`).
+    pub(super) h2: Option<Box<crate::proto::h2::server::Conn>>,
+    /// The first bytes, while they may still be the start of HTTP/2's preface.
+    pub(super) sniffed: Vec<u8>,
+    /// Nothing has been read yet.
+    pub(super) fresh: bool,
     parser: RequestParser,
-    /// Answers not sent yet, in request order: (due time, answer, close after it).
-    due: VecDeque<(Instant, Outgoing, bool)>,
-    closing: bool,
+    /// Answers not sent yet, in request order: (due time, answer, close after it, its HTTP/2
+    /// stream or 0).
+    pub(super) due: VecDeque<(Instant, Outgoing, bool, u32)>,
+    pub(super) closing: bool,
     /// Input that arrived while reading was paused, parsed once the output drains.
-    stash: Vec<u8>,
+    pub(super) stash: Vec<u8>,
     /// Reading is paused because too much output or too many answers are pending (since when).
-    paused: Option<Instant>,
+    pub(super) paused: Option<Instant>,
     /// When the current request head began (it must end within the head timeout).
     head_started: Option<Instant>,
     /// When the current request began (head and body must end within the idle timeout: a body
     /// dripped a byte a second once kept a connection forever).
     request_started: Option<Instant>,
-    last_activity: Instant,
+    pub(super) last_activity: Instant,
 }
 
 impl ServerConn {
     fn new(now: Instant) -> Self {
         Self {
             open: false,
+            h2: None,
+            sniffed: Vec::new(),
+            fresh: true,
             parser: RequestParser::new(),
             due: VecDeque::new(),
             closing: false,
@@ -119,15 +133,20 @@ impl ServerConn {
 }
 
 pub struct Server {
-    responses: Responses,
+    pub(super) responses: Responses,
     /// The mock API, when serving `--routes`.
-    routes: Option<(Arc<Routes>, RouteState)>,
-    limits: Limits,
-    conns: Vec<ServerConn>,
+    pub(super) routes: Option<(Arc<Routes>, RouteState)>,
+    pub(super) limits: Limits,
+    pub(super) conns: Vec<ServerConn>,
+    /// Connections that open with HTTP/2's preface speak it (`--http2`).
+    pub(super) http2: bool,
+    /// HTTP/2 requests completed by the last bytes read, and a response block being patched.
+    pub(super) h2_done: Vec<crate::proto::h2::server::Request>,
+    pub(super) h2_block: Vec<u8>,
     free: Vec<Token>,
     /// Tokens with delayed answers pending.
     waiting: Vec<Token>,
-    answered: u64,
+    pub(super) answered: u64,
     stop: Arc<AtomicBool>,
     next_check: Instant,
     next_scan: Instant,
@@ -141,6 +160,7 @@ impl Server {
         limits: Limits,
         seed: u64,
         stop: Arc<AtomicBool>,
+        http2: bool,
     ) -> Self {
         let now = Instant::now();
         Self {
@@ -148,6 +168,9 @@ impl Server {
             routes: routes.map(|r| (r, RouteState::new(seed))),
             limits,
             conns: Vec::new(),
+            http2,
+            h2_done: Vec::new(),
+            h2_block: Vec::new(),
             free: Vec::new(),
             waiting: Vec::new(),
             answered: 0,
@@ -164,9 +187,13 @@ impl Server {
         token: Token,
         outgoing: Outgoing,
         close: bool,
+        stream: u32,
         now: Instant,
         ops: &mut Ops,
     ) {
+        if self.conns[token as usize].h2.is_some() {
+            return self.answer_h2(token, stream, outgoing, now, ops);
+        }
         let out = ops.out(token);
         let start = out.len();
         // The last answer on a connection says so, as real servers do.
@@ -212,23 +239,26 @@ impl Server {
     }
 
     /// Answers now, or queues the answer behind earlier ones (answers leave in request order).
-    fn enqueue(
+    /// `stream` is the request's HTTP/2 stream (0 for HTTP/1.1).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn enqueue(
         &mut self,
         token: Token,
         outgoing: Outgoing,
         close: bool,
+        stream: u32,
         delay: Duration,
         now: Instant,
         ops: &mut Ops,
     ) {
         let conn = &mut self.conns[token as usize];
         if delay.is_zero() && conn.due.is_empty() {
-            self.answer(token, outgoing, close, now, ops);
+            self.answer(token, outgoing, close, stream, now, ops);
         } else {
             if conn.due.is_empty() {
                 self.waiting.push(token);
             }
-            conn.due.push_back((now + delay, outgoing, close));
+            conn.due.push_back((now + delay, outgoing, close, stream));
         }
     }
 
@@ -241,14 +271,14 @@ impl Server {
     }
 
     /// Closes a connection the server gives up on.
-    fn hang_up(&mut self, token: Token, ops: &mut Ops) {
+    pub(super) fn hang_up(&mut self, token: Token, ops: &mut Ops) {
         ops.close(token);
         self.waiting.retain(|&t| t != token);
         self.release(token);
     }
 
     /// Too much is pending on the connection to take more requests from it.
-    fn congested(&self, token: Token, ops: &Ops) -> bool {
+    pub(super) fn congested(&self, token: Token, ops: &Ops) -> bool {
         ops.unsent(token) > HIGH_WATER || self.conns[token as usize].due.len() >= MAX_QUEUED
     }
 
@@ -266,7 +296,10 @@ impl Server {
 
     /// Parses and answers requests until the input ends or the connection is congested; then
     /// the rest waits in the stash and reading pauses until the output drains.
-    fn consume(&mut self, token: Token, input: &[u8], now: Instant, ops: &mut Ops) {
+    pub(super) fn consume(&mut self, token: Token, input: &[u8], now: Instant, ops: &mut Ops) {
+        if self.http2 && self.sniff_h2(token, input, now, ops) {
+            return;
+        }
         let mut rest = input;
         while !rest.is_empty() && !self.conns[token as usize].closing {
             if self.congested(token, ops) {
@@ -310,7 +343,7 @@ impl Server {
                             (Outgoing::Bytes(reply.bytes), reply.delay)
                         }
                     };
-                    self.enqueue(token, outgoing, req.close, delay, now, ops);
+                    self.enqueue(token, outgoing, req.close, 0, delay, now, ops);
                 }
                 Err(e) => return self.refuse(token, e, now, ops),
             }
@@ -333,6 +366,7 @@ impl Server {
             token,
             Outgoing::Bytes(bytes),
             true,
+            0,
             Duration::ZERO,
             now,
             ops,
@@ -340,7 +374,7 @@ impl Server {
     }
 
     /// Resumes a paused connection once it is no longer congested.
-    fn maybe_resume(&mut self, token: Token, ops: &mut Ops) {
+    pub(super) fn maybe_resume(&mut self, token: Token, ops: &mut Ops) {
         let conn = &self.conns[token as usize];
         if !conn.open || conn.paused.is_none() || self.congested(token, ops) {
             return;
@@ -359,17 +393,17 @@ impl Server {
         let mut i = 0;
         while i < self.waiting.len() {
             let token = self.waiting[i];
-            while let Some((due, _, _)) = self.conns[token as usize].due.front() {
+            while let Some((due, ..)) = self.conns[token as usize].due.front() {
                 if *due > now {
                     let wait = *due - now;
                     next = Some(next.map_or(wait, |n| n.min(wait)));
                     break;
                 }
-                let (_, outgoing, close) = self.conns[token as usize]
+                let (_, outgoing, close, stream) = self.conns[token as usize]
                     .due
                     .pop_front()
                     .expect("front exists");
-                self.answer(token, outgoing, close, now, ops);
+                self.answer(token, outgoing, close, stream, now, ops);
             }
             if self.conns[token as usize].due.is_empty() {
                 self.waiting.swap_remove(i);

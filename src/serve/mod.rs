@@ -1,6 +1,7 @@
-//! `ringblast serve`: the built-in HTTP/1.1 target on the same engine (one pinned worker per CPU,
-//! each with its own SO_REUSEPORT listener). It is the target of the demo, tests and benchmarks.
+//! `ringblast serve`: the built-in HTTP/1.1 (and with `--http2`, HTTP/2) target on the same engine,
+//! one pinned worker per CPU with its own SO_REUSEPORT listener: the demo's, tests' and benchmarks'.
 
+pub mod h2;
 pub mod handler;
 
 use std::net::SocketAddr;
@@ -69,13 +70,14 @@ pub fn start(
     let mut handles = Vec::new();
     for (&cpu, fd) in plan.cpus.iter().zip(listeners) {
         let (responses, stop, routes) = (responses.clone(), stop.clone(), plan.routes.clone());
-        let limits = plan.limits;
+        let (limits, http2) = (plan.limits, plan.http2);
         let tls = plan.tls.as_ref().map(|t| t.config.clone());
         let handle = std::thread::Builder::new()
             .name(format!("ringblast-serve-{cpu}"))
             .spawn(move || {
                 worker::pin(cpu);
-                let server = Server::new(responses, routes, limits, cpu as u64 + 1, stop);
+                let seed = cpu as u64 + 1;
+                let server = Server::new(responses, routes, limits, seed, stop, http2);
                 let listener = Some(fd.as_fd());
                 let answered = match tls {
                     Some(config) => {

@@ -20,6 +20,8 @@ pub struct ServerTlsOptions {
     pub key: Option<PathBuf>,
     /// Accept only this version.
     pub version: Option<TlsVersion>,
+    /// Agree to h2 over ALPN as well as http/1.1.
+    pub http2: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -51,7 +53,11 @@ impl ServerTls {
             .with_no_client_auth()
             .with_single_cert(chain, key)
             .map_err(|e| SetupError::Tls(format!("--cert/--key: {e}")))?;
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.alpn_protocols = if opts.http2 {
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        } else {
+            vec![b"http/1.1".to_vec()]
+        };
         config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE);
         config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new()
             .map_err(|e| SetupError::Tls(format!("cannot make a ticket key: {e}")))?;
