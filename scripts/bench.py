@@ -5,7 +5,7 @@ Builds the release binary once, writes to results/<date>-<host>-<WHAT>/ (or --ou
 peer tools a benchmark compares with are installed and says how to get them (it installs nothing
 with apt; Locust comes from pip into .bench-venv/), then runs that benchmark's module with the rest
 of the options. WHAT is one of: peers, pacing, users, locust, templates, memory, nginx, burst, ab,
-tls, kstats, locust-worker, partial, cookies, django.
+tls, kstats, locust-worker, partial, cookies, django, h2.
 `ab A B` compares two ringblast binaries and writes nothing. Options of a benchmark: WHAT --help.
 """
 import datetime, importlib, shutil, socket, subprocess, sys
@@ -31,6 +31,7 @@ BENCHMARKS = {
     "partial": ("bench_partial", ["taskset"], False),
     "cookies": ("bench_cookies", [], False),
     "django": ("bench_django", ["taskset"], True),
+    "h2": ("bench_h2", ["nginx", "h2load", "taskset"], False),
 }
 
 

@@ -8,42 +8,58 @@ use std::time::{Duration, Instant};
 use super::handler::{Outgoing, Server};
 use crate::io::{Ops, Token};
 use crate::proto::h2::frame::PREFACE;
-use crate::proto::h2::hpack::put_field;
+use crate::proto::h2::hpack::{put_field, put_index, put_indexing_field};
+
+/// Entries in HPACK's static table: the dynamic table's newest entry is the next index.
+const STATIC_ENTRIES: usize = 61;
 use crate::proto::h2::server::Conn;
 
-/// The target's one response as HTTP/2: its HPACK block, built once, and its body.
+/// The target's one response as HTTP/2, built once: its HPACK blocks, and its body. As real
+/// servers do, a connection's first response adds its fields to the client's table and later
+/// ones refer to them (`first`, `again`); `block` adds nothing, for a client whose table is too
+/// small. The response counter (`--unique-heads`) is a literal in each, never indexed.
 #[derive(Debug, Clone)]
 pub struct H2Response {
     block: Arc<[u8]>,
+    first: Arc<[u8]>,
+    again: Arc<[u8]>,
     body: Arc<[u8]>,
-    /// Where the 16 raw hex digits of the response counter sit in the block (`--unique-heads`).
-    counter_at: Option<usize>,
+    /// How far from the end of each block the 16 raw hex digits of the counter start.
+    counter_from_end: Option<usize>,
 }
 
 impl H2Response {
     pub fn new(status: u16, body: &[u8], unique_heads: bool) -> Self {
-        let mut block = Vec::new();
-        put_field(
-            b":status",
-            status.to_string().as_bytes(),
-            false,
-            false,
-            &mut block,
-        );
+        let len = body.len().to_string();
+        let mut fields: Vec<(&[u8], &[u8])> = Vec::new();
         if status != 204 && status != 304 {
-            let len = body.len().to_string();
-            put_field(b"content-length", len.as_bytes(), false, false, &mut block);
+            fields.push((b"content-length", len.as_bytes()));
         }
-        put_field(b"content-type", b"text/plain", false, false, &mut block);
-        let counter_at = unique_heads.then(|| {
-            // Raw (not Huffman), so it is patched in place at a fixed width.
-            put_field(b"x-response", &[b'0'; 16], true, false, &mut block);
-            block.len() - 16
+        fields.push((b"content-type", b"text/plain"));
+        let status = status.to_string();
+        let (mut block, mut first, mut again) = (Vec::new(), Vec::new(), Vec::new());
+        for b in [&mut block, &mut first, &mut again] {
+            put_field(b":status", status.as_bytes(), false, false, b);
+        }
+        for (i, &(name, value)) in fields.iter().enumerate() {
+            put_field(name, value, false, false, &mut block);
+            put_indexing_field(name, value, &mut first);
+            // Each field added pushes the earlier ones down: the last added is entry 62.
+            put_index(STATIC_ENTRIES + fields.len() - i, &mut again);
+        }
+        let counter_from_end = unique_heads.then(|| {
+            for b in [&mut block, &mut first, &mut again] {
+                // Raw (not Huffman), so it is patched in place at a fixed width.
+                put_field(b"x-response", &[b'0'; 16], true, false, b);
+            }
+            16
         });
         Self {
             block: block.into(),
+            first: first.into(),
+            again: again.into(),
             body: body.into(),
-            counter_at,
+            counter_from_end,
         }
     }
 }
@@ -169,16 +185,25 @@ impl Server {
         match outgoing {
             Outgoing::Fixed { head } => {
                 let r = &responses.h2;
-                let block: &[u8] = match r.counter_at {
-                    Some(at) => {
+                let fixed: &[u8] = match (h2.may_index(), h2.indexed) {
+                    (false, _) => &r.block,
+                    (true, false) => {
+                        h2.indexed = true;
+                        &r.first
+                    }
+                    (true, true) => &r.again,
+                };
+                let block: &[u8] = match r.counter_from_end {
+                    Some(back) => {
                         h2_block.clear();
-                        h2_block.extend_from_slice(&r.block);
+                        h2_block.extend_from_slice(fixed);
+                        let at = h2_block.len() - back;
                         for (i, b) in h2_block[at..at + 16].iter_mut().enumerate() {
                             *b = b"0123456789abcdef"[((*answered >> (60 - 4 * i)) & 0xf) as usize];
                         }
                         h2_block
                     }
-                    None => &r.block,
+                    None => fixed,
                 };
                 let body: &[u8] = if head { &[] } else { &r.body };
                 h2.respond(stream, block, body, out);
@@ -230,4 +255,36 @@ fn from_http1(bytes: &[u8]) -> (Vec<u8>, usize) {
         put_field(&name, h.value, false, false, &mut block);
     }
     (block, at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::h2::hpack::Decoder;
+
+    fn fields(d: &mut Decoder, block: &[u8]) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        d.decode(block, |n, v| {
+            let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            out.push((s(n), s(v)));
+        })
+        .expect("decodes");
+        out
+    }
+
+    #[test]
+    fn the_indexed_response_reads_the_same_as_the_stateless_one_in_order() {
+        for (status, unique) in [(200, false), (200, true), (404, false), (204, true)] {
+            let r = H2Response::new(status, b"Hello, world!", unique);
+            let want = fields(&mut Decoder::new(4096), &r.block);
+            let mut d = Decoder::new(4096);
+            assert_eq!(fields(&mut d, &r.first), want, "{status} {unique}");
+            for _ in 0..3 {
+                assert_eq!(fields(&mut d, &r.again), want, "{status} {unique}");
+            }
+            assert!(r.again.len() < r.block.len(), "references are shorter");
+            assert_eq!(want[0], (":status".into(), status.to_string()));
+            assert_eq!(want.iter().any(|(n, _)| n == "x-response"), unique);
+        }
+    }
 }

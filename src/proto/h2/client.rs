@@ -149,9 +149,9 @@ impl<M: Meta> Client<M> {
         self.next_id
     }
 
-    /// Events are waiting, or whole frames that may make some: call `feed` again, with no bytes.
+    /// Events are waiting: call `feed` again, with no bytes.
     pub fn has_events(&self) -> bool {
-        !self.events.is_empty() || !matches!(Frame::read(&self.partial, OUR_FRAME), Ok(None))
+        !self.events.is_empty()
     }
 
     /// Keep every response's head (for the cookies it sets), not only those asked for.
@@ -258,50 +258,70 @@ impl<M: Meta> Client<M> {
         true
     }
 
-    /// Feeds received bytes; returns the next event, or None when every byte given has been
-    /// used (a frame cut off at the end is kept for the next call). After an event, call again
-    /// with no bytes until it returns None: the bytes after that event are kept too.
-    pub fn feed(&mut self, mut input: &[u8]) -> Option<Event<M>> {
-        loop {
-            if let Some(e) = self.events.pop_front() {
-                self.partial.extend_from_slice(input);
-                return Some(e);
+    /// Feeds received bytes: every whole frame in them is handled now (a frame cut at the end
+    /// waits for the rest), and the events they made come out one a call; call again with no
+    /// bytes while `has_events`. The bytes are read where they lie: only a frame that spans two
+    /// reads is copied, and only its own bytes.
+    pub fn feed(&mut self, input: &[u8]) -> Option<Event<M>> {
+        if !input.is_empty() {
+            self.take_in(input);
+        }
+        self.events.pop_front()
+    }
+
+    fn take_in(&mut self, mut input: &[u8]) {
+        // First the frame that began in an earlier read.
+        while !self.partial.is_empty() {
+            let p = &self.partial;
+            let need = if p.len() < 9 {
+                9
+            } else {
+                9 + ((usize::from(p[0]) << 16) | (usize::from(p[1]) << 8) | usize::from(p[2]))
+            };
+            if need > 9 + OUR_FRAME {
+                self.events.push_back(Event::Broken(
+                    "HTTP/2: a frame larger than SETTINGS_MAX_FRAME_SIZE",
+                ));
+                return;
             }
-            if !self.partial.is_empty() {
-                // Frames that began in an earlier read: read them from the kept bytes.
-                let mut kept = std::mem::take(&mut self.partial);
-                kept.extend_from_slice(input);
-                input = &[];
-                let mut at = 0;
-                while self.events.is_empty() {
-                    match Frame::read(&kept[at..], OUR_FRAME) {
-                        Err(e) => return Some(Event::Broken(e)),
-                        Ok(None) => break,
-                        Ok(Some((f, n))) => {
-                            at += n;
-                            if let Err(e) = self.on_frame(&f) {
-                                return Some(Event::Broken(e));
-                            }
-                        }
-                    }
+            if self.partial.len() < need {
+                let take = (need - self.partial.len()).min(input.len());
+                self.partial.extend_from_slice(&input[..take]);
+                input = &input[take..];
+                if self.partial.len() < need {
+                    return;
                 }
-                kept.drain(..at);
-                self.partial = kept;
-                if self.events.is_empty() {
-                    return None;
-                }
+                // The header may only now be whole: look at the length again.
                 continue;
             }
+            let mut kept = std::mem::take(&mut self.partial);
+            let done = match Frame::read(&kept, OUR_FRAME) {
+                Ok(Some((f, _))) => self.on_frame(&f),
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
+            };
+            kept.clear();
+            self.partial = kept;
+            if let Err(e) = done {
+                self.events.push_back(Event::Broken(e));
+                return;
+            }
+        }
+        loop {
             match Frame::read(input, OUR_FRAME) {
-                Err(e) => return Some(Event::Broken(e)),
+                Err(e) => {
+                    self.events.push_back(Event::Broken(e));
+                    return;
+                }
                 Ok(None) => {
                     self.partial.extend_from_slice(input);
-                    return None;
+                    return;
                 }
                 Ok(Some((f, n))) => {
                     input = &input[n..];
                     if let Err(e) = self.on_frame(&f) {
-                        return Some(Event::Broken(e));
+                        self.events.push_back(Event::Broken(e));
+                        return;
                     }
                 }
             }
@@ -351,12 +371,12 @@ impl<M: Meta> Client<M> {
                 self.flush_bodies();
             }
             kind::HEADERS => {
-                let block = f.content()?.to_vec();
+                let block = f.content()?;
                 let end = f.flags & flag::END_STREAM != 0;
                 if f.flags & flag::END_HEADERS != 0 {
-                    self.on_headers(f.stream, &block, end)?;
+                    self.on_headers(f.stream, block, end)?;
                 } else {
-                    self.block = Some((f.stream, block, end));
+                    self.block = Some((f.stream, block.to_vec(), end));
                 }
             }
             kind::CONTINUATION => {
@@ -465,20 +485,24 @@ impl<M: Meta> Client<M> {
     fn on_headers(&mut self, id: u32, block: &[u8], end: bool) -> Result<(), &'static str> {
         let limit = self.capture_limit;
         let mut status = None;
+        let found = self.streams.iter().position(|s| s.id == id);
+        // The head is written out only for a response that is kept (no allocation otherwise).
+        let keep =
+            found.is_some_and(|i| limit > 0 && (self.keep_all || self.streams[i].meta.collect()));
         let mut head = Vec::new();
         self.decoder.decode(block, |n, v| {
             if n == b":status" {
                 status = std::str::from_utf8(v)
                     .ok()
                     .and_then(|s| s.parse::<u16>().ok());
-            } else if !n.starts_with(b":") {
+            } else if keep && !n.starts_with(b":") {
                 head.extend_from_slice(n);
                 head.extend_from_slice(b": ");
                 head.extend_from_slice(v);
                 head.extend_from_slice(b"\r\n");
             }
         })?;
-        let Some(i) = self.streams.iter().position(|s| s.id == id) else {
+        let Some(i) = found else {
             // A stream we reset or never opened: its block still had to be decoded.
             return Ok(());
         };
@@ -488,7 +512,7 @@ impl<M: Meta> Client<M> {
             (None, Some(code)) if (100..200).contains(&code) => {}
             (None, Some(code)) => {
                 s.status = Some(code);
-                if self.capture_limit > 0 && (self.keep_all || self.streams[i].meta.collect()) {
+                if keep {
                     let s = &mut self.streams[i];
                     let mut w = format!("HTTP/1.1 {code} \r\n").into_bytes();
                     w.extend_from_slice(&head);

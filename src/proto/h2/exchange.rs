@@ -59,7 +59,7 @@ pub struct H2<M> {
     /// The entry the next new head replaces, round robin.
     evict: usize,
     /// Streams in flight, in staging order (the seam's oldest-first view).
-    metas: Vec<(u32, M)>,
+    metas: std::collections::VecDeque<(u32, M)>,
 }
 
 impl<M: Meta> H2<M> {
@@ -74,7 +74,7 @@ impl<M: Meta> H2<M> {
             lower: Vec::with_capacity(64),
             cache: Vec::new(),
             evict: 0,
-            metas: Vec::new(),
+            metas: std::collections::VecDeque::new(),
         }
     }
 
@@ -181,8 +181,10 @@ impl<M: Meta> H2<M> {
 
     /// The meta of stream `id`, which has ended.
     fn retire(&mut self, id: u32) -> Option<M> {
+        // Streams mostly end in the order they opened: the oldest is found first, and taken
+        // off the front without moving the rest.
         let i = self.metas.iter().position(|(s, _)| *s == id)?;
-        Some(self.metas.remove(i).1)
+        self.metas.remove(i).map(|(_, m)| m)
     }
 }
 
@@ -223,7 +225,7 @@ impl<M: Meta> Exchange<M> for H2<M> {
             }
         };
         debug_assert_eq!(id, key.id);
-        self.metas.push((id, meta));
+        self.metas.push_back((id, meta));
         id
     }
 
@@ -276,7 +278,7 @@ impl<M: Meta> Exchange<M> for H2<M> {
     }
 
     fn oldest(&self) -> Option<&M> {
-        self.metas.first().map(|(_, m)| m)
+        self.metas.front().map(|(_, m)| m)
     }
 
     fn each_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut M> {

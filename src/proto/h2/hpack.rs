@@ -225,6 +225,25 @@ pub fn put_field(name: &[u8], value: &[u8], raw: bool, sensitive: bool, out: &mu
     put_str(value, raw, out);
 }
 
+/// Appends one field as a literal with incremental indexing (§6.2.1): the peer's decoder adds
+/// it to its table, where later blocks may refer to it by index. Only for an encoder that
+/// tracks the peer's table (the built-in target's fixed response, once per connection).
+pub fn put_indexing_field(name: &[u8], value: &[u8], out: &mut Vec<u8>) {
+    match STATIC.iter().position(|&(n, _)| n == name) {
+        Some(i) => put_int(i + 1, 6, 0x40, out),
+        None => {
+            out.push(0x40);
+            put_str(name, false, out);
+        }
+    }
+    put_str(value, false, out);
+}
+
+/// Appends a reference to entry `index` of the static or dynamic table (§6.1).
+pub fn put_index(index: usize, out: &mut Vec<u8>) {
+    put_int(index, 7, 0x80, out);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -87,6 +87,10 @@ pub struct Conn {
     max_body: u64,
     /// The client sent GOAWAY: it opens no more streams.
     pub goaway: bool,
+    /// The HPACK table size the client's decoder allows us (SETTINGS_HEADER_TABLE_SIZE).
+    peer_table: u32,
+    /// The caller's fixed response fields are in the client's table (it sent them indexed).
+    pub indexed: bool,
 }
 
 impl Conn {
@@ -108,7 +112,15 @@ impl Conn {
             unacked: 0,
             max_body,
             goaway: false,
+            peer_table: TABLE as u32,
+            indexed: false,
         }
+    }
+
+    /// Whether responses may add to the client's HPACK table: its table is the default size or
+    /// larger, so no size update is owed and what we add stays until we add more.
+    pub fn may_index(&self) -> bool {
+        self.peer_table as usize >= TABLE
     }
 
     /// Streams open: requests arriving, and requests answered in part or not yet.
@@ -299,6 +311,7 @@ impl Conn {
                     }
                     self.peer_frame = v;
                 }
+                setting::HEADER_TABLE_SIZE => self.peer_table = v,
                 _ => {}
             }
         }
