@@ -178,3 +178,87 @@ fn the_demo_runs_over_http2() {
         "every request sent was answered by the target"
     );
 }
+
+per_backend! {
+    fn users_share_connections_as_streams_each_with_its_own_captures(io) {
+        // 40 users, 10 streams a connection: 4 connections. Each user logs in with its own
+        // drawn id and sends that id beside the token it captured; the server (Python's h2,
+        // tests/fixtures/h2_server.py) logs both, so a token that went to another user shows.
+        if !common::python_has("h2", "the HTTP/2 login server") {
+            return;
+        }
+        let dir = common::TempDir::new("h2-users");
+        let log = dir.join("users.log");
+        let mut peer = common::PythonPeer::start(
+            include_str!("fixtures/h2_server.py"),
+            &["users", log.to_str().unwrap()],
+        );
+        let (_d, path) = common::scenario(&format!(
+            r#"
+host = "http://127.0.0.1:{}"
+
+[load]
+users = 40
+
+[[user]]
+name = "U"
+think = "20ms..40ms"
+set = {{ me = "{{{{rand_int 1 999999999 9}}}}" }}
+on_start = [{{ name = "login", method = "POST", path = "/login", body = '{{"me":"{{{{me}}}}"}}', capture = {{ token = "json:/token" }} }}]
+
+[[user.task]]
+name = "work"
+path = "/work"
+headers = {{ Authorization = "Bearer {{{{token}}}}", X-Me = "{{{{me}}}}" }}
+"#,
+            peer.port
+        ));
+        let r = run(&["--scenario", path.to_str().unwrap(), "--http2", "--streams", "10",
+            "-d", "1500ms", "--io", io]);
+        let _ = peer.child.kill();
+        let _ = peer.child.wait();
+        r.assert_accounted();
+        assert_eq!(r.n("/requests/errors"), 0, "{}", r.json["errors"]);
+        let text = std::fs::read_to_string(&log).unwrap();
+        let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split(' ').collect()).collect();
+        let count = |what: &str| lines.iter().filter(|l| l[1] == what).count();
+        assert_eq!(count("conn"), 4, "40 users on 10 streams a connection:\n{text}");
+        assert_eq!(r.n("/connections_detail/opened"), 4);
+        // Every user logged in once, with an id of its own.
+        let logins: std::collections::BTreeSet<&str> =
+            lines.iter().filter(|l| l[1] == "login").map(|l| l[2]).collect();
+        assert_eq!((count("login"), logins.len()), (40, 40), "{text}");
+        // Every later request carried its own user's token, never another's.
+        let reqs: Vec<_> = lines.iter().filter(|l| l[1] == "req").collect();
+        assert!(reqs.len() >= 40 * 10, "each user worked on: {} requests", reqs.len());
+        for l in &reqs {
+            assert_eq!(l.get(4).copied(), Some(format!("tok-{}", l[2])).as_deref(), "{l:?}");
+            assert!(logins.contains(l[2]), "{l:?}");
+        }
+        // What the server answered is what ringblast counted, but for the requests still in
+        // flight at the deadline (unfinished: answered after ringblast stopped reading).
+        let answered = (count("login") + reqs.len()) as u64;
+        let (responses, unfinished) = (r.n("/requests/responses"), r.n("/requests/unfinished"));
+        assert!(responses <= answered && answered <= responses + unfinished, "{}", r.json["requests"]);
+
+        // Through GOAWAYs (a server that ends every connection after 20 answers), shared
+        // connections lose nothing: what a GOAWAY refused goes again on the next connection,
+        // and a new connection's first frame is its preface even when every rider is thinking.
+        let log = dir.join("goaway.log");
+        let mut peer = common::PythonPeer::start(
+            include_str!("fixtures/h2_server.py"),
+            &["goaway", log.to_str().unwrap()],
+        );
+        let url = format!("http://127.0.0.1:{}/", peer.port);
+        let r = run(&[&url, "--users", "30", "--http2", "--streams", "10", "--think", "5ms..10ms",
+            "-d", "1500ms", "--io", io]);
+        let _ = peer.child.kill();
+        let _ = peer.child.wait();
+        r.assert_accounted();
+        assert_eq!(r.n("/requests/errors"), 0, "{}", r.json["errors"]);
+        let answered = std::fs::read_to_string(&log).unwrap().lines().filter(|l| l.contains(" answer ")).count() as u64;
+        let (responses, unfinished) = (r.n("/requests/responses"), r.n("/requests/unfinished"));
+        assert!(responses <= answered && answered <= responses + unfinished, "{answered} {}", r.json["requests"]);
+        assert!(r.n("/connections_detail/http2/goaways") >= 10, "{}", r.json["connections_detail"]);
+    }
+}

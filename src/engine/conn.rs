@@ -84,6 +84,9 @@ pub struct ClientConn {
     pub listed: bool,
     /// HTTP/2: since when request body bytes wait for the server's window.
     pub stalled_since: Option<u64>,
+    /// Users sharing the connection that wait for a free stream, with when each should have
+    /// sent (see `engine/client/shared.rs`).
+    pub ready: VecDeque<(u32, Option<u64>)>,
 }
 
 impl ClientConn {
@@ -120,6 +123,7 @@ impl ClientConn {
             reserving: false,
             listed: false,
             stalled_since: None,
+            ready: VecDeque::new(),
         }
     }
 }

@@ -42,6 +42,10 @@ pub struct User {
     /// repeats it byte for byte changes nothing (see `CookieHead::Repeat`).
     cookie_head: Vec<u8>,
     cookie_task: usize,
+    /// Users sharing a connection (HTTP/2): it waits in its connection's queue to send, or has
+    /// a request in flight (or waiting to be sent again).
+    pub queued: bool,
+    pub in_flight: bool,
 }
 
 /// The next task a user sends.
@@ -69,6 +73,8 @@ impl User {
                 vec![None; program.tasks.len()]
             },
             wake_at: None,
+            queued: false,
+            in_flight: false,
             paced_from: 0,
             jar: Jar::default(),
             secure: false,

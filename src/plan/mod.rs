@@ -361,7 +361,8 @@ impl RunPlan {
             }
             Some(t) => parse_think(t)?,
         };
-        if shape.kind == Kind::Users && pipeline > 1 {
+        // HTTP/2 users share connections, `--streams` users to each (one stream a user).
+        if shape.kind == Kind::Users && pipeline > 1 && !http.may_be_h2() {
             return Err(usage(
                 "users send one request at a time; drop -p with --users",
             ));

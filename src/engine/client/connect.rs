@@ -5,7 +5,7 @@ use super::Client;
 use crate::engine::conn::ConnState;
 use crate::io::{Fault, Ops, Session, TlsFault, Token};
 use crate::load::Kind;
-use crate::proto::{Alpn, Version};
+use crate::proto::{Alpn, Exchange, Version};
 use crate::stats::ErrorKind;
 
 /// Backoff between failed attempts of one connection, doubling from the first to the last.
@@ -15,7 +15,11 @@ const BACKOFF_MAX_US: u64 = 200_000;
 impl Client {
     pub(super) fn connect(&mut self, token: Token, ops: &mut Ops) {
         let conn = &self.conns[token as usize];
-        let wanted = self.kind() != Kind::Users || self.users[token as usize].active;
+        let wanted = match self.kind() {
+            Kind::Users if self.shared() => self.rider_active(token),
+            Kind::Users => self.users[token as usize].active,
+            _ => true,
+        };
         // A reconnect that carries requests to send again needs no quota; any other attempt
         // reserves one request of it: a failure is accounted as one.
         let retrying = !conn.retry.is_empty();
@@ -25,6 +29,11 @@ impl Client {
         }
         self.connecting += 1;
         let conn = &mut self.conns[token as usize];
+        // A new socket starts its protocol afresh: HTTP/2 sends its preface and SETTINGS again
+        // (a connection closed while idle, by a user leaving or `Keep-Alive: max`, kept them).
+        if conn.exchange.is_idle() {
+            conn.exchange.drain().for_each(drop);
+        }
         conn.reserving = !retrying;
         self.reserved += u64::from(!retrying);
         conn.state = ConnState::Connecting { since: self.now };
@@ -183,6 +192,8 @@ impl Client {
             // What the last socket left unanswered goes first (even for a user leaving:
             // it leaves when the answer arrives).
             self.send_retries(token, ops);
+        } else if self.kind() == Kind::Users && self.shared() {
+            self.riders_connected(token, ops);
         } else if self.kind() == Kind::Users {
             // A new user starts with a request, then thinks (Locust's order); a user
             // that reconnected while thinking goes on thinking.

@@ -15,6 +15,7 @@ mod connect;
 mod receive;
 mod resend;
 mod schedule;
+mod shared;
 mod timers;
 
 use super::conn::{ClientConn, ConnState, Pending};
@@ -132,6 +133,8 @@ pub struct Client {
     due_timers: Vec<Token>,
     /// Puts the kernel's receive timestamps on this worker's clock.
     kclock: clock::KernelClock,
+    /// Users per connection: above 1, HTTP/2 users share connections as streams (`shared.rs`).
+    group: Token,
     /// The intended time of the first request the last batch sent: the next batch's window
     /// opens one window later (counted from the schedule, so wake-up delays do not add up).
     window_from: u64,
@@ -229,6 +232,11 @@ impl Client {
             wheel: timers::Wheel::new(cfg.connections as usize),
             due_timers: Vec::new(),
             kclock: clock::KernelClock::default(),
+            group: if cfg.shape.kind == Kind::Users && cfg.http.may_be_h2() {
+                cfg.pipeline.max(1)
+            } else {
+                1
+            },
             window_from: 0,
             batch_first: u64::MAX,
             starving: false,
@@ -271,11 +279,24 @@ impl Client {
         intended: Option<u64>,
         ops: &mut Ops,
     ) -> usize {
+        self.send_for(token, token, k, intended, ops)
+    }
+
+    /// As `send_batch`, for user `user` on connection `token` (the same but for HTTP/2 users
+    /// that share connections).
+    fn send_for(
+        &mut self,
+        user: Token,
+        token: Token,
+        k: usize,
+        intended: Option<u64>,
+        ops: &mut Ops,
+    ) -> usize {
         let counted = self.measuring;
         let conn = &mut self.conns[token as usize];
         let before = conn.exchange.in_flight();
         let program = &*self.cfg.program;
-        if !self.batch.is_empty() && self.users[token as usize].jar.is_empty() {
+        if !self.batch.is_empty() && self.users[user as usize].jar.is_empty() {
             // A static program: pre-built, pipelined bytes (until its user has cookies).
             let bytes = &self.batch[..k * self.request_len];
             ops.out(token).extend_from_slice(bytes);
@@ -297,14 +318,14 @@ impl Client {
                 self.rec.sent(task.endpoint, k as u64, bytes.len() as u64);
             }
         } else {
-            let user = &mut self.users[token as usize];
-            if !user.jar.is_empty() {
-                user.expire_cookies(program, self.now);
+            let u = &mut self.users[user as usize];
+            if !u.jar.is_empty() {
+                u.expire_cookies(program, self.now);
             }
             let staged = stage_user(
                 program,
-                &mut self.users[token as usize],
-                token,
+                &mut self.users[user as usize],
+                user,
                 &mut conn.exchange,
                 &mut self.gens,
                 k,
@@ -316,6 +337,7 @@ impl Client {
             if staged == 0 {
                 return 0;
             }
+            self.users[user as usize].in_flight = true;
         }
         if let Some(t) = intended {
             self.batch_first = self.batch_first.min(t);
@@ -368,6 +390,9 @@ impl Client {
                 }
             }
             Kind::Rate => self.list_idle(token),
+            // Riders whose requests died with a connection send again once its re-sends are
+            // answered, as do those waiting for a stream.
+            Kind::Users if self.shared() => self.riders_connected(token, ops),
             Kind::Users => {
                 if !self.users[token as usize].active {
                     ops.close(token);
@@ -425,7 +450,9 @@ impl Client {
                 }
             }
             Kind::Rate => self.list_idle(token),
-            // A user sends one request at a time, after thinking.
+            // Users sharing the connection wait for a stream; one of its own sends one request
+            // at a time, after thinking.
+            Kind::Users if self.shared() => self.send_ready(token, ops),
             Kind::Users => {}
         }
     }

@@ -107,6 +107,9 @@ impl Client {
                 self.set_cookies(&done.meta, head, now);
             }
             self.record_response(&done.meta, done.status, now, end, collected);
+            if self.shared() {
+                self.rider_answered(done.meta.user);
+            }
             let conn = &mut self.conns[token as usize];
             conn.answered += 1;
             if let Some(max) = done.remaining {
@@ -128,6 +131,7 @@ impl Client {
                 // the connection with this answer.
                 let conn = &self.conns[token as usize];
                 if self.kind() == Kind::Users
+                    && !self.shared()
                     && self.users[token as usize].active
                     && conn.retry.is_empty()
                     && !self.stopping
@@ -183,6 +187,9 @@ impl Client {
                 ..p
             });
             return;
+        }
+        if self.shared() {
+            self.rider_answered(p.user);
         }
         if p.on_start {
             self.users[p.user as usize].on_start_waiting = false;

@@ -41,6 +41,8 @@ impl Client {
                 // A failed on_start task is not retried (Locust moves on to the tasks too).
                 self.users[p.user as usize].on_start_waiting = false;
             }
+            // Its user may send again (a user sharing the connection, once it reconnects).
+            self.users[p.user as usize].in_flight = false;
             if p.sent.is_none() {
                 self.issued -= 1;
                 if p.counted {

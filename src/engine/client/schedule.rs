@@ -64,7 +64,9 @@ impl Client {
             self.users[token as usize].active = true;
             self.users[token as usize].paced_from = self.now;
             self.active_users += 1;
-            if self.conns[token as usize].state == ConnState::Idle {
+            if self.shared() {
+                self.ready(token, None, ops);
+            } else if self.conns[token as usize].state == ConnState::Idle {
                 self.connect(token, ops);
             }
         }
@@ -74,6 +76,10 @@ impl Client {
             let user = &mut self.users[token as usize];
             user.active = false;
             user.wake_at = None;
+            if self.shared() {
+                self.retire_rider(token, ops);
+                continue;
+            }
             let conn = &self.conns[token as usize];
             // A user with a request in flight leaves when its response arrives.
             if conn.exchange.is_idle() && conn.state != ConnState::Idle {
@@ -99,6 +105,12 @@ impl Client {
             // Done thinking. If it is reconnecting, it sends as soon as it is connected.
             user.wake_at = None;
             let active = user.active;
+            if self.shared() {
+                if active && self.quota_left() > 0 {
+                    self.ready(token, Some(at), ops);
+                }
+                continue;
+            }
             let conn = &self.conns[token as usize];
             if !active {
                 if conn.state == ConnState::Open && conn.exchange.is_idle() {

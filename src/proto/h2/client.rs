@@ -254,6 +254,9 @@ impl<M: Meta> Client<M> {
         if self.control.is_empty() {
             return false;
         }
+        // The preface precedes every frame we send: a connection that has sent no request yet
+        // (its users all thinking) still acknowledges the server's SETTINGS after it.
+        self.start(out);
         out.append(&mut self.control);
         true
     }

@@ -186,6 +186,28 @@ fn continuation_resets_and_goaway() {
 }
 
 #[test]
+fn an_acknowledgement_before_any_request_follows_the_preface() {
+    let mut c = Client::<M>::new(false, 0);
+    let mut server = Vec::new();
+    frame::settings(&[(setting::MAX_CONCURRENT_STREAMS, 10)], &mut server);
+    assert!(events(&mut c, &server, server.len()).is_empty());
+    let mut out = Vec::new();
+    assert!(c.control(&mut out));
+    assert!(out.starts_with(frame::PREFACE), "{out:?}");
+    let mut ack = Vec::new();
+    frame::settings_ack(&mut ack);
+    assert!(out.ends_with(&ack));
+    // The first request after it does not send the preface again.
+    let mut more = Vec::new();
+    c.stage(&mut more, &get(b"/"), M(1, false));
+    assert!(
+        !more
+            .windows(frame::PREFACE.len())
+            .any(|w| w == frame::PREFACE)
+    );
+}
+
+#[test]
 fn bodies_wait_for_window_and_pings_are_answered() {
     let mut c = Client::new(false, 0);
     let mut server = Vec::new();
