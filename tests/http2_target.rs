@@ -262,3 +262,20 @@ headers = {{ Authorization = "Bearer {{{{token}}}}", X-Me = "{{{{me}}}}" }}
         assert!(r.n("/connections_detail/http2/goaways") >= 10, "{}", r.json["connections_detail"]);
     }
 }
+
+per_backend! {
+    fn the_open_loop_runs_over_http2_at_its_rate(io) {
+        // -R over HTTP/2: requests go on free streams at their intended times, and every one
+        // sent was answered by the target.
+        let served = Served::start(&["--http2", "--io", io]);
+        let r = run(&[&served.url, "--http2", "--streams", "4", "-c", "2", "-R", "2000", "-d", "1s",
+            "--io", io]);
+        r.assert_accounted();
+        let sent = r.n("/requests/sent");
+        assert!((1900..=2100).contains(&sent), "{}", r.json["requests"]);
+        assert_eq!(r.n("/requests/ok") + r.n("/requests/unfinished"), sent);
+        assert_eq!(r.json["load"]["model"], "rate");
+        assert_eq!(r.n("/connections_detail/http2/connections"), 2);
+        assert_eq!(served.stop(), r.n("/requests/responses") + r.n("/requests/unfinished"));
+    }
+}
