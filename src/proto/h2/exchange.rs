@@ -1,7 +1,7 @@
 //! HTTP/2 on the protocol seam: each request the client renders (as HTTP/1.1 bytes) becomes a
 //! stream of the connection's `Client`, and each stream's end a step, in the order they end.
 
-use super::client::{Client, Ended, Event, put};
+use super::client::{Client, Ended, Event};
 use crate::http::response::CookieHead;
 use crate::proto::{Completed, Exchange, Failure, Meta, Signals, Step};
 
@@ -58,6 +58,8 @@ pub struct H2<M> {
     cache: Vec<Encoded>,
     /// The entry the next new head replaces, round robin.
     evict: usize,
+    /// The last head encoded, field by field: a new head encodes only the fields that changed.
+    memo: super::memo::FieldMemo,
     /// Streams in flight, in staging order (the seam's oldest-first view).
     metas: std::collections::VecDeque<(u32, M)>,
 }
@@ -74,6 +76,7 @@ impl<M: Meta> H2<M> {
             lower: Vec::with_capacity(64),
             cache: Vec::new(),
             evict: 0,
+            memo: Default::default(),
             metas: std::collections::VecDeque::new(),
         }
     }
@@ -93,13 +96,18 @@ impl<M: Meta> H2<M> {
             _ => return None,
         };
         let scheme: &[u8] = if self.https { b"https" } else { b"http" };
-        self.block.clear();
-        put(b":method", req.method?.as_bytes(), &mut self.block);
-        put(b":scheme", scheme, &mut self.block);
-        put(b":path", req.path?.as_bytes(), &mut self.block);
+        // Only the fields that differ from the last head's are encoded; the rest are copied.
+        let (memo, block) = (&mut self.memo, &mut self.block);
+        block.clear();
+        memo.begin();
+        memo.put(0, b":method", req.method?.as_bytes(), block);
+        memo.put(1, b":scheme", scheme, block);
+        memo.put(2, b":path", req.path?.as_bytes(), block);
+        let mut i = 3;
         for h in req.headers.iter() {
             if h.name.eq_ignore_ascii_case("host") {
-                put(b":authority", h.value, &mut self.block);
+                memo.put(i, b":authority", h.value, block);
+                i += 1;
             }
         }
         for h in req.headers.iter() {
@@ -110,8 +118,10 @@ impl<M: Meta> H2<M> {
             self.lower.clear();
             self.lower
                 .extend(h.name.bytes().map(|b| b.to_ascii_lowercase()));
-            put(&self.lower, h.value, &mut self.block);
+            memo.put(i, &self.lower, h.value, block);
+            i += 1;
         }
+        memo.end(block);
         Some(n)
     }
 

@@ -6,5 +6,6 @@ pub mod exchange;
 pub mod frame;
 pub mod hpack;
 pub mod huffman;
+pub mod memo;
 pub mod server;
 mod tables;
