@@ -207,11 +207,14 @@ pub fn render(r: &Report) -> String {
         fmt_count(q.unfinished)
     );
     if q.resent > 0 {
-        let _ = writeln!(
-            s,
-            "  resent    {} unanswered idempotent requests on a new connection (the server closed first)",
-            fmt_count(q.resent)
-        );
+        // HTTP/1.1 re-sends idempotent requests a closing server left; HTTP/2 re-sends any
+        // request a GOAWAY or REFUSED_STREAM said was never processed.
+        let why = if r.protocol == "http/1.1" {
+            "unanswered idempotent requests on a new connection (the server closed first)"
+        } else {
+            "requests the server never processed (a GOAWAY or REFUSED_STREAM, or a close), sent again"
+        };
+        let _ = writeln!(s, "  resent    {} {why}", fmt_count(q.resent));
     }
     if r.load.model == Kind::Rate {
         latency_line(&mut s, "latency   (from intended send) ", &r.latency_us);

@@ -69,32 +69,95 @@ fn tree() -> &'static Vec<[Child; 2]> {
     })
 }
 
-/// Decodes `input` into `out`. Errors (a compression error, RFC 7541 §5.2): the end-of-string
-/// symbol in the data, padding longer than 7 bits, or padding that is not all ones.
-pub fn decode(input: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
-    let tree = tree();
-    let mut at = 0usize;
-    // Bits read since the last symbol, and whether all of them were ones.
-    let (mut pending, mut ones) = (0u32, true);
-    for &byte in input {
-        for i in (0..8).rev() {
-            let bit = usize::from((byte >> i) & 1);
-            pending += 1;
-            ones &= bit == 1;
-            match tree[at][bit] {
-                Child::Node(n) => at = usize::from(n),
-                Child::Symbol(256) => return Err("HPACK: end-of-string inside a Huffman string"),
-                Child::Symbol(s) => {
-                    out.push(s as u8);
-                    at = 0;
-                    pending = 0;
-                    ones = true;
+/// One step of the decoder: where four more bits lead from a node, and what they emit.
+#[derive(Clone, Copy, Default)]
+struct Step {
+    next: u16,
+    /// The symbol the bits completed (at most one: the shortest code is 5 bits), or NONE.
+    sym: u16,
+    /// The bits are not a code (FAIL_CODE) or reach end-of-string (FAIL_EOS); 0 otherwise.
+    fail: u8,
+}
+
+const NONE: u16 = u16::MAX;
+const FAIL_CODE: u8 = 1;
+const FAIL_EOS: u8 = 2;
+
+/// The decoder's table, built once from the tree: for each node and each nibble, the step; and
+/// for each node, whether a string may end there (it is the root, or at most 7 bits from it,
+/// all ones: the padding RFC 7541 §5.2 allows).
+struct Table {
+    steps: Vec<[Step; 16]>,
+    may_end: Vec<bool>,
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let tree = tree();
+        let mut steps = vec![[Step::default(); 16]; tree.len()];
+        for (node, row) in steps.iter_mut().enumerate() {
+            for (nibble, step) in row.iter_mut().enumerate() {
+                let (mut at, mut sym) = (node, NONE);
+                for i in (0..4).rev() {
+                    match tree[at][(nibble >> i) & 1] {
+                        Child::Node(n) => at = usize::from(n),
+                        Child::Symbol(256) => {
+                            step.fail = FAIL_EOS;
+                            break;
+                        }
+                        Child::Symbol(s) => {
+                            sym = s;
+                            at = 0;
+                        }
+                        Child::None => {
+                            step.fail = FAIL_CODE;
+                            break;
+                        }
+                    }
                 }
-                Child::None => return Err("HPACK: not a Huffman code"),
+                step.next = at as u16;
+                step.sym = sym;
             }
         }
+        // Walk the all-ones path from the root: the nodes up to 7 bits down may end a string.
+        let mut may_end = vec![false; tree.len()];
+        may_end[0] = true;
+        let mut at = 0usize;
+        for _ in 0..7 {
+            match tree[at][1] {
+                Child::Node(n) => {
+                    at = usize::from(n);
+                    may_end[at] = true;
+                }
+                _ => break,
+            }
+        }
+        Table { steps, may_end }
+    })
+}
+
+/// Decodes `input` into `out`, four bits a step. Errors (a compression error, RFC 7541 §5.2):
+/// the end-of-string symbol in the data, padding longer than 7 bits, or padding that is not all
+/// ones.
+pub fn decode(input: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
+    let t = table();
+    let mut at = 0usize;
+    for &byte in input {
+        for nibble in [byte >> 4, byte & 0xf] {
+            let step = t.steps[at][usize::from(nibble)];
+            match step.fail {
+                0 => {}
+                FAIL_EOS => return Err("HPACK: end-of-string inside a Huffman string"),
+                _ => return Err("HPACK: not a Huffman code"),
+            }
+            if step.sym != NONE {
+                out.push(step.sym as u8);
+            }
+            at = usize::from(step.next);
+        }
     }
-    if pending > 7 || !ones {
+    if !t.may_end[at] {
         return Err("HPACK: bad Huffman padding");
     }
     Ok(())
@@ -103,6 +166,76 @@ pub fn decode(input: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bit-at-a-time decoder this module had first, kept as the reference. Errors (a compression error, RFC 7541 §5.2): the end-of-string
+    /// symbol in the data, padding longer than 7 bits, or padding that is not all ones.
+    fn decode_bits(input: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
+        let tree = tree();
+        let mut at = 0usize;
+        // Bits read since the last symbol, and whether all of them were ones.
+        let (mut pending, mut ones) = (0u32, true);
+        for &byte in input {
+            for i in (0..8).rev() {
+                let bit = usize::from((byte >> i) & 1);
+                pending += 1;
+                ones &= bit == 1;
+                match tree[at][bit] {
+                    Child::Node(n) => at = usize::from(n),
+                    Child::Symbol(256) => {
+                        return Err("HPACK: end-of-string inside a Huffman string");
+                    }
+                    Child::Symbol(s) => {
+                        out.push(s as u8);
+                        at = 0;
+                        pending = 0;
+                        ones = true;
+                    }
+                    Child::None => return Err("HPACK: not a Huffman code"),
+                }
+            }
+        }
+        if pending > 7 || !ones {
+            return Err("HPACK: bad Huffman padding");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_table_decoder_agrees_with_the_bit_decoder_on_any_bytes() {
+        // Every string of up to 2 bytes, and pseudo-random longer ones, valid or not.
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        for a in 0..=255u8 {
+            inputs.push(vec![a]);
+            for b in 0..=255u8 {
+                inputs.push(vec![a, b]);
+            }
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 3..40 {
+            for _ in 0..200 {
+                let mut v = Vec::new();
+                for _ in 0..len {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    v.push(x as u8);
+                }
+                inputs.push(v.clone());
+                // And the encoding of those bytes, which is valid.
+                let mut e = Vec::new();
+                encode(&v, &mut e);
+                inputs.push(e);
+            }
+        }
+        for input in inputs {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let (ra, rb) = (decode(&input, &mut a), decode_bits(&input, &mut b));
+            assert_eq!(ra, rb, "{input:x?}");
+            if ra.is_ok() {
+                assert_eq!(a, b, "{input:x?}");
+            }
+        }
+    }
 
     #[test]
     fn rfc_7541_examples_and_round_trips() {
