@@ -15,7 +15,7 @@ import argparse, json, re, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import BIN, TICK, children, common_args, free_port, parse_h2load, run_measured, start_nginx, ticks
+from benchlib import BIN, TICK, children, common_args, free_port, keep, parse_h2load, run_measured, start_nginx, ticks
 from bench_peers import SHB_VERSION, shb_binary
 
 NGINX = """  access_log off;
@@ -79,10 +79,7 @@ def main():
                        "client_user_s": user, "client_sys_s": system, "server_cpu": round(server_cpu, 3),
                        "cpu_us_per_req": (user + system) / max(n, 1) * 1e6,
                        "user_ns_per_req": user / max(n, 1) * 1e9}
-                name = re.sub(r"[^\w.-]+", "_", f"{case}-{tool}-r{rnd}")
-                (out / "raw" / f"{name}.txt").write_text(" ".join(argv) + "\n\n" + text)
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+                keep(out, rows, row, argv, text)
     finally:
         nginx.terminate(); serve.terminate()
         nginx.wait(timeout=10); serve.wait(timeout=10)

@@ -17,7 +17,7 @@ import argparse, json, os, re, shutil, statistics, subprocess, sys, tempfile, ti
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import BIN, TICK, children, common_args, free_port, parse_h2load, parse_wrk, run_measured, start_nginx, ticks, wrk_argv
+from benchlib import BIN, TICK, children, common_args, free_port, keep, parse_h2load, parse_wrk, run_measured, start_nginx, ticks, wrk_argv
 
 
 HTTP = """  log_format reuse '$ssl_session_reused';
@@ -128,10 +128,7 @@ def main():
                     hs = row["handshakes"]
                     row.update(own_resumed=hs["resumed"], own_full=hs["full"],
                                handshakes_per_s=(hs["resumed"] + hs["full"]) / a.duration)
-                name = re.sub(r"[^\w.-]+", "_", f"{case}-{tool}-r{rnd}")
-                (out / "raw" / f"{name}.txt").write_text(" ".join(argv) + "\n\n" + text)
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+                keep(out, rows, row, argv, text)
     finally:
         nginx.terminate(); serve.terminate()
         nginx.wait(timeout=10); serve.wait(timeout=10)

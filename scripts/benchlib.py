@@ -1,5 +1,6 @@
 """Helpers shared by the benchmark scripts: a free loopback port, and running a command while
 measuring its CPU (user and system seconds from rusage, all threads)."""
+import json
 import os
 import re
 import socket
@@ -80,6 +81,15 @@ def parse_h2load(text):
     rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", text).group(1))
     done = re.search(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored", text)
     return rps, int(done.group(1)), int(done.group(2)) + int(done.group(3))
+
+
+def keep(out, rows, row, argv, text):
+    """Keeps one run of a side-by-side benchmark: the tool's own output under out/raw/ (named by
+    the row's case, tool and round), the row in `rows`, and the row printed as it comes."""
+    name = re.sub(r"[^\w.-]+", "_", f"{row['case']}-{row['tool']}-r{row['round']}")
+    (out / "raw" / f"{name}.txt").write_text(" ".join(argv) + "\n\n" + text)
+    rows.append(row)
+    print(json.dumps(row), flush=True)
 
 
 def ticks(pid):
