@@ -361,8 +361,7 @@ fn the_http2_client_speaks_h2c_with_nginx_up_to_its_goaway() {
 /// (`listen … ssl`), with a self-signed certificate. None (a skip) when nginx or openssl is
 /// not installed.
 struct NginxH2c {
-    child: std::process::Child,
-    dir: common::TempDir,
+    process: common::NginxProcess,
     port: u16,
     port_h1: u16,
 }
@@ -385,7 +384,7 @@ impl NginxH2c {
         }
         let dir = common::TempDir::new("nginx-h2c");
         let (port, port_h1) = (common::free_port(), common::free_port());
-        let d = dir.to_str().unwrap();
+        let d = dir.to_str().unwrap().to_string();
         let location = r#"location / { add_header X-Test "a value long enough for Huffman"; return 200 "hello over h2c\n"; }"#;
         let servers = if tls {
             let made = std::process::Command::new("openssl")
@@ -416,60 +415,22 @@ impl NginxH2c {
         } else {
             format!("server {{ listen 127.0.0.1:{port} http2; {location} }}")
         };
-        let conf = format!(
-            r#"worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 256; }}
-http {{
-  access_log {d}/access.log;
-  client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d};
-  uwsgi_temp_path {d}; scgi_temp_path {d};
-  keepalive_requests {keepalive_requests};
-  {servers}
-}}
-"#
-        );
-        let path = dir.join("nginx.conf");
-        std::fs::write(&path, conf).unwrap();
-        let child = std::process::Command::new("nginx")
-            .args(["-c", path.to_str().unwrap(), "-g", "daemon off;"])
-            .spawn()
-            .unwrap();
-        let n = Self {
-            child,
-            dir,
+        let http = format!("  keepalive_requests {keepalive_requests};\n  {servers}");
+        let process = common::NginxProcess::start(dir, &http, port);
+        Some(Self {
+            process,
             port,
             port_h1,
-        };
-        drop(n.connect());
-        Some(n)
+        })
     }
 
     fn connect(&self) -> std::net::TcpStream {
-        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
-                return s;
-            }
-            assert!(std::time::Instant::now() < end, "nginx did not start");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap()
     }
 
     /// nginx's access log: one line per request it answered (written as each ends).
     fn logged(&self) -> String {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for NginxH2c {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = common::wait_bounded_child(&mut self.child, std::time::Duration::from_secs(5));
+        self.process.logged()
     }
 }
 

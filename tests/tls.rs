@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -339,8 +339,7 @@ fn the_demo_runs_over_tls_with_verification_on() {
 /// Debian's nginx on two free loopback ports: plain TLS, and TLS that requires a client
 /// certificate. Its access log is the server's count.
 struct Nginx {
-    child: std::process::Child,
-    dir: TempDir,
+    process: common::NginxProcess,
     port: u16,
     mtls_port: u16,
 }
@@ -349,22 +348,13 @@ impl Nginx {
     fn start(pki: &Pki) -> Self {
         let dir = TempDir::new("nginx");
         let (port, mtls_port) = (common::free_port(), common::free_port());
-        let d = dir.to_str().unwrap();
         let (cert, key, ca) = (
             pki.path("server.pem"),
             pki.path("server.key"),
             pki.path("ca.pem"),
         );
-        let conf = format!(
-            r#"worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 1024; }}
-http {{
-  access_log {d}/access.log;
-  client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d};
-  uwsgi_temp_path {d}; scgi_temp_path {d};
-  keepalive_requests 100;
+        let http = format!(
+            r#"  keepalive_requests 100;
   ssl_certificate {cert};
   ssl_certificate_key {key};
   ssl_session_cache shared:ringblast:1m;
@@ -377,25 +367,11 @@ http {{
     ssl_client_certificate {ca};
     ssl_verify_client on;
     location / {{ return 200 "hello, client\n"; }}
-  }}
-}}
-"#
+  }}"#
         );
-        let path: PathBuf = dir.join("nginx.conf");
-        std::fs::write(&path, conf).unwrap();
-        let child = Command::new("nginx")
-            .args(["-c", path.to_str().unwrap(), "-g", "daemon off;"])
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let end = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", mtls_port)).is_err() {
-            assert!(std::time::Instant::now() < end, "nginx did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let process = common::NginxProcess::start(dir, &http, mtls_port);
         Self {
-            child,
-            dir,
+            process,
             port,
             mtls_port,
         }
@@ -403,20 +379,7 @@ http {{
 
     /// Requests nginx logged (it logs each when its response is done).
     fn answered(&self) -> u64 {
-        std::thread::sleep(Duration::from_millis(200));
-        std::fs::read_to_string(self.dir.join("access.log"))
-            .map(|s| s.lines().count() as u64)
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        // TERM lets the master stop its workers; KILL would leave them running.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = common::wait_bounded_child(&mut self.child, Duration::from_secs(5));
+        self.process.logged().lines().count() as u64
     }
 }
 

@@ -944,3 +944,53 @@ pub fn browse(page: &std::path::Path, profile: &std::path::Path) -> Option<(Stri
         .collect();
     Some((String::from_utf8_lossy(&out.stdout).into_owned(), errors))
 }
+
+/// Debian's nginx in the foreground, one worker, with its files in `dir`: the `http { }` block
+/// is the caller's (servers and settings), around the skeleton every test's nginx shares. Its
+/// access log is the server's count of what it answered; dropping it stops nginx.
+pub struct NginxProcess {
+    child: std::process::Child,
+    pub dir: TempDir,
+}
+
+impl NginxProcess {
+    /// Starts nginx with `http` inside `http { }` and waits until `port` accepts connections.
+    pub fn start(dir: TempDir, http: &str, port: u16) -> Self {
+        let d = dir.to_str().unwrap();
+        let conf = format!(
+            "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+             events {{ worker_connections 1024; }}\nhttp {{\n  access_log {d}/access.log;\n  \
+             client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d};\n  \
+             uwsgi_temp_path {d}; scgi_temp_path {d};\n{http}\n}}\n"
+        );
+        let path = dir.join("nginx.conf");
+        std::fs::write(&path, conf).unwrap();
+        let child = Command::new("nginx")
+            .args(["-c", path.to_str().unwrap(), "-g", "daemon off;"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let end = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < end, "nginx did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self { child, dir }
+    }
+
+    /// nginx's access log: one line per request it answered (written as each ends).
+    pub fn logged(&self) -> String {
+        std::thread::sleep(Duration::from_millis(200));
+        std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for NginxProcess {
+    fn drop(&mut self) {
+        // TERM lets the master stop its workers; KILL would leave them running.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = wait_bounded_child(&mut self.child, Duration::from_secs(5));
+    }
+}
