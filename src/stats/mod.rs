@@ -336,6 +336,12 @@ pub struct Recorder {
     run: Run,
     /// The same for the generator's added time: (µs, count).
     added_run: (u64, u64),
+    /// Whether a response's latency from the actual send has differed from its headline
+    /// latency, over the run and in the current interval. Until it has, the uncorrected
+    /// histograms are not recorded (a closed loop's never are): they equal the corrected ones,
+    /// and are copied from them when read, or when the first difference arrives.
+    uncorrected_differs: bool,
+    interval_differs: bool,
     /// How many per-endpoint interval histograms to keep (0: none).
     endpoint_intervals: usize,
     /// The endpoints' status and error tables when the last interval closed.
@@ -391,6 +397,8 @@ impl Recorder {
             endpoint_intervals: 0,
             run: Run::default(),
             added_run: (0, 0),
+            uncorrected_differs: false,
+            interval_differs: false,
             last_status: Vec::new(),
             last_unexpected: Vec::new(),
             last_errors: Vec::new(),
@@ -469,6 +477,9 @@ impl Recorder {
         if n == 0 {
             return;
         }
+        if uncorrected_us != latency_us && !(self.uncorrected_differs && self.interval_differs) {
+            self.start_uncorrected();
+        }
         let ok_n = if ok { n } else { 0 };
         let e = &mut self.totals.endpoints[ep];
         for c in [
@@ -498,12 +509,40 @@ impl Recorder {
         // The aggregate latency and status table are the endpoints' sums: folded once, in
         // `snapshot_totals`, not recorded twice per response.
         self.current.latency.saturating_record_n(latency_us, n);
-        self.totals
-            .latency_uncorrected
-            .saturating_record_n(uncorrected_us, n);
-        self.current
-            .latency_uncorrected
-            .saturating_record_n(uncorrected_us, n);
+        if self.uncorrected_differs {
+            self.totals
+                .latency_uncorrected
+                .saturating_record_n(uncorrected_us, n);
+        }
+        if self.interval_differs {
+            self.current
+                .latency_uncorrected
+                .saturating_record_n(uncorrected_us, n);
+        }
+    }
+
+    /// The first response whose two latencies differ (in the run, or in this interval), before
+    /// it is recorded: the uncorrected histograms take on what the corrected ones hold so far,
+    /// and are recorded from here on.
+    #[cold]
+    fn start_uncorrected(&mut self) {
+        if !self.uncorrected_differs {
+            self.uncorrected_differs = true;
+            self.totals.latency_uncorrected = self.folded_latency();
+        }
+        if !self.interval_differs {
+            self.interval_differs = true;
+            self.current.latency_uncorrected = self.current.latency.clone();
+        }
+    }
+
+    /// The endpoints' latency histograms added together.
+    fn folded_latency(&self) -> Histogram<u64> {
+        let mut h = latency_histogram(3);
+        for e in &self.totals.endpoints {
+            h += &e.latency;
+        }
+        h
     }
 
     /// Adds response body bytes for an endpoint (Locust's content size).
@@ -604,6 +643,9 @@ impl Recorder {
             endpoint_errors: Vec::new(),
         };
         let mut done = std::mem::replace(&mut self.current, fresh);
+        if !std::mem::take(&mut self.interval_differs) {
+            done.latency_uncorrected = done.latency.clone();
+        }
         for ep in 0..self.endpoint_intervals {
             let e = &self.totals.endpoints[ep];
             done.endpoint_status
@@ -649,13 +691,15 @@ impl Recorder {
         self.settle();
         self.settle_added();
         let mut t = self.totals.clone();
-        t.latency.reset();
+        t.latency = self.folded_latency();
         t.status.iter_mut().for_each(|n| *n = 0);
         for e in &self.totals.endpoints {
-            t.latency += &e.latency;
             for (a, b) in t.status.iter_mut().zip(&e.status) {
                 *a += b;
             }
+        }
+        if !self.uncorrected_differs {
+            t.latency_uncorrected = t.latency.clone();
         }
         t
     }

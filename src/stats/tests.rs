@@ -122,3 +122,56 @@ fn intervals_roll() {
     );
     assert_eq!(r.totals.counts.responses, 2);
 }
+
+#[test]
+fn uncorrected_equals_corrected_until_they_first_differ() {
+    // A closed loop: both latencies equal, the uncorrected histograms copied when read.
+    let mut r = Recorder::new(2);
+    r.response(0, 200, true, 100, 100);
+    r.response(1, 200, true, 300, 300);
+    let iv = r.roll(1);
+    assert_eq!(iv.latency_uncorrected.len(), 2);
+    assert_eq!(iv.latency_uncorrected.count_at(300), 1);
+    // The first difference, mid-interval: what came before is kept, and this one is recorded
+    // where it belongs in each.
+    r.response(0, 200, true, 200, 200);
+    r.response(0, 200, true, 500, 50);
+    r.response(0, 200, true, 70, 70);
+    let iv = r.roll(2);
+    assert_eq!(iv.latency.len(), 3);
+    assert_eq!(iv.latency_uncorrected.len(), 3);
+    assert_eq!(iv.latency_uncorrected.count_at(50), 1);
+    assert_eq!(iv.latency_uncorrected.count_at(500), 0);
+    assert_eq!(iv.latency_uncorrected.count_at(200), 1);
+    // A later interval of equal latencies still adds to the run's uncorrected totals.
+    r.response(1, 200, true, 900, 900);
+    let iv = r.roll(3);
+    assert_eq!(iv.latency_uncorrected.count_at(900), 1);
+    let t = r.snapshot_totals();
+    assert_eq!(t.latency.len(), 6);
+    assert_eq!(t.latency_uncorrected.len(), 6);
+    for (v, n) in [
+        (100, 1),
+        (300, 1),
+        (200, 1),
+        (50, 1),
+        (500, 0),
+        (70, 1),
+        (900, 1),
+    ] {
+        assert_eq!(t.latency_uncorrected.count_at(v), n, "uncorrected at {v}");
+    }
+    assert_eq!(t.latency.count_at(500), 1);
+}
+
+#[test]
+fn a_run_without_differences_reports_its_corrected_histogram_twice() {
+    let mut r = Recorder::new(1);
+    for v in [10, 20, 20, 30] {
+        r.response(0, 200, true, v, v);
+    }
+    let t = r.snapshot_totals();
+    assert_eq!(t.latency_uncorrected.len(), 4);
+    assert_eq!(t.latency_uncorrected.count_at(20), 2);
+    assert_eq!(t.latency_uncorrected.max(), t.latency.max());
+}
