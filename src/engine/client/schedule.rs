@@ -12,8 +12,7 @@ use std::time::Duration;
 impl Client {
     /// Open loop: hands due requests to idle connections; returns when the next one is due.
     pub(super) fn schedule_rate(&mut self, ops: &mut Ops) -> Option<u64> {
-        let shape = self.cfg.shape.clone();
-        let due = due_count(&shape, self.cfg.share, self.now as f64 / 1e6)
+        let due = due_count(&self.cfg.shape, self.cfg.share, self.now as f64 / 1e6)
             .min(self.scheduled.saturating_add(self.quota_left()));
         let mut starved = false;
         while self.scheduled < due {
@@ -28,7 +27,7 @@ impl Client {
             }
             let k = free.min(due - self.scheduled) as usize;
             // A batch's intended time is that of its first request: no response is gifted time.
-            let intended = due_time(&shape, self.cfg.share, self.scheduled)
+            let intended = due_time(&self.cfg.shape, self.cfg.share, self.scheduled)
                 .map_or(self.now, |t| (t * 1e6) as u64);
             // A connection with nothing it may send (its tasks wait for captures) drops out.
             let sent = self.send_batch(token, k, Some(intended), ops);
@@ -45,7 +44,7 @@ impl Client {
             // for a timer: waking for them now would only spin.
             return None;
         }
-        due_time(&shape, self.cfg.share, self.scheduled).map(|t| (t * 1e6) as u64)
+        due_time(&self.cfg.shape, self.cfg.share, self.scheduled).map(|t| (t * 1e6) as u64)
     }
 
     /// Users: activates or retires users to match the shape, and wakes users done thinking.
