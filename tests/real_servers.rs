@@ -384,30 +384,10 @@ impl NginxH2c {
         }
         let dir = common::TempDir::new("nginx-h2c");
         let (port, port_h1) = (common::free_port(), common::free_port());
-        let d = dir.to_str().unwrap().to_string();
         let location = r#"location / { add_header X-Test "a value long enough for Huffman"; return 200 "hello over h2c\n"; }"#;
         let servers = if tls {
-            let made = std::process::Command::new("openssl")
-                .args([
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:P-256",
-                ])
-                .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
-                .args([
-                    "-keyout",
-                    &format!("{d}/key.pem"),
-                    "-out",
-                    &format!("{d}/cert.pem"),
-                ])
-                .stderr(std::process::Stdio::null())
-                .status()
-                .unwrap();
-            assert!(made.success(), "openssl made no certificate");
-            let certs = format!("ssl_certificate {d}/cert.pem; ssl_certificate_key {d}/key.pem;");
+            let (cert, key) = common::self_signed(&dir);
+            let certs = format!("ssl_certificate {cert}; ssl_certificate_key {key};");
             format!(
                 "server {{ listen 127.0.0.1:{port} ssl http2; {certs} {location} }}\n  \
                  server {{ listen 127.0.0.1:{port_h1} ssl; {certs} {location} }}"

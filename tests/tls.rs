@@ -472,33 +472,11 @@ fn self_signed_certificates_are_trusted_with_cacert_and_refusals_say_why() {
         return;
     }
     let dir = TempDir::new("selfsigned");
-    openssl(
-        &dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost",
-            "-keyout",
-            "k.pem",
-            "-out",
-            "c.pem",
-        ],
-    );
-    let path = |f: &str| dir.join(f).display().to_string();
-    let served = Served::start(&["--tls", "--cert", &path("c.pem"), "--key", &path("k.pem")]);
+    let (cert, key) = common::self_signed(&dir);
+    let served = Served::start(&["--tls", "--cert", &cert, "--key", &key]);
     let port = served.addr().port();
     let by_name = format!("https://localhost:{port}/");
-    let r = run(&[&by_name, "--cacert", &path("c.pem"), "-c", "1", "-n", "20"]);
+    let r = run(&[&by_name, "--cacert", &cert, "-c", "1", "-n", "20"]);
     r.assert_accounted();
     assert_eq!(r.n("/requests/ok"), 20, "{}", r.json["errors"]);
     let refusal = |args: &[&str]| {
@@ -512,7 +490,7 @@ fn self_signed_certificates_are_trusted_with_cacert_and_refusals_say_why() {
         "{why}"
     );
     let by_ip = format!("https://127.0.0.1:{port}/");
-    let why = refusal(&[&by_ip, "--cacert", &path("c.pem"), "-c", "1", "-n", "5"]);
+    let why = refusal(&[&by_ip, "--cacert", &cert, "-c", "1", "-n", "5"]);
     assert!(
         why.contains("does not name 127.0.0.1; it names localhost"),
         "{why}"

@@ -505,6 +505,34 @@ impl Drop for TempDir {
     }
 }
 
+/// A self-signed certificate for `localhost` (CN and subjectAltName), made the usual way
+/// (`openssl req -x509`, which marks it CA:TRUE), as `cert.pem` and `key.pem` in `dir`; returns
+/// their paths.
+pub fn self_signed(dir: &std::path::Path) -> (String, String) {
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost"])
+        .args(["-keyout", "key.pem", "-out", "cert.pem"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl made no certificate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = |f: &str| dir.join(f).display().to_string();
+    (path("cert.pem"), path("key.pem"))
+}
+
 /// Writes a scenario into a fresh temporary directory; the directory lives as long as the
 /// returned guard.
 pub fn scenario(text: &str) -> (TempDir, std::path::PathBuf) {
