@@ -586,9 +586,10 @@ impl Role for Client {
         }
         self.rec.totals.recv_buffer_exhausted += buffer_exhaustions;
         // The last, partial second is reported unless the run ended right at its start with
-        // nothing in it (so timelines do not end in an empty second).
+        // nothing in it (so timelines do not end in an empty second). The run ends at its
+        // deadline, however long the worker takes to notice and stop on a busy machine.
         let started = self.measure_from + u64::from(self.rec.interval_index()) * 1_000_000;
-        let has_time = self.clock().saturating_sub(started) >= 1_000;
+        let has_time = self.clock().min(self.end).saturating_sub(started) >= 1_000;
         if self.measuring && (has_time || !self.rec.interval_is_empty()) {
             let index = self.rec.interval_index();
             self.send_interval(index + 1);
