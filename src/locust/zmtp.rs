@@ -214,6 +214,9 @@ impl Dealer {
                 self.buf.extend_from_slice(&chunk[..n]);
                 Ok(true)
             }
+            // A wait with a timeout returns EINTR when the process is stopped and continued
+            // (or frozen and thawed), with no signal of its own: wait again for what is left.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => self.read_some(deadline, must),
             Err(e)
                 if matches!(
                     e.kind(),
