@@ -81,6 +81,9 @@ fn read_until(s: &mut std::net::TcpStream, want: u8) -> Option<Vec<u8>> {
             buf.drain(..n);
         }
         match s.read(&mut chunk) {
+            // A read with a timeout can be interrupted with no signal of ours (the process
+            // stopped or frozen, then resumed): read again.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Ok(0) | Err(_) => return None,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }

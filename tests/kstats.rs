@@ -201,7 +201,10 @@ fn a_resetting_target_shows_resets_received() {
                         .unwrap();
                     let mut b = [0u8; 1];
                     // Wait for the request without consuming it, then close: RST.
-                    let _ = stream.peek(&mut b);
+                    let interrupted = |r: std::io::Result<usize>| {
+                        r.is_err_and(|e| e.kind() == std::io::ErrorKind::Interrupted)
+                    };
+                    while interrupted(stream.peek(&mut b)) {}
                     drop(stream);
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(1)),
