@@ -11,11 +11,11 @@ every round sees the machine in the same state for every tool.
 CPU per request is the client's user+system time (rusage) over its responses; the target's CPU
 share is read from /proc, to tell which side set the rate.
 """
-import argparse, json, re, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, json, re, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import BIN, TICK, children, common_args, free_port, keep, parse_h2load, run_measured, start_nginx, ticks
+from benchlib import BIN, TICK, children, common_args, free_port, keep, parse_h2load, run_measured, start_nginx, stop, ticks
 from bench_peers import SHB_VERSION, shb_binary
 
 NGINX = """  access_log off;
@@ -81,9 +81,7 @@ def main():
                        "user_ns_per_req": user / max(n, 1) * 1e9}
                 keep(out, rows, row, argv, text)
     finally:
-        nginx.terminate(); serve.terminate()
-        nginx.wait(timeout=10); serve.wait(timeout=10)
-        shutil.rmtree(d, ignore_errors=True)
+        stop(nginx, serve, tmp=d)
     summary = []
     print("\n| case | tool | req/s (median) | × h2load | client CPU µs/req | × h2load | user ns/req | target CPU | errors |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -9,12 +9,12 @@ and with --no-resend (they are `closed` errors, as before). For each: requests/s
 errors, and what ringblast re-sent; nginx's access log would be the server's count, so it is on and
 counted per run to check ringblast's responses against it. Only loopback; every run is bounded.
 """
-import argparse, json, re, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, json, re, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 from benchlib import common_args, free_port, parse_wrk, run_measured, wrk_argv
 
-from benchlib import ROOT, BIN, start_nginx
+from benchlib import ROOT, BIN, start_nginx, stop
 
 HTTP = """  log_format counted '$status';
   access_log {dir}/access.log counted;
@@ -70,9 +70,7 @@ def main():
                     rows.append(row)
                     print(json.dumps(row), flush=True)
     finally:
-        nginx.terminate()
-        nginx.wait(timeout=10)
-        shutil.rmtree(d, ignore_errors=True)
+        stop(nginx, tmp=d)
     print("\n| depth | tool | req/s (median) | CPU µs/req | errors | resent | nginx answered − responses |")
     print("|---|---|---|---|---|---|---|")
     summary = []

@@ -13,11 +13,11 @@ certificate made here by openssl, a shared session cache and tickets), and `ring
 CPU per request is the client's user+system time (rusage) over its responses; the server's CPU
 share is read from /proc, to tell which side set the figure.
 """
-import argparse, json, os, re, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, json, re, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import BIN, TICK, children, common_args, free_port, keep, parse_h2load, parse_wrk, run_measured, start_nginx, ticks, wrk_argv
+from benchlib import BIN, TICK, children, common_args, free_port, keep, parse_h2load, parse_wrk, run_measured, start_nginx, stop, ticks, wrk_argv
 
 
 HTTP = """  log_format reuse '$ssl_session_reused';
@@ -60,8 +60,8 @@ def main():
     a, out = common_args(argparse.ArgumentParser())
     d = tempfile.mkdtemp(prefix="ringblast-tls-")
     make_certs(d)
-    keep, churn = free_port(), free_port()
-    nginx = start_nginx(d, HTTP.format(d=d, keep=keep, churn=churn))
+    keep_port, churn = free_port(), free_port()
+    nginx = start_nginx(d, HTTP.format(d=d, keep=keep_port, churn=churn))
     serve = subprocess.Popen(["taskset", "-c", "0", str(BIN), "serve", "--tls", "--cpus", "0", "--listen", "127.0.0.1:0"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     line = serve.stderr.readline()
@@ -78,7 +78,7 @@ def main():
     ua = ["-H", f"User-Agent: ringblast/{version}"]
     wrk = lambda url, depth, *extra: wrk_argv(url, depth, dur, 1, *ua, *extra)
     h2 = lambda url, depth: ["taskset", "-c", "1", "h2load", "--h1", "-t1", "-c64", "-m", str(depth), "-D", dur, *ua, url]
-    nk, sk, nc = f"https://localhost:{keep}/", serve_url, f"https://localhost:{churn}/"
+    nk, sk, nc = f"https://localhost:{keep_port}/", serve_url, f"https://localhost:{churn}/"
     cases = []
     for depth in (1, 16):
         for target, url, trust, pid in (("nginx", nk, ["--cacert", ca], nginx_worker), ("serve", sk, ["-k"], serve.pid)):
@@ -130,9 +130,7 @@ def main():
                                handshakes_per_s=(hs["resumed"] + hs["full"]) / a.duration)
                 keep(out, rows, row, argv, text)
     finally:
-        nginx.terminate(); serve.terminate()
-        nginx.wait(timeout=10); serve.wait(timeout=10)
-        shutil.rmtree(d, ignore_errors=True)
+        stop(nginx, serve, tmp=d)
     summary = []
     print("\n| case | tool | req/s (median) | client CPU µs/req | server CPU | handshakes/s (nginx's count; ringblast's against serve) | resumed share | errors |")
     print("|---|---|---|---|---|---|---|---|")

@@ -3,6 +3,7 @@ measuring its CPU (user and system seconds from rusage, all threads)."""
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -130,3 +131,12 @@ def start_nginx(d, http):
     return subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", str(conf), "-g", "daemon off;"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+
+def stop(*procs, tmp=None):
+    """Stops the benchmark's servers (terminate all, then wait for each) and removes `tmp`."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait(timeout=10)
+    if tmp:
+        shutil.rmtree(tmp, ignore_errors=True)
